@@ -1,0 +1,5 @@
+"""The events dongle handles (its queue is bound to exactly these types)."""
+
+from shared.bus.consumer import EventHandlers
+
+handlers = EventHandlers()

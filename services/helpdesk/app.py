@@ -1,0 +1,24 @@
+"""The helpdesk service: `uvicorn services.helpdesk.app:create_app --factory`."""
+
+from fastapi import FastAPI
+
+from services.helpdesk.config import Settings, get_settings
+from services.helpdesk.events import handlers
+from services.helpdesk.jobs import jobs
+from services.helpdesk.models import Base, bus
+from shared.clock import Clock
+from shared.service import ServiceDefinition, create_service_app
+
+definition = ServiceDefinition(
+    name="helpdesk",
+    description="Tickets with SLA in working hours, production calendar, knowledge base, notifications, callbacks",
+    metadata=Base.metadata,
+    bus=bus,
+    routers=[],
+    handlers=handlers,
+    jobs=jobs,
+)
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    return create_service_app(definition, settings or get_settings(), clock=clock)

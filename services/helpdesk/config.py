@@ -1,0 +1,11 @@
+"""helpdesk settings: the platform's, plus what only helpdesk reads."""
+
+from shared.config import PlatformSettings
+
+
+class Settings(PlatformSettings):
+    pass
+
+
+def get_settings() -> Settings:
+    return Settings()

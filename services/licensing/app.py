@@ -1,0 +1,24 @@
+"""The licensing service: `uvicorn services.licensing.app:create_app --factory`."""
+
+from fastapi import FastAPI
+
+from services.licensing.config import Settings, get_settings
+from services.licensing.events import handlers
+from services.licensing.jobs import jobs
+from services.licensing.models import Base, bus
+from shared.clock import Clock
+from shared.service import ServiceDefinition, create_service_app
+
+definition = ServiceDefinition(
+    name="licensing",
+    description="Products, price lists, license contracts, licenses, acts, reconciliation statements, support certificates",
+    metadata=Base.metadata,
+    bus=bus,
+    routers=[],
+    handlers=handlers,
+    jobs=jobs,
+)
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    return create_service_app(definition, settings or get_settings(), clock=clock)

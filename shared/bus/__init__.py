@@ -1,0 +1,1 @@
+"""The event bus: envelope, transactional outbox + relay, inbox + consumer, topology, DLQ replay."""

@@ -1,0 +1,41 @@
+"""Settings every Kabinet process reads from `KABINET_*` environment variables."""
+
+from functools import cached_property
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+SERVICE_PORTS = {"identity": 8001, "licensing": 8002, "helpdesk": 8003, "dongle": 8004}
+
+
+class PlatformSettings(BaseSettings):
+    """What every service and the gateway share; services subclass it for their own names."""
+
+    model_config = SettingsConfigDict(env_prefix="KABINET_", env_file=".env", extra="ignore")
+
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/kabinet"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    # Prefix for every exchange and queue name, so that test runs never share the broker's names.
+    bus_namespace: str = ""
+    # Deliveries of one message before a consumer gives up and it goes to the dead-letter queue.
+    bus_delivery_limit: int = Field(default=5, ge=1)
+    outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    outbox_batch_size: int = Field(default=200, ge=1)
+    # Run the outbox relay, the event consumer and the scheduled jobs inside the web process.
+    run_workers: bool = True
+    log_level: str = "INFO"
+    log_json: bool = True
+    db_pool_size: int = Field(default=10, ge=1)
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    gateway_port: int = 8000
+    cors_origins: list[str] = []
+
+    @cached_property
+    def database_name(self) -> str:
+        return make_url(self.database_url).database or "kabinet"
+
+    def bus_name(self, name: str) -> str:
+        return f"{self.bus_namespace}{name}"

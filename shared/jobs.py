@@ -1,0 +1,64 @@
+"""Scheduled jobs, safe with several replicas: each run holds a PostgreSQL advisory lock."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.clock import Clock
+from shared.db import advisory_key
+
+log = structlog.get_logger(__name__)
+
+JobFn = Callable[[AsyncSession, Clock], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every_seconds: float
+    run: JobFn
+
+
+class JobRunner:
+    def __init__(
+        self,
+        *,
+        service: str,
+        jobs: list[Job],
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+    ) -> None:
+        self.service = service
+        self.jobs = {job.name: job for job in jobs}
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+
+    async def run_once(self, name: str) -> bool:
+        """Runs one job in a transaction if no replica is running it; True when it ran here."""
+        job = self.jobs[name]
+        async with self.sessionmaker() as session, session.begin():
+            key = advisory_key(f"job:{self.service}:{name}")
+            if not await session.scalar(select(func.pg_try_advisory_xact_lock(key))):
+                return False
+            await job.run(session, self.clock)
+            return True
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if not self.jobs:
+            return
+        await asyncio.gather(*(self._loop(job, stop) for job in self.jobs.values()))
+
+    async def _loop(self, job: Job, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.run_once(job.name)
+            except Exception:
+                log.exception("job_failed", job=job.name)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=job.every_seconds)
+            except TimeoutError:
+                pass

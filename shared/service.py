@@ -1,0 +1,194 @@
+"""The one way a Kabinet service is assembled: app, lifespan, probes, metrics, bus, jobs."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from sqlalchemy import MetaData, text
+
+from shared.bus.broker import BrokerConnection
+from shared.bus.consumer import EventConsumer, EventHandlers
+from shared.bus.outbox import Outbox
+from shared.bus.relay import OutboxRelay
+from shared.bus.tables import BusTables
+from shared.bus.topology import Topology
+from shared.clock import Clock, SystemClock
+from shared.config import PlatformSettings
+from shared.db import create_engine, create_sessionmaker
+from shared.jobs import Job, JobRunner
+from shared.observability import (
+    MetricsMiddleware,
+    RequestIdMiddleware,
+    configure_logging,
+    metrics_endpoint,
+)
+from shared.problems import install_problem_handlers
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class ServiceDefinition:
+    """What makes one service different from another; everything else is the same."""
+
+    name: str
+    description: str
+    metadata: MetaData
+    bus: BusTables
+    routers: list[APIRouter] = field(default_factory=list)
+    handlers: EventHandlers = field(default_factory=EventHandlers)
+    jobs: list[Job] = field(default_factory=list)
+
+
+def operation_id(route: APIRoute) -> str:
+    """Clean OpenAPI operation ids (`identity_login`), unique across the merged document."""
+    tag = route.tags[0] if route.tags else "default"
+    return f"{tag}_{route.name}"
+
+
+class Runtime:
+    """The process-wide objects of one running service, kept on `app.state.runtime`."""
+
+    def __init__(
+        self, definition: ServiceDefinition, settings: PlatformSettings, clock: Clock
+    ) -> None:
+        self.definition = definition
+        self.settings = settings
+        self.clock = clock
+        self.engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+        self.sessionmaker = create_sessionmaker(self.engine)
+        self.topology = Topology.of(definition.name, settings)
+        self.broker = BrokerConnection(settings.amqp_url, f"kabinet-{definition.name}")
+        self.outbox = Outbox(definition.bus, definition.name, clock)
+        self.relay = OutboxRelay(
+            outbox=self.outbox,
+            sessionmaker=self.sessionmaker,
+            topology=self.topology,
+            broker=self.broker,
+            clock=clock,
+            batch_size=settings.outbox_batch_size,
+            poll_seconds=settings.outbox_poll_seconds,
+        )
+        self.consumer = EventConsumer(
+            handlers=definition.handlers,
+            tables=definition.bus,
+            sessionmaker=self.sessionmaker,
+            topology=self.topology,
+            broker=self.broker,
+            clock=clock,
+        )
+        self.jobs = JobRunner(
+            service=definition.name,
+            jobs=definition.jobs,
+            sessionmaker=self.sessionmaker,
+            clock=clock,
+        )
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start_workers(self) -> None:
+        self._stop.clear()
+        self._tasks = [
+            asyncio.create_task(self.relay.run(self._stop), name="outbox-relay"),
+            asyncio.create_task(self.jobs.run(self._stop), name="jobs"),
+        ]
+        if self.definition.handlers.event_types:
+            self._tasks.append(
+                asyncio.create_task(self.consumer.run(self._stop), name="event-consumer")
+            )
+
+    async def stop_workers(self) -> None:
+        self._stop.set()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=10)
+            for task in pending:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._tasks = []
+
+    async def close(self) -> None:
+        await self.stop_workers()
+        await self.broker.close()
+        await self.engine.dispose()
+
+
+def create_service_app(
+    definition: ServiceDefinition,
+    settings: PlatformSettings,
+    *,
+    clock: Clock | None = None,
+) -> FastAPI:
+    configure_logging(settings.log_level, settings.log_json, service=definition.name)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime(definition, settings, clock or SystemClock())
+        app.state.runtime = runtime
+        app.state.sessionmaker = runtime.sessionmaker
+        if settings.run_workers:
+            runtime.start_workers()
+        log.info("service_started", workers=settings.run_workers)
+        try:
+            yield
+        finally:
+            await runtime.close()
+            log.info("service_stopped")
+
+    app = FastAPI(
+        title=f"Kabinet {definition.name}",
+        description=definition.description,
+        version="1.0.0",
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
+    install_problem_handlers(app)
+    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
+    app.add_api_route("/healthz", healthz, include_in_schema=False)
+    app.add_api_route("/readyz", readyz, include_in_schema=False)
+    for router in definition.routers:
+        app.include_router(router)
+    return app
+
+
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """Ready when the database answers and, where workers run, the broker is reachable."""
+    runtime: Runtime = request.app.state.runtime
+    checks: dict[str, str] = {}
+    try:
+        async with runtime.engine.connect() as conn:
+            await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=2)
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"unavailable: {type(exc).__name__}"
+    if runtime.settings.run_workers:
+        try:
+            await asyncio.wait_for(runtime.broker.get(), timeout=2)
+            checks["broker"] = "ok" if runtime.broker.is_ready else "reconnecting"
+        except Exception as exc:
+            checks["broker"] = f"unavailable: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

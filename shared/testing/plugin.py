@@ -1,0 +1,100 @@
+"""Pytest fixtures every test suite of Kabinet uses (loaded by `-p shared.testing.plugin`).
+
+Each test run gets its own freshly created database (UTF-8) with every schema migrated, and
+its own exchange/queue names, so runs never see each other's data or messages.
+"""
+
+import asyncio
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aio_pika
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+
+from shared.bus.topology import Topology, delete_exchanges, delete_service_queues
+from shared.clock import ManualClock
+from shared.config import PlatformSettings
+from shared.db import drop_database, ensure_database
+from shared.migrations import upgrade
+
+SERVICES = ("identity", "licensing", "helpdesk", "dongle")
+RUN_ID = uuid.uuid4().hex[:10]
+
+
+def _test_database_url() -> str:
+    base = make_url(os.environ.get("KABINET_DATABASE_URL", PlatformSettings().database_url))
+    return base.set(database=f"kabinet_test_{RUN_ID}").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+async def platform_settings() -> AsyncIterator[PlatformSettings]:
+    """The run's database (created and migrated) and bus namespace, exported to the environment."""
+    database_url = _test_database_url()
+    namespace = f"test-{RUN_ID}."
+    os.environ["KABINET_DATABASE_URL"] = database_url
+    os.environ["KABINET_BUS_NAMESPACE"] = namespace
+    os.environ.setdefault("KABINET_LOG_JSON", "false")
+    os.environ.setdefault("KABINET_LOG_LEVEL", "WARNING")
+    await ensure_database(database_url)
+    for service in SERVICES:
+        await asyncio.to_thread(upgrade, service, database_url)
+    settings = PlatformSettings()
+    try:
+        yield settings
+    finally:
+        await _delete_bus_names(settings)
+        if not os.environ.get("KABINET_KEEP_TEST_DB"):
+            await drop_database(database_url)
+
+
+async def _delete_bus_names(settings: PlatformSettings) -> None:
+    with contextlib.suppress(Exception):
+        connection = await aio_pika.connect(settings.amqp_url)
+        async with connection:
+            for service in SERVICES:
+                channel = await connection.channel()
+                await delete_service_queues(channel, Topology.of(service, settings))
+                await channel.close()
+            channel = await connection.channel()
+            await delete_exchanges(channel, Topology.of("any", settings))
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@contextlib.asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Runs the app's lifespan (workers included) and gives an in-process client for it."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+@pytest.fixture
+def run_app() -> Callable[[FastAPI], Any]:
+    return running
+
+
+async def eventually(
+    check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05
+) -> Any:
+    """Polls `check` (sync or async) until it returns a truthy value or the timeout passes."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
