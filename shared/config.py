@@ -18,8 +18,10 @@ class PlatformSettings(BaseSettings):
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     # Prefix for every exchange and queue name, so that test runs never share the broker's names.
     bus_namespace: str = ""
-    # Deliveries of one message before a consumer gives up and it goes to the dead-letter queue.
+    # Redeliveries of a failing message before it goes to the dead-letter queue.
     bus_delivery_limit: int = Field(default=5, ge=1)
+    # Pause before a failed event is handed back to the queue, times its delivery count.
+    bus_retry_delay_seconds: float = Field(default=0.5, ge=0)
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1)
     # Run the outbox relay, the event consumer and the scheduled jobs inside the web process.

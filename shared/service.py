@@ -82,6 +82,7 @@ class Runtime:
             topology=self.topology,
             broker=self.broker,
             clock=clock,
+            retry_delay_seconds=settings.bus_retry_delay_seconds,
         )
         self.jobs = JobRunner(
             service=definition.name,

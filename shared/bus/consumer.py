@@ -69,6 +69,8 @@ class EventConsumer:
         self.clock = clock
         self.prefetch = prefetch
         self.retry_delay_seconds = retry_delay_seconds
+        # Set once the queue and its bindings exist: from then on no event for us is unroutable.
+        self.ready = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Handles messages one at a time (keeping each producer's order) until stopped."""
@@ -81,6 +83,7 @@ class EventConsumer:
                 queue = await declare_service_queue(
                     channel, self.topology, self.handlers.event_types
                 )
+                self.ready.set()
                 async with queue.iterator() as messages:
                     stop_task = asyncio.ensure_future(stop.wait())
                     try:

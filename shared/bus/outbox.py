@@ -13,7 +13,7 @@ from shared.observability import current_request_id
 
 
 class Outbox:
-    """`add()` stages an event in the session's transaction; it is published only if that commits."""
+    """`add()` stages an event in the caller's transaction; published only if that commits."""
 
     def __init__(self, tables: BusTables, producer: str, clock: Clock) -> None:
         self.table = tables.outbox

@@ -139,14 +139,15 @@ class OutboxRelay:
                 sent = await self.publish_pending()
                 backoff = self.poll_seconds
             except Exception as exc:  # broker or database away: wait and try again
-                log.warning("outbox_relay_error", error=repr(exc))
+                log.warning("outbox_relay_error", error=repr(exc), retry_in=backoff)
                 self._channel = None
-                sent = 0
-                backoff = min(backoff * 2, 10.0)
+                await _wait_any(stop, timeout=backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
             if sent == self.batch_size:
                 continue
             self.outbox.committed.clear()
-            await _wait_any(stop, self.outbox.committed, timeout=backoff)
+            await _wait_any(stop, self.outbox.committed, timeout=self.poll_seconds)
         await self.close()
 
 

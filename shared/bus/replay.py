@@ -20,8 +20,11 @@ async def replay_dead_letters(amqp_url: str, topology: Topology, limit: int | No
     moved = 0
     try:
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-        dlq = await channel.get_queue(topology.dead_letter_queue, ensure=True)
-        while limit is None or moved < limit:
+        dlq = await channel.declare_queue(topology.dead_letter_queue, passive=True)
+        # Only what is dead now: a message that fails again comes back behind these.
+        waiting = dlq.declaration_result.message_count or 0
+        limit = waiting if limit is None else min(limit, waiting)
+        while moved < limit:
             message = await dlq.get(no_ack=False, fail=False, timeout=5)
             if message is None:
                 break

@@ -1,0 +1,147 @@
+"""The gateway: `uvicorn gateway.app:create_app --factory`."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import httpx
+import structlog
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.responses import Response
+
+from gateway.config import GatewaySettings, get_settings
+from gateway.openapi import ServiceDocuments
+from gateway.proxy import ServiceProxy, upstream_client
+from shared.observability import (
+    REQUEST_ID_HEADER,
+    MetricsMiddleware,
+    RequestIdMiddleware,
+    configure_logging,
+    metrics_endpoint,
+)
+from shared.problems import install_problem_handlers
+
+log = structlog.get_logger(__name__)
+
+PROXIED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# Response headers a browser SPA on another origin needs to read.
+CORS_EXPOSED_HEADERS = [
+    REQUEST_ID_HEADER,
+    "Retry-After",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "Content-Disposition",
+    "Location",
+]
+
+
+class Gateway:
+    """The process-wide objects of the running gateway, kept on `app.state.gateway`."""
+
+    def __init__(self, settings: GatewaySettings, client: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.client = client
+        self.service_urls = settings.service_urls()
+        self.proxy = ServiceProxy(client, self.service_urls, settings.gateway_max_body_bytes)
+        self.documents = ServiceDocuments(
+            client,
+            self.service_urls,
+            ttl=settings.gateway_openapi_ttl,
+            timeout=settings.gateway_probe_timeout,
+        )
+
+    async def service_readiness(self) -> dict[str, str]:
+        """Every service's own /readyz, asked at once, each with the short probe timeout."""
+        services = list(self.service_urls)
+        answers = await asyncio.gather(*(self._readiness_of(service) for service in services))
+        return dict(zip(services, answers, strict=True))
+
+    async def _readiness_of(self, service: str) -> str:
+        url = f"{self.service_urls[service]}/readyz"
+        try:
+            response = await self.client.get(url, timeout=self.settings.gateway_probe_timeout)
+        except httpx.HTTPError as exc:
+            return f"unavailable: {type(exc).__name__}"
+        return "ok" if response.status_code == 200 else f"not ready: {response.status_code}"
+
+
+def get_gateway(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json, service="gateway")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with upstream_client(settings) as client:
+            app.state.gateway = Gateway(settings, client)
+            log.info("gateway_started", services=settings.service_urls())
+            yield
+        log.info("gateway_stopped")
+
+    # The gateway's own schema routes are replaced by the merged document below.
+    app = FastAPI(
+        title="Kabinet gateway",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    install_problem_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=CORS_EXPOSED_HEADERS,
+        )
+    app.add_middleware(MetricsMiddleware)
+    # Outermost, so that every answer, even a CORS refusal, carries the request id.
+    app.add_middleware(RequestIdMiddleware)
+
+    app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
+    app.add_api_route("/healthz", healthz, include_in_schema=False)
+    app.add_api_route("/readyz", readyz, include_in_schema=False)
+    app.add_api_route("/openapi.json", openapi_document, include_in_schema=False)
+    app.add_api_route("/docs", swagger_ui, include_in_schema=False)
+    app.add_api_route("/api/{path:path}", forward, methods=PROXIED_METHODS, include_in_schema=False)
+    return app
+
+
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def readyz(gateway: GatewayDep) -> JSONResponse:
+    """Ready only when every service says it is ready."""
+    checks = await gateway.service_readiness()
+    ready = all(status == "ok" for status in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )
+
+
+async def openapi_document(gateway: GatewayDep) -> JSONResponse:
+    return JSONResponse(await gateway.documents.merged())
+
+
+async def swagger_ui() -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="Kabinet API")
+
+
+async def forward(request: Request, gateway: GatewayDep) -> Response:
+    return await gateway.proxy.forward(request)

@@ -1,0 +1,231 @@
+"""Forwarding a public request to the service that owns its path, streaming bodies both ways."""
+
+import time
+from collections.abc import AsyncIterator, Iterable
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+
+import httpx
+import structlog
+from prometheus_client import Counter, Histogram
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from gateway.auth import identify, is_caller_header
+from gateway.config import GatewaySettings
+from gateway.routes import owning_service
+from shared.observability import REQUEST_ID_HEADER, current_request_id
+from shared.problems import BadGateway, GatewayTimeout, NotFound, ProblemError
+
+log = structlog.get_logger(__name__)
+
+Headers = list[tuple[bytes, bytes]]
+
+# Meaningful only for one connection (RFC 9110 §7.6.1), so never copied to the other side.
+HOP_BY_HOP_HEADERS = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+# The gateway states these itself on the request it sends to a service.
+REQUEST_HEADERS_SET_BY_GATEWAY = frozenset(
+    {
+        b"host",
+        REQUEST_ID_HEADER.lower().encode(),
+        b"x-forwarded-for",
+        b"x-forwarded-host",
+        b"x-forwarded-proto",
+    }
+)
+# uvicorn adds its own Date and Server; copying the service's would send both twice.
+RESPONSE_HEADERS_SET_BY_GATEWAY = frozenset({b"date", b"server"})
+
+UPSTREAM_REQUESTS = Counter(
+    "kabinet_gateway_upstream_requests_total",
+    "Requests the gateway forwarded, by service and outcome (status code, timeout, unreachable)",
+    ["service", "outcome"],
+)
+UPSTREAM_LATENCY = Histogram(
+    "kabinet_gateway_upstream_seconds",
+    "Time until a service's response headers arrived",
+    ["service"],
+)
+
+
+class PayloadTooLarge(ProblemError):
+    status, type_name, title = 413, "payload-too-large", "Request body too large"
+
+
+class InvalidContentLength(ProblemError):
+    status, type_name, title = 400, "invalid-content-length", "Invalid Content-Length"
+
+
+def upstream_client(settings: GatewaySettings) -> httpx.AsyncClient:
+    """The one connection pool to every service, shared by all requests of the process."""
+    connect = settings.gateway_connect_timeout
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.gateway_upstream_timeout, connect=connect),
+        limits=httpx.Limits(
+            max_connections=settings.gateway_upstream_connections,
+            max_keepalive_connections=settings.gateway_upstream_connections,
+        ),
+        # A shared client must never keep one caller's cookies and send them for another.
+        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+        follow_redirects=False,
+        # Service addresses are internal: HTTP(S)_PROXY from the environment must not apply.
+        trust_env=False,
+    )
+
+
+class ServiceProxy:
+    """Sends each public request to the service that owns its path and relays the answer."""
+
+    def __init__(
+        self, client: httpx.AsyncClient, service_urls: dict[str, str], max_body_bytes: int
+    ) -> None:
+        self._client = client
+        self._service_urls = service_urls
+        self._max_body_bytes = max_body_bytes
+
+    async def forward(self, request: Request) -> Response:
+        path = request.url.path
+        service = owning_service(path)
+        if service is None:
+            raise NotFound(f"No service serves {path}")
+        body = self._request_body(request)
+        upstream_request = httpx.Request(
+            request.method,
+            self._service_urls[service] + _raw_target(request),
+            headers=_forwarded_headers(request, await identify(request)),
+            content=body,
+        )
+        started = time.perf_counter()
+        try:
+            upstream = await self._client.send(upstream_request, stream=True)
+        except httpx.TimeoutException as exc:
+            UPSTREAM_REQUESTS.labels(service, "timeout").inc()
+            log.warning("upstream_timeout", service=service, path=path, error=repr(exc))
+            raise GatewayTimeout(f"The {service} service did not answer in time") from exc
+        except httpx.TransportError as exc:
+            UPSTREAM_REQUESTS.labels(service, "unreachable").inc()
+            log.warning("upstream_unreachable", service=service, path=path, error=repr(exc))
+            raise BadGateway(f"The {service} service is unreachable") from exc
+        except ClientDisconnect:
+            # The caller left while sending the body; nobody is there to read an answer.
+            UPSTREAM_REQUESTS.labels(service, "client_disconnected").inc()
+            return Response(status_code=499)
+        UPSTREAM_LATENCY.labels(service).observe(time.perf_counter() - started)
+        UPSTREAM_REQUESTS.labels(service, str(upstream.status_code)).inc()
+        return RelayedResponse(upstream, service)
+
+    def _request_body(self, request: Request) -> AsyncIterator[bytes] | None:
+        """The body as a stream, or None when the request has none (so none is sent on)."""
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            try:
+                length = int(declared)
+            except ValueError as exc:
+                raise InvalidContentLength(f"Content-Length {declared!r} is not a number") from exc
+            # Refused before the service is contacted: nothing of the body is read.
+            if length > self._max_body_bytes:
+                raise self._too_large()
+            if length == 0:
+                return None
+        elif "transfer-encoding" not in request.headers:
+            return None
+        return self._limited(request.stream())
+
+    async def _limited(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """Passes chunks on as they arrive; a chunked body stops at the limit with a 413."""
+        received = 0
+        async for chunk in chunks:
+            received += len(chunk)
+            if received > self._max_body_bytes:
+                raise self._too_large()
+            yield chunk
+
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"The request body is larger than {self._max_body_bytes} bytes")
+
+
+class RelayedResponse(StreamingResponse):
+    """A service's response streamed to the caller; its connection is released however it ends."""
+
+    def __init__(self, upstream: httpx.Response, service: str) -> None:
+        super().__init__(_relay_body(upstream, service), status_code=upstream.status_code)
+        self.raw_headers = [
+            (name, value)
+            for name, value in _without_connection_headers(upstream.headers.raw)
+            if name not in RESPONSE_HEADERS_SET_BY_GATEWAY
+        ]
+        self._upstream = upstream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._upstream.aclose()
+
+
+async def _relay_body(upstream: httpx.Response, service: str) -> AsyncIterator[bytes]:
+    # Raw bytes: a compressed body stays compressed, matching the Content-Encoding passed on.
+    try:
+        async for chunk in upstream.aiter_raw():
+            yield chunk
+    except httpx.TransportError as exc:
+        # The status line is already sent; aborting the connection is the only honest signal.
+        log.warning("upstream_body_interrupted", service=service, error=repr(exc))
+        raise
+
+
+def _raw_target(request: Request) -> str:
+    """Path and query exactly as the caller encoded them, so the service sees them unchanged."""
+    raw_path: bytes | None = request.scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else request.url.path
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return f"{path}?{query}" if query else path
+
+
+def _forwarded_headers(request: Request, caller_headers: dict[str, str]) -> Headers:
+    """The caller's headers minus hop-by-hop and `X-Kabinet-*`, plus what the gateway states."""
+    headers = [
+        (name, value)
+        for name, value in _without_connection_headers(request.headers.raw)
+        if name not in REQUEST_HEADERS_SET_BY_GATEWAY and not is_caller_header(name)
+    ]
+    request_id = current_request_id()
+    if request_id:
+        headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+    # The gateway is the edge: the caller's own X-Forwarded-* claims are replaced, not extended
+    # (behind a trusted ingress, uvicorn's --proxy-headers has already set `request.client`).
+    if request.client:
+        headers.append((b"x-forwarded-for", request.client.host.encode("latin-1")))
+    headers.append((b"x-forwarded-proto", request.url.scheme.encode()))
+    if host := request.headers.get("host"):
+        headers.append((b"x-forwarded-host", host.encode("latin-1")))
+    headers.extend((name.encode(), value.encode()) for name, value in caller_headers.items())
+    return headers
+
+
+def _without_connection_headers(raw: Iterable[tuple[bytes, bytes]]) -> Headers:
+    """Drops hop-by-hop headers, including any the `Connection` header names."""
+    pairs = [(name.lower(), value) for name, value in raw]
+    named_by_connection = {
+        token.strip().lower()
+        for name, value in pairs
+        if name == b"connection"
+        for token in value.split(b",")
+    }
+    return [
+        (name, value)
+        for name, value in pairs
+        if name not in HOP_BY_HOP_HEADERS and name not in named_by_connection
+    ]

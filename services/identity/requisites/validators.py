@@ -1,0 +1,284 @@
+"""Russian requisites checked for real (rule 2): each function returns the normalized value or
+raises `RequisiteError` with a message naming the broken rule."""
+
+import re
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from stdnum.ru import inn as stdnum_inn
+
+from services.identity.requisites.errors import RequisiteError
+from services.identity.requisites.legal_forms import (
+    NATURAL_PERSON_REFUSED,
+    LegalFormKind,
+    is_natural_person,
+    resolve_legal_form,
+)
+
+__all__ = [
+    "RequisiteError",
+    "normalize_email",
+    "normalize_phone",
+    "validate_bik",
+    "validate_correspondent_account",
+    "validate_inn",
+    "validate_kpp",
+    "validate_ogrn",
+    "validate_okpo",
+    "validate_okved",
+    "validate_organization_requisites",
+    "validate_postal_code",
+    "validate_settlement_account",
+]
+
+RUSSIA = "RU"
+
+_KPP = re.compile(r"\d{4}[0-9A-Z]{2}\d{3}")
+_OKVED = re.compile(r"\d{2}(?:\.\d(?:\d(?:\.\d{1,2})?)?)?")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+
+
+def _compact(value: str) -> str:
+    """Drops the spaces people paste inside long numbers ('4070 2810 …')."""
+    return "".join(value.split())
+
+
+def _digits(value: str, label: str) -> str:
+    number = _compact(value)
+    if not number.isascii() or not number.isdigit():
+        raise RequisiteError(f"{label} contains only digits")
+    return number
+
+
+def _kind(legal_form: str | None) -> LegalFormKind | None:
+    return None if legal_form is None else resolve_legal_form(legal_form).kind
+
+
+def validate_inn(value: str, legal_form: str | None = None) -> str:
+    """10 digits for a legal entity, 12 for a sole proprietor; FTS check digits."""
+    return _inn(value, _kind(legal_form))
+
+
+def _inn(value: str, kind: LegalFormKind | None) -> str:
+    number = _digits(value, "INN")
+    if kind is LegalFormKind.LEGAL_ENTITY and len(number) != 10:
+        raise RequisiteError("a legal entity's INN has 10 digits")
+    if kind is LegalFormKind.SOLE_PROPRIETOR and len(number) != 12:
+        raise RequisiteError("a sole proprietor's INN has 12 digits")
+    if len(number) not in (10, 12):
+        raise RequisiteError("INN has 10 digits (legal entity) or 12 digits (sole proprietor)")
+    if not stdnum_inn.is_valid(number):
+        raise RequisiteError("INN check digit does not match")
+    return number
+
+
+def validate_kpp(value: str) -> str:
+    kpp = _compact(value).upper()
+    if not _KPP.fullmatch(kpp):
+        raise RequisiteError(
+            "KPP has 9 characters: 4 digits, 2 digits or capital Latin letters, 3 digits"
+        )
+    return kpp
+
+
+def validate_ogrn(value: str, legal_form: str | None = None) -> str:
+    """OGRN (13 digits, legal entity) or OGRNIP (15 digits, sole proprietor) with its check digit."""
+    return _ogrn(value, _kind(legal_form))
+
+
+def _ogrn(value: str, kind: LegalFormKind | None) -> str:
+    number = _digits(value, "OGRN")
+    if kind is LegalFormKind.LEGAL_ENTITY and len(number) != 13:
+        raise RequisiteError("a legal entity's OGRN has 13 digits")
+    if kind is LegalFormKind.SOLE_PROPRIETOR and len(number) != 15:
+        raise RequisiteError("a sole proprietor's OGRNIP has 15 digits")
+    if len(number) == 13:
+        # 1 and 5 open a primary state registration number; 2, 6, 7, 9 mark later records.
+        if number[0] not in "15":
+            raise RequisiteError("a legal entity's OGRN starts with 1 or 5")
+        check = int(number[:12]) % 11 % 10
+    elif len(number) == 15:
+        if number[0] != "3":
+            raise RequisiteError("a sole proprietor's OGRNIP starts with 3")
+        # python-stdnum 2.2 compares the whole remainder (10..12) and so rejects real OGRNIPs.
+        check = int(number[:14]) % 13 % 10
+    else:
+        raise RequisiteError("OGRN has 13 digits (legal entity) or 15 digits (sole proprietor)")
+    if int(number[-1]) != check:
+        raise RequisiteError("OGRN check digit does not match")
+    return number
+
+
+def validate_okpo(value: str, legal_form: str | None = None) -> str:
+    """8 digits for a legal entity, 10 for a sole proprietor; Rosstat check digit."""
+    return _okpo(value, _kind(legal_form))
+
+
+def _okpo(value: str, kind: LegalFormKind | None) -> str:
+    number = _digits(value, "OKPO")
+    if kind is LegalFormKind.LEGAL_ENTITY and len(number) != 8:
+        raise RequisiteError("a legal entity's OKPO has 8 digits")
+    if kind is LegalFormKind.SOLE_PROPRIETOR and len(number) != 10:
+        raise RequisiteError("a sole proprietor's OKPO has 10 digits")
+    if len(number) not in (8, 10):
+        raise RequisiteError("OKPO has 8 digits (legal entity) or 10 digits (sole proprietor)")
+    if int(number[-1]) != _okpo_check_digit(number[:-1]):
+        raise RequisiteError("OKPO check digit does not match")
+    return number
+
+
+def _okpo_check_digit(body: str) -> int:
+    """Rosstat: weights 1..10 (repeating) mod 11; on 10 again with weights shifted by 2; 10 → 0."""
+    for shift in (0, 2):
+        remainder = sum(int(d) * ((i + shift) % 10 + 1) for i, d in enumerate(body)) % 11
+        if remainder < 10:
+            return remainder
+    return 0
+
+
+def validate_okved(value: str) -> str:
+    code = _compact(value)
+    if not _OKVED.fullmatch(code):
+        raise RequisiteError("OKVED has the form NN, NN.N, NN.NN, NN.NN.N or NN.NN.NN")
+    return code
+
+
+def validate_bik(value: str) -> str:
+    number = _digits(value, "BIK")
+    if len(number) != 9:
+        raise RequisiteError("BIK has 9 digits")
+    return number
+
+
+def _control_key_matches(prefix: str, account: str) -> bool:
+    """Bank of Russia control key: weights 7, 1, 3 over prefix + account; the sum ends in 0."""
+    weights = (7, 1, 3)
+    digits = prefix + account
+    return sum(int(d) * weights[i % 3] for i, d in enumerate(digits)) % 10 == 0
+
+
+def _account(value: str, label: str) -> str:
+    number = _digits(value, label)
+    if len(number) != 20:
+        raise RequisiteError(f"{label} has 20 digits")
+    return number
+
+
+def validate_settlement_account(account: str, bik: str) -> str:
+    """20 digits whose control key matches the bank: the last 3 BIK digits lead the check."""
+    number = _account(account, "settlement account")
+    if not _control_key_matches(validate_bik(bik)[-3:], number):
+        raise RequisiteError("settlement account does not match the BIK (control key check failed)")
+    return number
+
+
+def validate_correspondent_account(account: str, bik: str) -> str:
+    """20 digits whose control key matches the bank: '0' + BIK digits 5-6 lead the check."""
+    number = _account(account, "correspondent account")
+    if not _control_key_matches("0" + validate_bik(bik)[4:6], number):
+        raise RequisiteError(
+            "correspondent account does not match the BIK (control key check failed)"
+        )
+    return number
+
+
+def validate_postal_code(value: str) -> str:
+    code = _digits(value, "postal code")
+    if len(code) != 6:
+        raise RequisiteError("postal code has 6 digits")
+    return code
+
+
+def normalize_phone(value: str, region: str = RUSSIA) -> str:
+    """The phone in E.164 ('8 (916) 123-45-67' → '+79161234567')."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as error:
+        raise RequisiteError(f"not a phone number: {error._msg}") from error
+    if not phonenumbers.is_valid_number(number):
+        raise RequisiteError("not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(value: str) -> str:
+    """A syntactically valid address with its domain lower-cased (no DNS look-up)."""
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise RequisiteError(f"not a valid e-mail address: {error}") from error
+
+
+def validate_organization_requisites(
+    legal_form: str | None,
+    inn: str | None,
+    kpp: str | None,
+    ogrn: str | None,
+    okpo: str | None,
+    bik: str | None,
+    settlement_account: str | None,
+    correspondent_account: str | None,
+    country: str | None = RUSSIA,
+    tax_id: str | None = None,
+) -> list[tuple[str, str]]:
+    """Every wrong organization requisite at once, as (field path, message) pairs.
+
+    A Russian organization needs INN, OGRN, BIK and both accounts, and KPP unless it is a sole
+    proprietor (who has none); OKPO is checked when given. Lengths must agree with the legal
+    form. A non-resident (country other than RU) gives `tax_id` instead and no Russian check
+    applies to it; its legal form need only not be a natural person.
+    """
+    errors: list[tuple[str, str]] = []
+    resident_of = (country or "").strip().upper()
+    if not _COUNTRY.fullmatch(resident_of):
+        errors.append(("country", "country is a two-letter ISO 3166 code, e.g. RU"))
+        return errors
+
+    if not legal_form or not legal_form.strip():
+        errors.append(("legal_form", "legal form is required"))
+    elif resident_of != RUSSIA:
+        if is_natural_person(legal_form):
+            errors.append(("legal_form", NATURAL_PERSON_REFUSED))
+    if resident_of != RUSSIA:
+        if not tax_id or not tax_id.strip():
+            errors.append(("tax_id", "a non-resident organization gives its tax id"))
+        return errors
+
+    kind: LegalFormKind | None = None
+    if legal_form and legal_form.strip():
+        try:
+            kind = resolve_legal_form(legal_form).kind
+        except RequisiteError as error:
+            errors.append(("legal_form", str(error)))
+
+    def check(field: str, value: str | None, required: bool, validate: object) -> None:
+        if value is None or not value.strip():
+            if required:
+                errors.append((field, f"{field.rsplit('.', 1)[-1].replace('_', ' ')} is required"))
+            return
+        try:
+            validate(value)  # type: ignore[operator]
+        except RequisiteError as error:
+            errors.append((field, str(error)))
+
+    check("inn", inn, True, lambda v: _inn(v, kind))
+    if kind is LegalFormKind.SOLE_PROPRIETOR:
+        if kpp and kpp.strip():
+            errors.append(("kpp", "a sole proprietor has no KPP"))
+    else:
+        check("kpp", kpp, kind is LegalFormKind.LEGAL_ENTITY, validate_kpp)
+    check("ogrn", ogrn, True, lambda v: _ogrn(v, kind))
+    check("okpo", okpo, False, lambda v: _okpo(v, kind))
+    check("bank.bik", bik, True, validate_bik)
+    bank_known = bik is not None and not any(field == "bank.bik" for field, _ in errors)
+    account_checks = {
+        "bank.settlement_account": (settlement_account, validate_settlement_account),
+        "bank.correspondent_account": (correspondent_account, validate_correspondent_account),
+    }
+    for field, (account, validate_against_bik) in account_checks.items():
+        if bank_known:
+            assert bik is not None
+            check(field, account, True, lambda v, f=validate_against_bik: f(v, bik))  # type: ignore[misc]
+        else:
+            label = field.rsplit(".", 1)[-1].replace("_", " ")
+            check(field, account, True, lambda v, label=label: _account(v, label))
+    return errors
