@@ -3,9 +3,7 @@
 Paths are forwarded unchanged; every service serves the full `/api/v1/...` paths itself.
 """
 
-SERVICES = ("identity", "licensing", "helpdesk", "dongle")
-
-API_PREFIX = "/api/"
+from collections.abc import Mapping
 
 ROUTES: dict[str, str] = {
     # identity (spec/10-identity.md)
@@ -38,13 +36,11 @@ ROUTES: dict[str, str] = {
     "/api/v1/callbacks": "helpdesk",
 }
 
-# Longest first, so that a more specific prefix always wins over a shorter one.
-_PREFIXES_LONGEST_FIRST = sorted(ROUTES, key=len, reverse=True)
 
+def owning_service(path: str, routes: Mapping[str, str] = ROUTES) -> str | None:
+    """The service that serves `path`: the longest prefix that matches whole segments.
 
-def owning_service(path: str) -> str | None:
-    """The service that serves `path`, matching whole segments (`/me` never owns `/metrics`)."""
-    for prefix in _PREFIXES_LONGEST_FIRST:
-        if path == prefix or path.startswith(prefix + "/"):
-            return ROUTES[prefix]
-    return None
+    `/api/v1/me` owns `/api/v1/me/password` but not `/api/v1/metrics`.
+    """
+    matching = [prefix for prefix in routes if path == prefix or path.startswith(prefix + "/")]
+    return routes[max(matching, key=len)] if matching else None

@@ -2,6 +2,7 @@
 raises `RequisiteError` with a message naming the broken rule."""
 
 import re
+from collections.abc import Callable
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -157,16 +158,23 @@ def _control_key_matches(prefix: str, account: str) -> bool:
     return sum(int(d) * weights[i % 3] for i, d in enumerate(digits)) % 10 == 0
 
 
-def _account(value: str, label: str) -> str:
-    number = _digits(value, label)
+def _settlement_account(value: str) -> str:
+    number = _digits(value, "settlement account")
     if len(number) != 20:
-        raise RequisiteError(f"{label} has 20 digits")
+        raise RequisiteError("settlement account has 20 digits")
+    return number
+
+
+def _correspondent_account(value: str) -> str:
+    number = _digits(value, "correspondent account")
+    if len(number) != 20:
+        raise RequisiteError("correspondent account has 20 digits")
     return number
 
 
 def validate_settlement_account(account: str, bik: str) -> str:
     """20 digits whose control key matches the bank: the last 3 BIK digits lead the check."""
-    number = _account(account, "settlement account")
+    number = _settlement_account(account)
     if not _control_key_matches(validate_bik(bik)[-3:], number):
         raise RequisiteError("settlement account does not match the BIK (control key check failed)")
     return number
@@ -174,7 +182,7 @@ def validate_settlement_account(account: str, bik: str) -> str:
 
 def validate_correspondent_account(account: str, bik: str) -> str:
     """20 digits whose control key matches the bank: '0' + BIK digits 5-6 lead the check."""
-    number = _account(account, "correspondent account")
+    number = _correspondent_account(account)
     if not _control_key_matches("0" + validate_bik(bik)[4:6], number):
         raise RequisiteError(
             "correspondent account does not match the BIK (control key check failed)"
@@ -222,63 +230,79 @@ def validate_organization_requisites(
 ) -> list[tuple[str, str]]:
     """Every wrong organization requisite at once, as (field path, message) pairs.
 
-    A Russian organization needs INN, OGRN, BIK and both accounts, and KPP unless it is a sole
-    proprietor (who has none); OKPO is checked when given. Lengths must agree with the legal
-    form. A non-resident (country other than RU) gives `tax_id` instead and no Russian check
-    applies to it; its legal form need only not be a natural person.
+    A Russian organization needs INN, OGRN, BIK and both accounts, and a KPP unless it is a
+    sole proprietor (who has none); OKPO is checked when given. Lengths must agree with the
+    legal form. A non-resident (country other than RU) gives `tax_id` instead and no Russian
+    check applies to it; its legal form need only not be a natural person.
     """
     errors: list[tuple[str, str]] = []
-    resident_of = (country or "").strip().upper()
-    if not _COUNTRY.fullmatch(resident_of):
-        errors.append(("country", "country is a two-letter ISO 3166 code, e.g. RU"))
-        return errors
 
-    if not legal_form or not legal_form.strip():
-        errors.append(("legal_form", "legal form is required"))
-    elif resident_of != RUSSIA:
-        if is_natural_person(legal_form):
-            errors.append(("legal_form", NATURAL_PERSON_REFUSED))
-    if resident_of != RUSSIA:
-        if not tax_id or not tax_id.strip():
-            errors.append(("tax_id", "a non-resident organization gives its tax id"))
-        return errors
-
-    kind: LegalFormKind | None = None
-    if legal_form and legal_form.strip():
+    def check(field: str, value: str | None, validate: Callable[[str], str]) -> str | None:
+        if not _given(value):
+            errors.append((field, f"{_LABELS[field]} is required"))
+            return None
+        assert value is not None
         try:
-            kind = resolve_legal_form(legal_form).kind
-        except RequisiteError as error:
-            errors.append(("legal_form", str(error)))
-
-    def check(field: str, value: str | None, required: bool, validate: object) -> None:
-        if value is None or not value.strip():
-            if required:
-                errors.append((field, f"{field.rsplit('.', 1)[-1].replace('_', ' ')} is required"))
-            return
-        try:
-            validate(value)  # type: ignore[operator]
+            return validate(value)
         except RequisiteError as error:
             errors.append((field, str(error)))
+            return None
 
-    check("inn", inn, True, lambda v: _inn(v, kind))
+    resident_of = (country or "").strip().upper()
+    if not _COUNTRY.fullmatch(resident_of):
+        return [("country", "country is a two-letter ISO 3166 code, e.g. RU")]
+    if resident_of != RUSSIA:
+        check("legal_form", legal_form, _refuse_natural_person)
+        check("tax_id", tax_id, str.strip)
+        return errors
+
+    form = check("legal_form", legal_form, lambda v: resolve_legal_form(v).code)
+    kind = resolve_legal_form(form).kind if form else None
+    check("inn", inn, lambda v: _inn(v, kind))
     if kind is LegalFormKind.SOLE_PROPRIETOR:
-        if kpp and kpp.strip():
+        if _given(kpp):
             errors.append(("kpp", "a sole proprietor has no KPP"))
+    elif kind is LegalFormKind.LEGAL_ENTITY or _given(kpp):
+        check("kpp", kpp, validate_kpp)
+    check("ogrn", ogrn, lambda v: _ogrn(v, kind))
+    if _given(okpo):
+        check("okpo", okpo, lambda v: _okpo(v, kind))
+    bank = check("bank.bik", bik, validate_bik)
+    if bank is None:
+        check("bank.settlement_account", settlement_account, _settlement_account)
+        check("bank.correspondent_account", correspondent_account, _correspondent_account)
     else:
-        check("kpp", kpp, kind is LegalFormKind.LEGAL_ENTITY, validate_kpp)
-    check("ogrn", ogrn, True, lambda v: _ogrn(v, kind))
-    check("okpo", okpo, False, lambda v: _okpo(v, kind))
-    check("bank.bik", bik, True, validate_bik)
-    bank_known = bik is not None and not any(field == "bank.bik" for field, _ in errors)
-    account_checks = {
-        "bank.settlement_account": (settlement_account, validate_settlement_account),
-        "bank.correspondent_account": (correspondent_account, validate_correspondent_account),
-    }
-    for field, (account, validate_against_bik) in account_checks.items():
-        if bank_known:
-            assert bik is not None
-            check(field, account, True, lambda v, f=validate_against_bik: f(v, bik))  # type: ignore[misc]
-        else:
-            label = field.rsplit(".", 1)[-1].replace("_", " ")
-            check(field, account, True, lambda v, label=label: _account(v, label))
+        check(
+            "bank.settlement_account",
+            settlement_account,
+            lambda v: validate_settlement_account(v, bank),
+        )
+        check(
+            "bank.correspondent_account",
+            correspondent_account,
+            lambda v: validate_correspondent_account(v, bank),
+        )
     return errors
+
+
+_LABELS = {
+    "legal_form": "legal form",
+    "tax_id": "a non-resident organization's tax id",
+    "inn": "INN",
+    "kpp": "KPP of a legal entity",
+    "ogrn": "OGRN",
+    "okpo": "OKPO",
+    "bank.bik": "BIK",
+    "bank.settlement_account": "settlement account",
+    "bank.correspondent_account": "correspondent account",
+}
+
+
+def _given(value: str | None) -> bool:
+    return value is not None and bool(value.strip())
+
+
+def _refuse_natural_person(legal_form: str) -> str:
+    if is_natural_person(legal_form):
+        raise RequisiteError(NATURAL_PERSON_REFUSED)
+    return legal_form.strip()

@@ -1,0 +1,115 @@
+"""`make run`: migrate, then start the SMTP sink, the four services and the gateway; Ctrl-C stops all.
+
+Every child gets SIGTERM if this supervisor dies, and the supervisor stops when its parent
+(`make`) goes away, so nothing is left running whichever way the run ends.
+"""
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from shared.cli import SERVICES, migrate
+from shared.config import SERVICE_PORTS, PlatformSettings
+
+PR_SET_PDEATHSIG = 1
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _spawn(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    print(f"starting {name}: {' '.join(args)}", flush=True)
+    return subprocess.Popen(  # noqa: S603
+        [sys.executable, *args], cwd=ROOT, env=env, preexec_fn=_die_with_parent
+    )
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def main() -> int:
+    settings = PlatformSettings()
+    migrate(settings, list(SERVICES))
+    env = dict(os.environ)
+    for name, port in SERVICE_PORTS.items():
+        env.setdefault(f"KABINET_{name.upper()}_URL", f"http://127.0.0.1:{port}")
+    children: dict[str, subprocess.Popen[bytes]] = {
+        "smtp": _spawn(
+            "smtp sink",
+            ["-m", "shared.devsmtp", "--host", settings.smtp_host, "--port", str(settings.smtp_port)],
+            env,
+        )
+    }
+    for name, port in SERVICE_PORTS.items():
+        children[name] = _spawn(
+            name,
+            ["-m", "uvicorn", f"services.{name}.app:create_app", "--factory",
+             "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+            env,
+        )
+    children["gateway"] = _spawn(
+        "gateway",
+        ["-m", "uvicorn", "gateway.app:create_app", "--factory",
+         "--host", "0.0.0.0", "--port", str(settings.gateway_port), "--no-access-log"],
+        env,
+    )
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    parent = os.getppid()
+    gateway = f"http://127.0.0.1:{settings.gateway_port}"
+    announced = False
+    started = time.monotonic()
+    while not stopping:
+        if os.getppid() != parent:
+            break
+        exited = [name for name, proc in children.items() if proc.poll() is not None]
+        if exited:
+            print(f"stopped unexpectedly: {', '.join(exited)}; shutting down", flush=True)
+            break
+        if not announced and _ready(f"{gateway}/readyz"):
+            announced = True
+            print(
+                f"\nKabinet is ready ({time.monotonic() - started:.1f}s)\n"
+                f"  gateway       {gateway}\n"
+                f"  API docs      {gateway}/docs\n"
+                f"  OpenAPI       {gateway}/openapi.json\n"
+                f"  SMTP sink     {settings.smtp_host}:{settings.smtp_port} (mail in .run/mail/)\n"
+                "Press Ctrl-C to stop.\n",
+                flush=True,
+            )
+        time.sleep(0.5)
+    print("stopping...", flush=True)
+    for proc in children.values():
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + 15
+    for proc in children.values():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    print("stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
