@@ -30,6 +30,9 @@ class PlatformSettings(BaseSettings):
     log_json: bool = True
     db_pool_size: int = Field(default=10, ge=1)
 
+    # HMAC key of the caller header between the gateway and the services; set it in production.
+    internal_secret: str = "kabinet-local-internal-secret"
+
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     gateway_port: int = 8000

@@ -2,7 +2,7 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -44,6 +44,8 @@ class ServiceDefinition:
     routers: list[APIRouter] = field(default_factory=list)
     handlers: EventHandlers = field(default_factory=EventHandlers)
     jobs: list[Job] = field(default_factory=list)
+    # Run once the runtime exists, before the first request (seeding, first admin, keys).
+    startup: list[Callable[["Runtime"], Awaitable[None]]] = field(default_factory=list)
 
 
 def operation_id(route: APIRoute) -> str:
@@ -133,6 +135,8 @@ def create_service_app(
         runtime = Runtime(definition, settings, clock or SystemClock())
         app.state.runtime = runtime
         app.state.sessionmaker = runtime.sessionmaker
+        for step in definition.startup:
+            await step(runtime)
         if settings.run_workers:
             runtime.start_workers()
         log.info("service_started", workers=settings.run_workers)

@@ -2,23 +2,46 @@
 
 from fastapi import FastAPI
 
+from services.identity.accounts.bootstrap import ensure_first_admin
+from services.identity.accounts.endpoints import router as accounts_router
+from services.identity.api_keys.endpoints import router as api_keys_router
+from services.identity.auth.endpoints import router as auth_router
+from services.identity.codes.delivery import Delivery
 from services.identity.config import Settings, get_settings
+from services.identity.directory.endpoints import router as directory_router
 from services.identity.events import handlers
 from services.identity.jobs import jobs
 from services.identity.models import Base, bus
+from services.identity.organizations.endpoints import router as organizations_router
+from services.identity.registration.endpoints import router as registration_router
 from shared.clock import Clock
 from shared.service import ServiceDefinition, create_service_app
 
 definition = ServiceDefinition(
     name="identity",
-    description="Companies, contact persons, sign-in, tokens, recovery, data-change requests, partner API keys",
+    description=(
+        "Companies, contact persons, sign-in, tokens, recovery, data-change requests, "
+        "partner API keys"
+    ),
     metadata=Base.metadata,
     bus=bus,
-    routers=[],
+    routers=[
+        registration_router,
+        directory_router,
+        auth_router,
+        accounts_router,
+        organizations_router,
+        api_keys_router,
+    ],
     handlers=handlers,
     jobs=jobs,
+    startup=[ensure_first_admin],
 )
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    return create_service_app(definition, settings or get_settings(), clock=clock)
+    settings = settings or get_settings()
+    app = create_service_app(definition, settings, clock=clock)
+    app.state.settings = settings
+    app.state.delivery = Delivery(settings)
+    return app

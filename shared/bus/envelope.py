@@ -1,5 +1,6 @@
 """The envelope every event travels in, and the base of every event payload."""
 
+import builtins
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 from uuid import UUID
@@ -66,5 +67,5 @@ class Envelope(BaseModel):
             data=payload.model_dump(mode="json"),
         )
 
-    def payload(self, model: type[EventPayload]) -> EventPayload:
+    def payload(self, model: builtins.type[EventPayload]) -> EventPayload:
         return model.model_validate(self.data)

@@ -161,7 +161,7 @@ def _operations(model: type[Event]) -> dict[str, dict[str, Any]]:
     messages = [{"$ref": f"#/channels/{model.event_type}/messages/{model.__name__}"}]
     producer = model.producer()
     operations: dict[str, dict[str, Any]] = {
-        f"{producer}.send.{model.event_type}": {
+        f"{model.event_type}.send": {
             "action": "send",
             "channel": channel,
             "messages": messages,
@@ -176,7 +176,7 @@ def _operations(model: type[Event]) -> dict[str, dict[str, Any]]:
         }
     }
     for consumer in model.consumers:
-        operations[f"{consumer}.receive.{model.event_type}"] = {
+        operations[f"{model.event_type}.receive.{consumer}"] = {
             "action": "receive",
             "channel": channel,
             "messages": messages,

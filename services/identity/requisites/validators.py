@@ -83,7 +83,7 @@ def validate_kpp(value: str) -> str:
 
 
 def validate_ogrn(value: str, legal_form: str | None = None) -> str:
-    """OGRN (13 digits, legal entity) or OGRNIP (15 digits, sole proprietor) with its check digit."""
+    """OGRN (13 digits, legal entity) or OGRNIP (15, sole proprietor) with its check digit."""
     return _ogrn(value, _kind(legal_form))
 
 

@@ -1,0 +1,213 @@
+"""Forwarding through a served gateway to real service doubles: routing, streaming, failures,
+request ids, caller headers, body limits."""
+
+import asyncio
+import hashlib
+import re
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from gateway import proxy
+from gateway.tests.conftest import Doubles
+from gateway.tests.doubles import DOWNLOAD_CHUNK, ServiceDouble, download_content
+from shared.testing.servers import free_port
+
+PROBLEM = "application/problem+json"
+
+# One path of each service's spec table, with a query that must arrive byte for byte.
+ROUTED_REQUESTS = [
+    ("POST", "/api/v1/registration/lookup", "identity"),
+    ("GET", "/api/v1/price-list", "licensing"),
+    ("POST", "/api/v1/licenses/validate", "licensing"),
+    ("PUT", "/api/v1/calendar/days/2025-01-01", "helpdesk"),
+    ("GET", "/api/v1/kb/search", "helpdesk"),
+    ("DELETE", "/api/v1/keys/SN-0001/protection", "dongle"),
+    ("POST", "/api/v1/admin/prolongation-runs", "dongle"),
+]
+RAW_QUERY = "q=%D0%BF%D1%80%D0%B8%D0%BD%D1%82%D0%B5%D1%80+hp&tag=a&tag=b&empty="
+
+
+def only_receiver(doubles: Doubles) -> ServiceDouble:
+    receivers = [double for double in doubles.values() if double.received]
+    assert len(receivers) == 1, [double.name for double in receivers]
+    return receivers[0]
+
+
+@pytest.mark.parametrize(("method", "path", "service"), ROUTED_REQUESTS)
+async def test_request_goes_to_owning_service_unchanged(gateway, doubles, method, path, service):
+    body = f"{method} body for {service}".encode()
+    response = await gateway.request(
+        method,
+        f"{path}?{RAW_QUERY}",
+        content=body,
+        headers={"Content-Type": "text/plain", "X-Client-Note": "kept"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["x-served-by"] == service
+    receiver = only_receiver(doubles)
+    assert receiver.name == service
+    [received] = receiver.received
+    assert received.method == method
+    assert received.raw_path == path
+    assert received.query == RAW_QUERY
+    assert received.body_sha256 == hashlib.sha256(body).hexdigest()
+    assert received.header("x-client-note") == "kept"
+    assert received.header("content-type") == "text/plain"
+
+
+async def test_percent_encoded_path_is_forwarded_as_sent(gateway, doubles):
+    path = "/api/v1/documents/%D0%B0%D0%BA%D1%82%201.pdf"
+    response = await gateway.get(path)
+    assert response.status_code == 200
+    assert doubles["licensing"].received[0].raw_path == path
+
+
+async def test_status_and_response_headers_come_back(gateway, doubles):
+    response = await gateway.post("/api/v1/tickets?status=201", json={"subject": "Не печатает"})
+    assert response.status_code == 201
+    assert response.headers["x-served-by"] == "helpdesk"
+    assert response.json()["service"] == "helpdesk"
+
+
+async def test_unknown_api_path_is_a_404_problem(gateway, doubles):
+    for path in ("/api/v1/nothing-here", "/api/v1/metrics", "/api/v2/tickets"):
+        response = await gateway.get(path)
+        assert response.status_code == 404, path
+        assert response.headers["content-type"] == PROBLEM
+        assert response.json()["status"] == 404
+    assert not any(double.received for double in doubles.values())
+
+
+async def test_large_upload_streams_to_the_service(gateway, doubles):
+    size = 8 * 1024 * 1024
+    content = download_content(size)
+    licensing = doubles["licensing"]
+
+    async def upload() -> AsyncIterator[bytes]:
+        yield content[:DOWNLOAD_CHUNK]
+        # A gateway that buffered the whole body would never pass this first chunk on.
+        await asyncio.wait_for(licensing.first_chunk_arrived.wait(), 10)
+        for start in range(DOWNLOAD_CHUNK, size, DOWNLOAD_CHUNK):
+            yield content[start : start + DOWNLOAD_CHUNK]
+
+    response = await gateway.post("/api/v1/contracts", content=upload())
+    assert response.status_code == 200, response.text
+    assert response.json()["body_length"] == size
+    assert response.json()["body_sha256"] == hashlib.sha256(content).hexdigest()
+
+
+async def test_large_download_streams_to_the_caller(gateway, doubles):
+    size = 8 * 1024 * 1024
+    async with gateway.stream("GET", f"/api/v1/documents/7?download={size}") as response:
+        assert response.status_code == 200
+        chunks = response.aiter_raw()
+        first = await asyncio.wait_for(anext(chunks), 10)
+        # The service sends the rest only now: a buffering gateway would have timed out above.
+        doubles["licensing"].release.set()
+        received = first + b"".join([chunk async for chunk in chunks])
+    assert len(received) == size
+    assert hashlib.sha256(received).hexdigest() == response.headers["x-body-sha256"]
+
+
+async def test_unreachable_service_is_a_502_problem(start_gateway, doubles):
+    async with start_gateway(dongle_url=f"http://127.0.0.1:{free_port()}") as gateway:
+        response = await gateway.get("/api/v1/keys", headers={"X-Request-ID": "down-1"})
+    assert response.status_code == 502
+    assert response.headers["content-type"] == PROBLEM
+    assert response.headers["x-request-id"] == "down-1"
+    problem = response.json()
+    assert problem["status"] == 502
+    assert problem["type"].endswith("/bad-gateway")
+    assert "dongle" in problem["detail"]
+
+
+async def test_slow_service_is_a_504_problem_without_waiting_for_it(start_gateway, doubles):
+    async with start_gateway(gateway_upstream_timeout=0.5) as gateway:
+        started = time.perf_counter()
+        response = await gateway.get("/api/v1/tickets?hold=1")
+        elapsed = time.perf_counter() - started
+    assert response.status_code == 504
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["type"].endswith("/gateway-timeout")
+    assert "helpdesk" in response.json()["detail"]
+    # The double holds the answer for 30 s; the gateway gave up after its 0.5 s timeout.
+    assert elapsed < 5
+
+
+async def test_request_id_is_passed_to_the_service_and_echoed(gateway, doubles):
+    response = await gateway.get("/api/v1/me/sessions", headers={"X-Request-ID": "req-abc.123"})
+    assert response.headers["x-request-id"] == "req-abc.123"
+    assert doubles["identity"].received[0].header_values("x-request-id") == ["req-abc.123"]
+
+
+@pytest.mark.parametrize("sent", [None, "not a valid id!"])
+async def test_request_id_is_generated_when_absent_or_malformed(gateway, doubles, sent):
+    headers = {"X-Request-ID": sent} if sent else {}
+    response = await gateway.get("/api/v1/callbacks", headers=headers)
+    generated = response.headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", generated)
+    assert doubles["helpdesk"].received[0].header_values("x-request-id") == [generated]
+
+
+async def test_caller_headers_from_the_client_never_reach_the_service(gateway, doubles):
+    forged = {
+        "X-Kabinet-User-Id": "1",
+        "x-kabinet-roles": "admin",
+        "X-KABINET-ORGANIZATION-ID": "42",
+        "X-Kabinet-": "empty-suffix",
+        "Proxy-Authorization": "Basic c2VjcmV0",
+        "X-Kabinetic": "not ours, kept",
+    }
+    response = await gateway.get("/api/v1/invoices", headers=forged)
+    assert response.status_code == 200
+    [received] = doubles["licensing"].received
+    names = {name for name, _ in received.headers}
+    assert not [name for name in names if name.startswith("x-kabinet-")]
+    assert "proxy-authorization" not in names
+    assert received.header("x-kabinetic") == "not ours, kept"
+
+
+async def test_services_are_told_only_what_the_identity_step_vouches_for(
+    gateway, doubles, monkeypatch
+):
+    async def identify(request: object) -> dict[str, str]:
+        return {"X-Kabinet-User-Id": "7"}
+
+    monkeypatch.setattr(proxy, "identify", identify)
+    await gateway.get("/api/v1/acts", headers={"X-Kabinet-User-Id": "1"})
+    assert doubles["licensing"].received[0].header_values("x-kabinet-user-id") == ["7"]
+
+
+async def test_declared_body_over_the_limit_is_a_413_problem(start_gateway, doubles):
+    async with start_gateway(gateway_max_body_bytes=1000) as gateway:
+        at_limit = await gateway.post("/api/v1/tickets", content=b"x" * 1000)
+        over = await gateway.post("/api/v1/tickets", content=b"x" * 1001)
+    assert at_limit.status_code == 200
+    assert over.status_code == 413
+    assert over.headers["content-type"] == PROBLEM
+    assert over.json()["status"] == 413
+    assert len(doubles["helpdesk"].received) == 1
+
+
+async def test_chunked_body_over_the_limit_is_a_413_problem(start_gateway, doubles):
+    async def chunked() -> AsyncIterator[bytes]:
+        for _ in range(3):
+            yield b"x" * 600
+
+    async with start_gateway(gateway_max_body_bytes=1000) as gateway:
+        response = await gateway.post("/api/v1/tickets", content=chunked())
+    assert response.status_code == 413
+    assert response.headers["content-type"] == PROBLEM
+    # The service never got the whole body, so it answered nothing.
+    assert doubles["helpdesk"].received == []
+
+
+async def test_cookies_are_relayed_but_never_kept_by_the_gateway(gateway, doubles):
+    first = await gateway.get("/api/v1/auth/session?set_cookie=1")
+    assert sorted(first.headers.get_list("set-cookie"))[0].startswith("session=identity-secret")
+    assert len(first.headers.get_list("set-cookie")) == 2
+    gateway.cookies.clear()
+    await gateway.get("/api/v1/auth/session")
+    assert doubles["identity"].received[1].header("cookie") is None

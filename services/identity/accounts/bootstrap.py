@@ -1,0 +1,45 @@
+"""The first admin, created from configuration at start (password printed if generated)."""
+
+import secrets
+
+import structlog
+from sqlalchemy import func, select
+
+from services.identity.accounts.passwords import hash_password
+from services.identity.models import User
+from shared.db import advisory_key
+from shared.service import Runtime
+
+log = structlog.get_logger(__name__)
+
+
+async def ensure_first_admin(runtime: Runtime) -> None:
+    settings = runtime.settings
+    email = str(getattr(settings, "admin_email", "")).strip().lower()
+    if not email:
+        return
+    async with runtime.sessionmaker() as session, session.begin():
+        # Replicas starting together must not both create the admin.
+        await session.execute(select(func.pg_advisory_xact_lock(advisory_key("first-admin"))))
+        existing = await session.scalar(
+            select(User).where(User.organization_id.is_(None), User.email == email)
+        )
+        if existing is not None:
+            return
+        password = getattr(settings, "admin_password", None)
+        generated = not password
+        password = password or secrets.token_urlsafe(12)
+        session.add(
+            User(
+                organization_id=None,
+                full_name="Administrator",
+                email=email,
+                phone=None,
+                password_hash=hash_password(password),
+                roles=["admin"],
+                created_at=runtime.clock.now(),
+            )
+        )
+    if generated:
+        print(f"first admin created: {email} / {password}", flush=True)
+    log.info("first_admin_created", email=email, generated_password=generated)

@@ -1,0 +1,132 @@
+"""One-time codes: 6 digits, stored hashed, valid 10 minutes, 5 tries, 60 s between sends."""
+
+import secrets
+from datetime import timedelta
+from typing import Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.identity.accounts.passwords import hash_password, verify_password
+from services.identity.codes.delivery import Delivery
+from services.identity.config import Settings
+from services.identity.models import OneTimeCode
+from shared.clock import Clock
+from shared.problems import InvalidInput, TooManyRequests
+
+Channel = Literal["email", "phone"]
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+class CodeService:
+    def __init__(
+        self,
+        settings: Settings,
+        delivery: Delivery,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+    ) -> None:
+        self.settings = settings
+        self.delivery = delivery
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+
+    async def send(
+        self,
+        session: AsyncSession,
+        *,
+        purpose: str,
+        subject: str,
+        channel: Channel,
+        destination: str,
+        text: str,
+    ) -> None:
+        """Issues a code for (purpose, subject) and sends it; `text` has a `{code}` slot."""
+        now = self.clock.now()
+        last = await session.scalar(
+            select(OneTimeCode)
+            .where(OneTimeCode.purpose == purpose, OneTimeCode.subject == subject)
+            .order_by(OneTimeCode.sent_at.desc())
+            .limit(1)
+            .with_for_update()
+        )
+        wait = timedelta(seconds=self.settings.code_resend_seconds)
+        if last is not None and now - last.sent_at < wait:
+            retry_after = int((last.sent_at + wait - now).total_seconds()) + 1
+            raise TooManyRequests(
+                "A new code can be sent a minute after the last one", retry_after=retry_after
+            )
+        # Only the newest code counts: older ones stop working when a new one is sent.
+        await session.execute(
+            update(OneTimeCode)
+            .where(
+                OneTimeCode.purpose == purpose,
+                OneTimeCode.subject == subject,
+                OneTimeCode.used_at.is_(None),
+            )
+            .values(used_at=now)
+        )
+        code = new_code()
+        session.add(
+            OneTimeCode(
+                purpose=purpose,
+                subject=subject,
+                code_hash=hash_password(code),
+                sent_at=now,
+                expires_at=now + timedelta(seconds=self.settings.code_ttl_seconds),
+                attempts=0,
+            )
+        )
+        await session.flush()
+        message = text.format(code=code)
+        if channel == "email":
+            await self.delivery.send_email(destination, "Код подтверждения Kabinet", message)
+        else:
+            await self.delivery.send_sms(destination, message)
+
+    async def verify(self, *, purpose: str, subject: str, code: str, field: str = "code") -> None:
+        """Raises a 422 naming `field` unless `code` is the live code; spends it when right.
+
+        Runs in its own transaction so that a wrong try is counted even though the caller's
+        request then fails and rolls back.
+        """
+        now = self.clock.now()
+        async with self.sessionmaker() as session, session.begin():
+            current = await session.scalar(
+                select(OneTimeCode)
+                .where(
+                    OneTimeCode.purpose == purpose,
+                    OneTimeCode.subject == subject,
+                    OneTimeCode.used_at.is_(None),
+                )
+                .order_by(OneTimeCode.sent_at.desc())
+                .limit(1)
+                .with_for_update()
+            )
+            if current is None or current.expires_at <= now:
+                raise InvalidInput(field, "the code has expired or was not requested; ask again")
+            if current.attempts >= self.settings.code_max_attempts:
+                raise InvalidInput(field, "too many wrong tries; ask for a new code")
+            current.attempts += 1
+            if not (code.isdigit() and len(code) == 6 and verify_password(current.code_hash, code)):
+                left = self.settings.code_max_attempts - current.attempts
+                if left <= 0:
+                    current.used_at = now
+                raise _WrongCode(field, left)
+            current.used_at = now
+
+    async def verify_or_raise(self, **kwargs: str) -> None:
+        try:
+            await self.verify(**kwargs)
+        except _WrongCode as wrong:
+            raise InvalidInput(wrong.field, f"wrong code; {wrong.left} tries left") from None
+
+
+class _WrongCode(Exception):
+    """Raised inside the transaction so the attempt is committed (not an exception to it)."""
+
+    def __init__(self, field: str, left: int) -> None:
+        self.field, self.left = field, left
