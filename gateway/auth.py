@@ -1,8 +1,8 @@
 """The edge identity step: what the gateway tells a service about the caller.
 
-Services trust only `X-Kabinet-*` headers, and only because the gateway sets them: every such
-header a client sends is stripped before forwarding (see `strip_caller_headers`), and
-`identify` supplies the ones the gateway vouches for.
+What a service learns about the caller arrives in `X-Kabinet-*` headers. The proxy removes
+every such header the client sent, then adds only those `identify` returns, so none of them
+can be forged from outside.
 """
 
 from starlette.requests import Request
@@ -17,10 +17,11 @@ def is_caller_header(name: str | bytes) -> bool:
 
 
 async def identify(request: Request) -> dict[str, str]:
-    """Headers (all `X-Kabinet-*`) that describe the verified caller of `request`.
+    """The `X-Kabinet-*` headers that describe the verified caller of `request`.
 
     The edge identity step; currently anonymous pass-through: no caller is vouched for, so
-    services see every request as anonymous. Verifying a bearer JWT or an `X-API-Key` and
-    raising `shared.problems.Unauthorized` for a bad credential belongs here.
+    every request reaches the services as anonymous. Verifying `Authorization: Bearer` or
+    `X-API-Key` belongs here; a bad credential is answered by raising
+    `shared.problems.Unauthorized`, which the proxy lets through as a 401 problem.
     """
     return {}

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -33,13 +32,6 @@ def advisory_key(name: str) -> int:
 def schema_metadata(schema: str) -> MetaData:
     """Metadata whose tables all live in one service's PostgreSQL schema."""
     return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
-
-
-def declarative_base(schema: str) -> type[DeclarativeBase]:
-    class Base(DeclarativeBase):
-        metadata = schema_metadata(schema)
-
-    return Base
 
 
 def create_engine(database_url: str, pool_size: int = 10, **kwargs: Any) -> AsyncEngine:

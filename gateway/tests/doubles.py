@@ -4,10 +4,12 @@ reached them.
 Every `/api/...` path is answered by an echo: it reads the body as a stream and records the
 method, raw path, query, headers and a digest of the body. Query flags make a response
 special: `hold` (answer only when released), `download=<bytes>` (a large streamed body that
-pauses after its first chunk until released), `set_cookie`, `status=<code>`.
+pauses after its first chunk until released), `gzip` (a compressed body), `set_cookie`,
+`status=<code>`.
 """
 
 import asyncio
+import gzip
 import hashlib
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -64,8 +66,9 @@ class ServiceDouble:
         self.ready = True
         self.hold_readiness = False
         self.received: list[ReceivedRequest] = []
-        # Every path asked, including /openapi.json and /readyz.
+        # Every path asked, including /openapi.json and /readyz, and the headers it last came with.
         self.hits: Counter[str] = Counter()
+        self.last_headers: dict[str, dict[bytes, bytes]] = {}
         self.first_chunk_arrived = asyncio.Event()
         self.release = asyncio.Event()
         self.readiness_barrier: asyncio.Barrier | None = None
@@ -73,6 +76,7 @@ class ServiceDouble:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             self.hits[scope["path"]] += 1
+            self.last_headers[scope["path"]] = dict(scope["headers"])
         await self.app(scope, receive, send)
 
     def _build(self) -> FastAPI:
@@ -100,6 +104,12 @@ class ServiceDouble:
             await asyncio.wait_for(self.release.wait(), HOLD_LIMIT_SECONDS)
         if "download" in flags:
             return self._download(int(flags["download"]))
+        if "gzip" in flags:
+            return Response(
+                gzip.compress(f"compressed by {self.name}".encode()),
+                media_type="text/plain",
+                headers={"Content-Encoding": "gzip"},
+            )
         digest, length = hashlib.sha256(), 0
         async for chunk in request.stream():
             if chunk:

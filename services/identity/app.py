@@ -6,14 +6,17 @@ from services.identity.accounts.bootstrap import ensure_first_admin
 from services.identity.accounts.endpoints import router as accounts_router
 from services.identity.api_keys.endpoints import router as api_keys_router
 from services.identity.auth.endpoints import router as auth_router
+from services.identity.auth.tokens import ensure_signing_key
 from services.identity.codes.delivery import Delivery
 from services.identity.config import Settings, get_settings
 from services.identity.directory.endpoints import router as directory_router
+from services.identity.directory.importer import load_offline_directory
 from services.identity.events import handlers
 from services.identity.jobs import jobs
 from services.identity.models import Base, bus
 from services.identity.organizations.endpoints import router as organizations_router
 from services.identity.registration.endpoints import router as registration_router
+from services.identity.staff.endpoints import router as staff_router
 from shared.clock import Clock
 from shared.service import ServiceDefinition, create_service_app
 
@@ -32,10 +35,11 @@ definition = ServiceDefinition(
         accounts_router,
         organizations_router,
         api_keys_router,
+        staff_router,
     ],
     handlers=handlers,
     jobs=jobs,
-    startup=[ensure_first_admin],
+    startup=[ensure_first_admin, ensure_signing_key, load_offline_directory],
 )
 
 

@@ -30,9 +30,7 @@ def get_delivery(request: Request) -> Delivery:
     return delivery
 
 
-def get_codes(
-    request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
-) -> CodeService:
+def get_codes(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]) -> CodeService:
     return CodeService(
         request.app.state.settings, request.app.state.delivery, runtime.sessionmaker, runtime.clock
     )

@@ -18,15 +18,19 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from uuid6 import uuid7
 
 from shared.bus.tables import bus_tables
-from shared.db import declarative_base
+from shared.db import schema_metadata
 
 SCHEMA = "identity"
 
-Base = declarative_base(SCHEMA)
+
+class Base(DeclarativeBase):
+    metadata = schema_metadata(SCHEMA)
+
+
 bus = bus_tables(Base.metadata)
 
 # Customer numbers: short, human-readable, never reused (a sequence never goes back).
@@ -40,7 +44,9 @@ class Organization(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
     customer_number: Mapped[int] = mapped_column(
-        BigInteger, customer_number_seq, server_default=customer_number_seq.next_value(),
+        BigInteger,
+        customer_number_seq,
+        server_default=customer_number_seq.next_value(),
         unique=True,
     )
     country: Mapped[str] = mapped_column(String(2))
@@ -66,7 +72,9 @@ class User(Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "email"),
         Index(
-            "uq_users_staff_email", "email", unique=True,
+            "uq_users_staff_email",
+            "email",
+            unique=True,
             postgresql_where=text("organization_id IS NULL"),
         ),
     )

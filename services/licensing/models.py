@@ -1,9 +1,15 @@
 """licensing's tables, all in the `licensing` PostgreSQL schema."""
 
+from sqlalchemy.orm import DeclarativeBase
+
 from shared.bus.tables import bus_tables
-from shared.db import declarative_base
+from shared.db import schema_metadata
 
 SCHEMA = "licensing"
 
-Base = declarative_base(SCHEMA)
+
+class Base(DeclarativeBase):
+    metadata = schema_metadata(SCHEMA)
+
+
 bus = bus_tables(Base.metadata)

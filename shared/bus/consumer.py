@@ -127,7 +127,8 @@ class EventConsumer:
         try:
             applied = await self.apply(envelope, payload, registered[1])
         except Exception:
-            deliveries = int((message.headers or {}).get("x-delivery-count", 0) or 0) + 1
+            delivery_count = (message.headers or {}).get("x-delivery-count")
+            deliveries = (delivery_count if isinstance(delivery_count, int) else 0) + 1
             log_.exception("event_handler_failed", delivery=deliveries)
             CONSUMED.labels(service, envelope.type, "failed").inc()
             # A short pause so a passing outage does not burn the delivery allowance at once.

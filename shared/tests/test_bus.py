@@ -47,9 +47,7 @@ async def test_rolled_back_request_publishes_nothing_committed_one_exactly_once(
     engine = clean_probe_tables
     behaviour = ConsumerBehaviour()
     producer = create_service_app(producer_definition(), settings_with(platform_settings))
-    consumer = create_service_app(
-        consumer_definition(behaviour), settings_with(platform_settings)
-    )
+    consumer = create_service_app(consumer_definition(behaviour), settings_with(platform_settings))
     async with running(consumer), running(producer) as client:
         await consumer.state.runtime.consumer.ready.wait()
         failed = await client.post("/probe", params={"n": 1, "fail": True})
@@ -91,7 +89,9 @@ async def test_broker_outage_delays_but_loses_and_duplicates_nothing(
     engine = clean_probe_tables
     amqp = urlsplit(platform_settings.amqp_url)
     proxy = await TcpProxy(amqp.hostname or "127.0.0.1", amqp.port or 5672).start()
-    via_proxy = urlunsplit(amqp._replace(netloc=f"{amqp.username}:{amqp.password}@127.0.0.1:{proxy.port}"))
+    via_proxy = urlunsplit(
+        amqp._replace(netloc=f"{amqp.username}:{amqp.password}@127.0.0.1:{proxy.port}")
+    )
     behaviour = ConsumerBehaviour()
     producer = create_service_app(
         producer_definition(), settings_with(platform_settings, amqp_url=via_proxy)
@@ -118,9 +118,7 @@ async def test_broker_outage_delays_but_loses_and_duplicates_nothing(
             assert proxy.connected is False
             proxy.restore()
             await producing
-            counts = await eventually(
-                lambda: _all_applied(engine, total), timeout=60, interval=0.2
-            )
+            counts = await eventually(lambda: _all_applied(engine, total), timeout=60, interval=0.2)
     finally:
         await proxy.stop()
     assert statuses == [201] * total
@@ -222,7 +220,9 @@ async def test_two_relays_on_one_outbox_publish_each_row_once(
     assert tap.numbers == list(range(600))  # per-producer order kept
 
 
-async def test_unroutable_event_is_marked_not_retried_forever(platform_settings, clean_probe_tables):
+async def test_unroutable_event_is_marked_not_retried_forever(
+    platform_settings, clean_probe_tables
+):
     engine = clean_probe_tables
     clock = SystemClock()
     sessionmaker = create_sessionmaker(engine)

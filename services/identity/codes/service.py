@@ -43,8 +43,13 @@ class CodeService:
         channel: Channel,
         destination: str,
         text: str,
+        deliver: bool = True,
     ) -> None:
-        """Issues a code for (purpose, subject) and sends it; `text` has a `{code}` slot."""
+        """Issues a code for (purpose, subject) and sends it; `text` has a `{code}` slot.
+
+        With `deliver=False` the code is recorded but goes nowhere: for an address nobody
+        owns, so that the answers (and the 60 s throttle) are the same as for a known one.
+        """
         now = self.clock.now()
         last = await session.scalar(
             select(OneTimeCode)
@@ -81,6 +86,8 @@ class CodeService:
             )
         )
         await session.flush()
+        if not deliver:
+            return
         message = text.format(code=code)
         if channel == "email":
             await self.delivery.send_email(destination, "Код подтверждения Kabinet", message)
@@ -90,10 +97,11 @@ class CodeService:
     async def verify(self, *, purpose: str, subject: str, code: str, field: str = "code") -> None:
         """Raises a 422 naming `field` unless `code` is the live code; spends it when right.
 
-        Runs in its own transaction so that a wrong try is counted even though the caller's
-        request then fails and rolls back.
+        Runs in its own transaction, committed before any refusal is raised, so that a wrong
+        try is counted even though the caller's request then fails and rolls back.
         """
         now = self.clock.now()
+        refusal: str | None = None
         async with self.sessionmaker() as session, session.begin():
             current = await session.scalar(
                 select(OneTimeCode)
@@ -107,26 +115,23 @@ class CodeService:
                 .with_for_update()
             )
             if current is None or current.expires_at <= now:
-                raise InvalidInput(field, "the code has expired or was not requested; ask again")
-            if current.attempts >= self.settings.code_max_attempts:
-                raise InvalidInput(field, "too many wrong tries; ask for a new code")
-            current.attempts += 1
-            if not (code.isdigit() and len(code) == 6 and verify_password(current.code_hash, code)):
-                left = self.settings.code_max_attempts - current.attempts
-                if left <= 0:
+                refusal = "the code has expired or was not requested; ask again"
+            elif current.attempts >= self.settings.code_max_attempts:
+                refusal = "too many wrong tries; ask for a new code"
+            else:
+                current.attempts += 1
+                right = code.isdigit() and len(code) == 6
+                if right and verify_password(current.code_hash, code):
                     current.used_at = now
-                raise _WrongCode(field, left)
-            current.used_at = now
+                else:
+                    left = self.settings.code_max_attempts - current.attempts
+                    if left <= 0:
+                        current.used_at = now
+                    refusal = f"wrong code; {left} tries left" if left else (
+                        "wrong code; no tries left, ask for a new code"
+                    )
+        if refusal is not None:
+            raise InvalidInput(field, refusal)
 
     async def verify_or_raise(self, **kwargs: str) -> None:
-        try:
-            await self.verify(**kwargs)
-        except _WrongCode as wrong:
-            raise InvalidInput(wrong.field, f"wrong code; {wrong.left} tries left") from None
-
-
-class _WrongCode(Exception):
-    """Raised inside the transaction so the attempt is committed (not an exception to it)."""
-
-    def __init__(self, field: str, left: int) -> None:
-        self.field, self.left = field, left
+        await self.verify(**kwargs)

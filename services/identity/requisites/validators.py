@@ -34,8 +34,8 @@ __all__ = [
 
 RUSSIA = "RU"
 
-_KPP = re.compile(r"\d{4}[0-9A-Z]{2}\d{3}")
-_OKVED = re.compile(r"\d{2}(?:\.\d(?:\d(?:\.\d{1,2})?)?)?")
+_KPP = re.compile(r"[0-9]{4}[0-9A-Z]{2}[0-9]{3}")
+_OKVED = re.compile(r"[0-9]{2}(?:\.[0-9](?:[0-9](?:\.[0-9]{1,2})?)?)?")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 
 
@@ -47,7 +47,7 @@ def _compact(value: str) -> str:
 def _digits(value: str, label: str) -> str:
     number = _compact(value)
     if not number.isascii() or not number.isdigit():
-        raise RequisiteError(f"{label} contains only digits")
+        raise RequisiteError(f"{label} must contain only digits")
     return number
 
 
@@ -158,23 +158,16 @@ def _control_key_matches(prefix: str, account: str) -> bool:
     return sum(int(d) * weights[i % 3] for i, d in enumerate(digits)) % 10 == 0
 
 
-def _settlement_account(value: str) -> str:
-    number = _digits(value, "settlement account")
+def _account(value: str, label: str) -> str:
+    number = _digits(value, label)
     if len(number) != 20:
-        raise RequisiteError("settlement account has 20 digits")
-    return number
-
-
-def _correspondent_account(value: str) -> str:
-    number = _digits(value, "correspondent account")
-    if len(number) != 20:
-        raise RequisiteError("correspondent account has 20 digits")
+        raise RequisiteError(f"{label} has 20 digits")
     return number
 
 
 def validate_settlement_account(account: str, bik: str) -> str:
     """20 digits whose control key matches the bank: the last 3 BIK digits lead the check."""
-    number = _settlement_account(account)
+    number = _account(account, "settlement account")
     if not _control_key_matches(validate_bik(bik)[-3:], number):
         raise RequisiteError("settlement account does not match the BIK (control key check failed)")
     return number
@@ -182,7 +175,7 @@ def validate_settlement_account(account: str, bik: str) -> str:
 
 def validate_correspondent_account(account: str, bik: str) -> str:
     """20 digits whose control key matches the bank: '0' + BIK digits 5-6 lead the check."""
-    number = _correspondent_account(account)
+    number = _account(account, "correspondent account")
     if not _control_key_matches("0" + validate_bik(bik)[4:6], number):
         raise RequisiteError(
             "correspondent account does not match the BIK (control key check failed)"
@@ -202,7 +195,7 @@ def normalize_phone(value: str, region: str = RUSSIA) -> str:
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as error:
-        raise RequisiteError(f"not a phone number: {error._msg}") from error
+        raise RequisiteError("not a phone number") from error
     if not phonenumbers.is_valid_number(number):
         raise RequisiteError("not a valid phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -269,8 +262,17 @@ def validate_organization_requisites(
         check("okpo", okpo, lambda v: _okpo(v, kind))
     bank = check("bank.bik", bik, validate_bik)
     if bank is None:
-        check("bank.settlement_account", settlement_account, _settlement_account)
-        check("bank.correspondent_account", correspondent_account, _correspondent_account)
+        # Without a usable BIK only the accounts' length can be checked.
+        check(
+            "bank.settlement_account",
+            settlement_account,
+            lambda v: _account(v, "settlement account"),
+        )
+        check(
+            "bank.correspondent_account",
+            correspondent_account,
+            lambda v: _account(v, "correspondent account"),
+        )
     else:
         check(
             "bank.settlement_account",

@@ -40,7 +40,9 @@ class MailSink:
         message = message_from_bytes(envelope.content, policy=policy.default)
         body = message.get_body(preferencelist=("plain",))
         self.messages.append(
-            Mail(list(envelope.rcpt_tos), str(message["Subject"]), body.get_content() if body else "")
+            Mail(
+                list(envelope.rcpt_tos), str(message["Subject"]), body.get_content() if body else ""
+            )
         )
         return "250 OK"
 
