@@ -31,7 +31,7 @@ class PlatformSettings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
 
     # HMAC key of the caller header between the gateway and the services; set it in production.
-    internal_secret: str = "kabinet-local-internal-secret"
+    internal_secret: str = "kabinet-local-internal-secret"  # noqa: S105 - local default
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025

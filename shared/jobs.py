@@ -1,6 +1,7 @@
 """Scheduled jobs, safe with several replicas: each run holds a PostgreSQL advisory lock."""
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -58,7 +59,5 @@ class JobRunner:
                 await self.run_once(job.name)
             except Exception:
                 log.exception("job_failed", job=job.name)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=job.every_seconds)
-            except TimeoutError:
-                pass

@@ -1,4 +1,4 @@
-"""`make run`: migrate, then start the SMTP sink, the four services and the gateway; Ctrl-C stops all.
+"""`make run`: migrate, start the SMTP sink, the four services and the gateway; Ctrl-C stops all.
 
 Every child gets SIGTERM if this supervisor dies, and the supervisor stops when its parent
 (`make`) goes away, so nothing is left running whichever way the run ends.
@@ -49,21 +49,46 @@ def main() -> int:
     children: dict[str, subprocess.Popen[bytes]] = {
         "smtp": _spawn(
             "smtp sink",
-            ["-m", "shared.devsmtp", "--host", settings.smtp_host, "--port", str(settings.smtp_port)],
+            [
+                "-m",
+                "shared.devsmtp",
+                "--host",
+                settings.smtp_host,
+                "--port",
+                str(settings.smtp_port),
+            ],
             env,
         )
     }
     for name, port in SERVICE_PORTS.items():
         children[name] = _spawn(
             name,
-            ["-m", "uvicorn", f"services.{name}.app:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+            [
+                "-m",
+                "uvicorn",
+                f"services.{name}.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+            ],
             env,
         )
     children["gateway"] = _spawn(
         "gateway",
-        ["-m", "uvicorn", "gateway.app:create_app", "--factory",
-         "--host", "0.0.0.0", "--port", str(settings.gateway_port), "--no-access-log"],
+        [
+            "-m",
+            "uvicorn",
+            "gateway.app:create_app",
+            "--factory",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(settings.gateway_port),
+            "--no-access-log",
+        ],
         env,
     )
     stopping = False

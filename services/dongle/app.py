@@ -11,7 +11,10 @@ from shared.service import ServiceDefinition, create_service_app
 
 definition = ServiceDefinition(
     name="dongle",
-    description="Hardware protection keys, the key protection service, update files, loss claims and replacement",
+    description=(
+        "Hardware protection keys, the key protection service, update files, "
+        "loss claims and replacement"
+    ),
     metadata=Base.metadata,
     bus=bus,
     routers=[],

@@ -11,7 +11,10 @@ from shared.service import ServiceDefinition, create_service_app
 
 definition = ServiceDefinition(
     name="helpdesk",
-    description="Tickets with SLA in working hours, production calendar, knowledge base, notifications, callbacks",
+    description=(
+        "Tickets with SLA in working hours, production calendar, "
+        "knowledge base, notifications, callbacks"
+    ),
     metadata=Base.metadata,
     bus=bus,
     routers=[],

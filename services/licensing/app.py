@@ -11,7 +11,10 @@ from shared.service import ServiceDefinition, create_service_app
 
 definition = ServiceDefinition(
     name="licensing",
-    description="Products, price lists, license contracts, licenses, acts, reconciliation statements, support certificates",
+    description=(
+        "Products, price lists, license contracts, licenses, acts, "
+        "reconciliation statements, support certificates"
+    ),
     metadata=Base.metadata,
     bus=bus,
     routers=[],

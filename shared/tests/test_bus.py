@@ -6,7 +6,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from shared.bus.broker import BrokerConnection
 from shared.bus.envelope import Envelope

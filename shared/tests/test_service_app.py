@@ -1,6 +1,9 @@
 """Every service starts, reports health and readiness, serves metrics and problem errors."""
 
+from collections.abc import Callable
+
 import pytest
+from fastapi import FastAPI
 
 from services.dongle.app import create_app as dongle_app
 from services.helpdesk.app import create_app as helpdesk_app
@@ -8,7 +11,7 @@ from services.identity.app import create_app as identity_app
 from services.licensing.app import create_app as licensing_app
 from shared.testing.plugin import running
 
-FACTORIES = {
+FACTORIES: dict[str, Callable[[], FastAPI]] = {
     "identity": identity_app,
     "licensing": licensing_app,
     "helpdesk": helpdesk_app,

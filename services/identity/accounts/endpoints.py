@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, Response
 
+from services.identity.accounts.passwords import check_password_rules, verify_password
 from services.identity.accounts.schemas import (
     Me,
     MeApiKey,
@@ -9,7 +10,6 @@ from services.identity.accounts.schemas import (
     MeUser,
     PasswordChange,
 )
-from services.identity.accounts.passwords import check_password_rules, verify_password
 from services.identity.auth.endpoints import SignInDep
 from services.identity.dependencies import ClockDep, SettingsDep
 from services.identity.models import ApiKey, Organization, User

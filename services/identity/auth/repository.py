@@ -16,7 +16,7 @@ from services.identity.models import (
 )
 
 
-def users_by_login(email: str | None, phone: str | None) -> Select[tuple[User]]:
+def users_by_login(email: str | None, phone: str | None) -> Select[User]:
     if email is not None:
         return select(User).where(User.email == email)
     return select(User).where(User.phone == phone)

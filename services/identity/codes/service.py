@@ -127,8 +127,10 @@ class CodeService:
                     left = self.settings.code_max_attempts - current.attempts
                     if left <= 0:
                         current.used_at = now
-                    refusal = f"wrong code; {left} tries left" if left else (
-                        "wrong code; no tries left, ask for a new code"
+                    refusal = (
+                        f"wrong code; {left} tries left"
+                        if left
+                        else ("wrong code; no tries left, ask for a new code")
                     )
         if refusal is not None:
             raise InvalidInput(field, refusal)

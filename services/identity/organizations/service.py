@@ -124,7 +124,7 @@ class ChangeRequestService:
             target="organization" if target_user_id is None else "user",
             target_user_id=target_user_id,
             changes={field: {"old": old.get(field), "new": value} for field, value in new.items()},
-            comment=asked.comment,
+            comment=(asked.comment or "").strip() or None,
             status="pending",
             price_code=DATA_CHANGE_PRICE_CODE,
             created_at=clock.now(),

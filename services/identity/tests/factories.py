@@ -16,7 +16,7 @@ def unique_email(tag: str = "user") -> str:
 
 
 def unique_phone() -> str:
-    return f"+7916{random.randint(0, 9_999_999):07d}"  # noqa: S311
+    return f"+7916{random.randint(0, 9_999_999):07d}"
 
 
 async def make_organization(session, clock: Clock, name: str | None = None, inn: str | None = None):
@@ -28,7 +28,7 @@ async def make_organization(session, clock: Clock, name: str | None = None, inn:
         legal_form="ООО",
         full_name=name or f"Общество с ограниченной ответственностью Тест {n}",
         short_name=name or f"ООО Тест {n}",
-        inn=inn or f"{random.randint(10**9, 10**10 - 1)}",  # noqa: S311
+        inn=inn or f"{random.randint(10**9, 10**10 - 1)}",
         kpp="773601001",
         requisites={},
         created_at=clock.now(),

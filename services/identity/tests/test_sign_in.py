@@ -69,7 +69,7 @@ async def test_login_by_email_gives_tokens_verifiable_with_the_jwks(identity):
 @pytest.mark.parametrize("written", ["+7 (916) {a}-{b}-{c}", "8916{a}{b}{c}"])
 async def test_login_by_phone_in_any_usual_notation(identity, written):
     phone = unique_phone()
-    _, user = await contact(identity, phone=phone)
+    _, _user = await contact(identity, phone=phone)
     local = phone[5:]
     typed = written.format(a=local[:3], b=local[3:5], c=local[5:])
     response = await login(identity, typed)
@@ -229,7 +229,7 @@ async def test_accountant_signs_in_by_inn_and_a_contract_attached_by_licensing(i
 
 async def test_password_recovery_answers_alike_and_revokes_every_session(identity):
     email = unique_email("forgetful")
-    org, user = await contact(identity, email=email)
+    org, _user = await contact(identity, email=email)
     session_before = (await login(identity, email)).json()
     known = await identity.client.post("/api/v1/auth/password-recovery", json={"email": email})
     stranger = unique_email("stranger")
@@ -387,4 +387,4 @@ async def test_rotated_signing_key_stays_published_until_its_tokens_expire(ident
     assert before < after and new_kid in after
     identity.clock.advance(timedelta(hours=1))
     later = {k["kid"] for k in (await identity.client.get("/api/v1/auth/jwks.json")).json()["keys"]}
-    assert later == {new_kid} or new_kid in later and not (before & later - {new_kid})
+    assert later == {new_kid} or (new_kid in later and not (before & later - {new_kid}))
