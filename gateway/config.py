@@ -28,6 +28,27 @@ class GatewaySettings(PlatformSettings):
     # How long a service's OpenAPI document is reused before it is fetched again.
     gateway_openapi_ttl: float = Field(default=60.0, ge=0)
 
+    # Authentication at the edge (docs/gateway.md). The issuer is identity's own setting name,
+    # so one KABINET_JWT_ISSUER configures both sides.
+    jwt_issuer: str = "kabinet"
+    # Tolerated clock difference between identity and the gateway when checking `exp`/`nbf`.
+    gateway_jwt_leeway_seconds: float = Field(default=5.0, ge=0)
+    # The JWKS is fetched again after this long even if every `kid` seen is known.
+    gateway_jwks_max_age_seconds: float = Field(default=300.0, gt=0)
+    # Least time between two JWKS fetches, so tokens with made-up `kid`s cannot hammer identity.
+    gateway_jwks_refetch_seconds: float = Field(default=5.0, ge=0)
+    # How long identity's verdict on an API key (valid or not) is reused: a revoked key stops
+    # working at most this much later.
+    gateway_api_key_cache_seconds: float = Field(default=5.0, ge=0)
+    gateway_api_key_cache_entries: int = Field(default=10_000, ge=1)
+    # Longest wait for identity's JWKS or API-key answer before the call is a 503.
+    gateway_identity_timeout: float = Field(default=3.0, gt=0)
+
+    # Rate limits, per replica (docs/gateway.md "Rate limits").
+    anon_rate_per_minute: int = Field(default=60, ge=1)
+    api_key_rate_per_minute: int = Field(default=600, ge=1)
+    user_rate_per_minute: int = Field(default=1200, ge=1)
+
     def service_urls(self) -> dict[str, str]:
         """Base URL of every service, without a trailing slash, keyed by service name."""
         urls = {

@@ -37,10 +37,27 @@ ROUTES: dict[str, str] = {
 }
 
 
+def has_dot_segments(path: str) -> bool:
+    """True when a segment is `.` or `..`.
+
+    The upstream client resolves such segments before sending, so `/api/v1/acts/../licenses`
+    would be checked as one path and served as another; the gateway serves none of them.
+    """
+    return any(segment in (".", "..") for segment in path.split("/"))
+
+
+def path_under(path: str, prefix: str) -> bool:
+    """`path` is `prefix` itself or below it, in whole segments."""
+    return path == prefix or path.startswith(prefix + "/")
+
+
 def owning_service(path: str, routes: Mapping[str, str] = ROUTES) -> str | None:
     """The service that serves `path`: the longest prefix that matches whole segments.
 
-    `/api/v1/me` owns `/api/v1/me/password` but not `/api/v1/metrics`.
+    `/api/v1/me` owns `/api/v1/me/password` but not `/api/v1/metrics`; a path with dot
+    segments belongs to no service.
     """
-    matching = [prefix for prefix in routes if path == prefix or path.startswith(prefix + "/")]
+    if has_dot_segments(path):
+        return None
+    matching = [prefix for prefix in routes if path_under(path, prefix)]
     return routes[max(matching, key=len)] if matching else None

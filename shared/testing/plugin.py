@@ -74,7 +74,7 @@ def clock() -> ManualClock:
 async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """Runs the app's lifespan (workers included) and gives an in-process client for it."""
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client
 

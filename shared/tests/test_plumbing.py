@@ -1,0 +1,194 @@
+"""Shared plumbing: problems, one session per request, request ids in logs, jobs, migrations."""
+
+import asyncio
+import importlib
+import json
+import uuid
+
+import pytest
+import structlog
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.clock import Clock, ManualClock
+from shared.db import SessionDep, create_engine, create_sessionmaker
+from shared.jobs import Job, JobRunner
+from shared.service import ServiceDefinition, create_service_app
+from shared.testing.plugin import running
+from shared.tests.conftest import effects, producer_bus, producer_metadata
+
+
+class Address(BaseModel):
+    postal_code: str = Field(pattern=r"^\d{6}$")
+
+
+class Order(BaseModel):
+    quantity: int = Field(ge=1)
+    address: Address
+    lines: list[Address] = []
+
+
+def plumbing_app(platform_settings):
+    router = APIRouter()
+
+    @router.post("/orders")
+    async def create_order(order: Order) -> dict[str, int]:
+        return {"quantity": order.quantity}
+
+    @router.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals /etc/passwd")
+
+    @router.post("/write-then-fail")
+    async def write_then_fail(session: SessionDep, n: int, fail: bool = False) -> dict:
+        await session.execute(effects.insert().values(n=n, event_id=uuid.uuid4()))
+        await session.flush()
+        if fail:
+            raise RuntimeError("after the flush")
+        return {"written": n}
+
+    definition = ServiceDefinition(
+        name="plumbing",
+        description="plumbing test",
+        metadata=producer_metadata,
+        bus=producer_bus,
+        routers=[router],
+    )
+    return create_service_app(
+        definition, platform_settings.model_copy(update={"run_workers": False})
+    )
+
+
+async def test_validation_problem_names_every_wrong_field_by_its_dotted_path(platform_settings):
+    async with running(plumbing_app(platform_settings)) as client:
+        response = await client.post(
+            "/orders",
+            json={"quantity": 0, "address": {"postal_code": "12"}, "lines": [{"postal_code": "x"}]},
+        )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == 422 and problem["type"].endswith("/validation-error")
+    fields = {e["field"] for e in problem["errors"]}
+    assert fields == {"quantity", "address.postal_code", "lines[0].postal_code"}
+    assert all(e["message"] for e in problem["errors"])
+
+
+async def test_unexpected_error_is_a_500_problem_without_internals(platform_settings):
+    async with running(plumbing_app(platform_settings)) as client:
+        response = await client.get("/boom")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "passwd" not in response.text and "Traceback" not in response.text
+
+
+async def test_request_commits_on_success_and_writes_nothing_on_error(
+    platform_settings, clean_probe_tables
+):
+    app = plumbing_app(platform_settings)
+    async with running(app) as client:
+        ok = await client.post("/write-then-fail", params={"n": 101})
+        failed = await client.post("/write-then-fail", params={"n": 102, "fail": True})
+    assert ok.status_code == 200 and failed.status_code == 500
+    async with clean_probe_tables.connect() as conn:
+        written = (await conn.execute(select(effects.c.n))).scalars().all()
+    assert written == [101]
+
+
+async def test_logs_are_json_and_carry_the_request_id(platform_settings, capsys):
+    settings = platform_settings.model_copy(update={"log_json": True, "log_level": "INFO"})
+    router = APIRouter()
+    definition = ServiceDefinition(
+        name="plumbing",
+        description="",
+        metadata=producer_metadata,
+        bus=producer_bus,
+        routers=[router],
+    )
+
+    @router.get("/hello")
+    async def hello() -> dict[str, str]:
+        structlog.get_logger("test").info("said_hello")
+        return {"hello": "world"}
+
+    app = create_service_app(definition, settings.model_copy(update={"run_workers": False}))
+    capsys.readouterr()
+    async with running(app) as client:
+        await client.get("/hello", headers={"X-Request-ID": "trace-me-7"})
+    lines = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if "said_hello" in line
+    ]
+    assert lines and lines[0]["request_id"] == "trace-me-7" and lines[0]["level"] == "info"
+
+
+async def test_a_job_runs_on_one_replica_at_a_time(platform_settings):
+    engine = create_engine(platform_settings.database_url)
+    sessionmaker = create_sessionmaker(engine)
+    started, release = asyncio.Event(), asyncio.Event()
+    runs: list[str] = []
+
+    async def slow(session: AsyncSession, clock: Clock) -> None:
+        runs.append("ran")
+        started.set()
+        await release.wait()
+
+    job = Job(name="exclusive", every_seconds=60, run=slow)
+    replicas = [
+        JobRunner(service="plumbing", jobs=[job], sessionmaker=sessionmaker, clock=ManualClock())
+        for _ in range(2)
+    ]
+    try:
+        first = asyncio.create_task(replicas[0].run_once("exclusive"))
+        await started.wait()
+        assert await replicas[1].run_once("exclusive") is False
+        release.set()
+        assert await first is True
+        assert await replicas[1].run_once("exclusive") is True
+    finally:
+        await engine.dispose()
+    assert runs == ["ran", "ran"]
+
+
+@pytest.mark.parametrize("service", ["identity", "licensing", "helpdesk", "dongle"])
+async def test_each_schema_is_migrated_exactly_to_its_models_and_keeps_its_own_version_table(
+    platform_settings, service
+):
+    definition = importlib.import_module(f"services.{service}.app").definition
+    engine = create_engine(platform_settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            version_tables = (
+                (
+                    await conn.execute(
+                        text(
+                            "SELECT table_schema FROM information_schema.tables "
+                            "WHERE table_name = 'alembic_version'"
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+
+            def diff(sync_conn):
+                context = MigrationContext.configure(
+                    sync_conn,
+                    opts={
+                        "include_schemas": True,
+                        "include_name": lambda name, type_, parent: (
+                            name == service if type_ == "schema" else name != "alembic_version"
+                        ),
+                        "compare_type": True,
+                    },
+                )
+                return compare_metadata(context, definition.metadata)
+
+            differences = await conn.run_sync(diff)
+    finally:
+        await engine.dispose()
+    assert service in version_tables and "public" not in version_tables
+    assert differences == [], f"models and migrations of {service} differ: {differences}"
