@@ -11,9 +11,11 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI, Request
+from sqlalchemy import select
 
 from services.identity.app import create_app
 from services.identity.config import Settings
+from services.identity.models import User
 from shared.auth import PRINCIPAL_HEADER, Principal, sign_principal
 from shared.clock import ManualClock
 from shared.config import PlatformSettings
@@ -102,13 +104,15 @@ class IdentityHarness:
     clock: ManualClock
     mail: MailSink
     sms: SmsSink
+    admin_id: uuid.UUID
 
     def as_(self, principal: Principal) -> dict[str, str]:
         """Headers the gateway would send for this caller."""
         return {PRINCIPAL_HEADER: sign_principal(principal, self.settings.internal_secret)}
 
     def as_admin(self) -> dict[str, str]:
-        return self.as_(Principal(kind="user", user_id=uuid.uuid4(), roles=["admin"]))
+        """The first admin (a real user row, so what it decides can name it)."""
+        return self.as_(Principal(kind="user", user_id=self.admin_id, roles=["admin"]))
 
 
 def identity_settings(
@@ -135,4 +139,11 @@ async def identity(platform_settings, mail_sink, sms_sink) -> AsyncIterator[Iden
     clock = ManualClock()
     app = create_app(settings, clock=clock)
     async with running(app) as client:
-        yield IdentityHarness(client, app, settings, clock, sink, sms_sink)
+        async with app.state.sessionmaker() as session:
+            admin_id = await session.scalar(
+                select(User.id).where(
+                    User.organization_id.is_(None), User.email == settings.admin_email
+                )
+            )
+        assert admin_id is not None
+        yield IdentityHarness(client, app, settings, clock, sink, sms_sink, admin_id)
