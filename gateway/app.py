@@ -14,9 +14,12 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.responses import Response
 
+from gateway.auth import Authenticator
 from gateway.config import GatewaySettings, get_settings
 from gateway.openapi import ServiceDocuments
 from gateway.proxy import ServiceProxy, upstream_client
+from gateway.ratelimit import RateLimits
+from shared.clock import Clock, SystemClock
 from shared.observability import (
     REQUEST_ID_HEADER,
     MetricsMiddleware,
@@ -44,10 +47,12 @@ CORS_EXPOSED_HEADERS = [
 class Gateway:
     """The process-wide objects of the running gateway, kept on `app.state.gateway`."""
 
-    def __init__(self, settings: GatewaySettings, client: httpx.AsyncClient) -> None:
+    def __init__(self, settings: GatewaySettings, client: httpx.AsyncClient, clock: Clock) -> None:
         self.settings = settings
         self.client = client
         self.service_urls = settings.service_urls()
+        self.authenticator = Authenticator(settings, client, clock)
+        self.rate_limits = RateLimits(settings, clock)
         self.proxy = ServiceProxy(client, self.service_urls, settings.gateway_max_body_bytes)
         self.documents = ServiceDocuments(
             client,
@@ -79,8 +84,10 @@ def get_gateway(request: Request) -> Gateway:
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 
 
-def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+def create_app(settings: GatewaySettings | None = None, clock: Clock | None = None) -> FastAPI:
+    """The gateway; `clock` (tests) drives token expiry, cache lifetimes and rate limits."""
     settings = settings or get_settings()
+    clock = clock or SystemClock()
     configure_logging(settings.log_level, settings.log_json, service="gateway")
     # httpx logs every forwarded request at INFO, unstructured; the access log already has them.
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -88,7 +95,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with upstream_client(settings) as client:
-            app.state.gateway = Gateway(settings, client)
+            app.state.gateway = Gateway(settings, client, clock)
             log.info("gateway_started", services=settings.service_urls())
             yield
         log.info("gateway_stopped")
@@ -147,4 +154,10 @@ async def swagger_ui() -> HTMLResponse:
 
 
 async def forward(request: Request, gateway: GatewayDep) -> Response:
-    return await gateway.proxy.forward(request)
+    """The edge steps in order: who calls (401/403), within its limits (429), then the service."""
+    caller = await gateway.authenticator.identify(request)
+    quota = gateway.rate_limits.admit(request, caller)
+    response = await gateway.proxy.forward(request, gateway.authenticator.caller_headers(caller))
+    if quota is not None:
+        response.headers.update(quota.headers())
+    return response

@@ -42,11 +42,11 @@ CREDENTIAL_HEADERS = frozenset({b"authorization", API_KEY_HEADER.lower().encode(
 JWKS_PATH = "/api/v1/auth/jwks.json"
 API_KEY_VERIFY_PATH = "/internal/api-keys/verify"
 # identity's side of the token contract (services/identity/auth/tokens.py).
-TOKEN_ALGORITHM = "RS256"
-TOKEN_AUDIENCE = "kabinet"
+JWT_ALGORITHM = "RS256"
+JWT_AUDIENCE = "kabinet"
 PARTNER_ROLE = "partner"
 
-INVALID_TOKEN = "The access token is invalid or has expired; sign in again"
+REFUSED_SESSION = "The access token is invalid or has expired; sign in again"
 UNKNOWN_API_KEY = "The API key is unknown or has been revoked"
 
 AUTHENTICATIONS = Counter(
@@ -256,10 +256,10 @@ def _usable_keys(published: list[dict[str, Any]]) -> dict[str, jwt.PyJWK]:
     keys: dict[str, jwt.PyJWK] = {}
     for entry in published:
         kid = entry.get("kid")
-        if not isinstance(kid, str) or entry.get("alg", TOKEN_ALGORITHM) != TOKEN_ALGORITHM:
+        if not isinstance(kid, str) or entry.get("alg", JWT_ALGORITHM) != JWT_ALGORITHM:
             continue
         try:
-            keys[kid] = jwt.PyJWK(entry, algorithm=TOKEN_ALGORITHM)
+            keys[kid] = jwt.PyJWK(entry, algorithm=JWT_ALGORITHM)
         except jwt.PyJWTError as exc:
             log.warning("jwks_key_skipped", kid=kid, error=repr(exc))
     return keys
@@ -331,9 +331,7 @@ class ApiKeyVerdicts:
 class Authenticator:
     """Turns a request's credential into the verified caller, or refuses the request."""
 
-    def __init__(
-        self, settings: GatewaySettings, client: httpx.AsyncClient, clock: Clock
-    ) -> None:
+    def __init__(self, settings: GatewaySettings, client: httpx.AsyncClient, clock: Clock) -> None:
         self._settings = settings
         self._clock = clock
         identity = IdentityClient(
@@ -393,7 +391,7 @@ class Authenticator:
         except (jwt.PyJWTError, ValidationError) as exc:
             AUTHENTICATIONS.labels("token", "refused").inc()
             log.info("token_refused", reason=str(exc)[:200])
-            raise Unauthorized(INVALID_TOKEN) from exc
+            raise Unauthorized(REFUSED_SESSION) from exc
         AUTHENTICATIONS.labels("token", "ok").inc()
         return principal
 
@@ -408,8 +406,8 @@ class Authenticator:
         claims: dict[str, Any] = jwt.decode(
             token,
             key.key,
-            algorithms=[TOKEN_ALGORITHM],
-            audience=TOKEN_AUDIENCE,
+            algorithms=[JWT_ALGORITHM],
+            audience=JWT_AUDIENCE,
             issuer=self._settings.jwt_issuer,
             options={
                 "require": ["exp", "iss", "aud", "sub"],

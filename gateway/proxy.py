@@ -11,7 +11,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from gateway.auth import identify, is_caller_header
+from gateway.auth import is_caller_header, is_credential_header
 from gateway.config import GatewaySettings
 from gateway.routes import owning_service
 from shared.observability import REQUEST_ID_HEADER, current_request_id
@@ -95,7 +95,8 @@ class ServiceProxy:
         self._service_urls = service_urls
         self._max_body_bytes = max_body_bytes
 
-    async def forward(self, request: Request) -> Response:
+    async def forward(self, request: Request, caller_headers: dict[str, str]) -> Response:
+        """Relays `request` with `caller_headers` (the edge's word on the caller) added."""
         path = request.url.path
         service = owning_service(path)
         if service is None:
@@ -104,7 +105,7 @@ class ServiceProxy:
         upstream_request = httpx.Request(
             request.method,
             self._service_urls[service] + _raw_target(request),
-            headers=_forwarded_headers(request, await identify(request)),
+            headers=_forwarded_headers(request, caller_headers),
             content=body,
         )
         started = time.perf_counter()
@@ -195,11 +196,14 @@ def _raw_target(request: Request) -> str:
 
 
 def _forwarded_headers(request: Request, caller_headers: dict[str, str]) -> Headers:
-    """The caller's headers minus hop-by-hop and `X-Kabinet-*`, plus what the gateway states."""
+    """The caller's headers minus hop-by-hop, credentials and `X-Kabinet-*`, plus what the
+    gateway states."""
     headers = [
         (name, value)
         for name, value in _without_connection_headers(request.headers.raw)
-        if name not in REQUEST_HEADERS_SET_BY_GATEWAY and not is_caller_header(name)
+        if name not in REQUEST_HEADERS_SET_BY_GATEWAY
+        and not is_caller_header(name)
+        and not is_credential_header(name)
     ]
     request_id = current_request_id()
     if request_id:

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from gateway import proxy
 from gateway.tests.conftest import Doubles
 from gateway.tests.doubles import DOWNLOAD_CHUNK, ServiceDouble, download_content
 from shared.testing.servers import free_port
@@ -174,17 +173,6 @@ async def test_caller_headers_from_the_client_never_reach_the_service(gateway, d
     assert not [name for name in names if name.startswith("x-kabinet-")]
     assert "proxy-authorization" not in names
     assert received.header("x-kabinetic") == "not ours, kept"
-
-
-async def test_services_are_told_only_what_the_identity_step_vouches_for(
-    gateway, doubles, monkeypatch
-):
-    async def identify(request: object) -> dict[str, str]:
-        return {"X-Kabinet-User-Id": "7"}
-
-    monkeypatch.setattr(proxy, "identify", identify)
-    await gateway.get("/api/v1/acts", headers={"X-Kabinet-User-Id": "1"})
-    assert doubles["licensing"].received[0].header_values("x-kabinet-user-id") == ["7"]
 
 
 async def test_declared_body_over_the_limit_is_a_413_problem(start_gateway, doubles):

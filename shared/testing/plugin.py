@@ -14,7 +14,8 @@ from typing import Any
 import aio_pika
 import httpx
 import pytest
-from fastapi import FastAPI
+from aiosmtpd.controller import Controller
+from fastapi import FastAPI, Request
 from sqlalchemy.engine import make_url
 
 from shared.bus.topology import Topology, delete_exchanges, delete_service_queues
@@ -22,6 +23,8 @@ from shared.clock import ManualClock
 from shared.config import PlatformSettings
 from shared.db import drop_database, ensure_database
 from shared.migrations import upgrade
+from shared.testing.servers import free_port, serve
+from shared.testing.sinks import MailSink, SmsSink
 
 SERVICES = ("identity", "licensing", "helpdesk", "dongle")
 RUN_ID = uuid.uuid4().hex[:10]
@@ -98,3 +101,27 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def mail_sink() -> Any:
+    sink = MailSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield sink, controller.port
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+async def sms_sink() -> AsyncIterator[SmsSink]:
+    sink = SmsSink()
+    app = FastAPI()
+
+    @app.post("/sms")
+    async def receive(request: Request) -> dict[str, str]:
+        sink.messages.append(await request.json())
+        return {"status": "queued"}
+
+    async with serve(app) as base_url:
+        sink.url = f"{base_url}/sms"
+        yield sink

@@ -44,11 +44,9 @@ class RegistrationRepository:
         )
         return (await self.session.scalars(query.order_by(Organization.customer_number))).all()
 
-    async def lock_organization_key(self, key: str) -> None:
-        """Serializes the creation of organizations with one INN/KPP (or tax id) until commit."""
-        await self.session.execute(
-            select(func.pg_advisory_xact_lock(advisory_key(f"organization:{key}")))
-        )
+    async def lock(self, name: str) -> None:
+        """Holds a transaction-level advisory lock on `name` until the request commits."""
+        await self.session.execute(select(func.pg_advisory_xact_lock(advisory_key(name))))
 
     async def contact_exists(self, organization_id: uuid.UUID, email: str) -> bool:
         found = await self.session.scalar(

@@ -510,6 +510,8 @@ class RegistrationService:
             if joined is None:
                 raise NotFound("The organization to join no longer exists")
             organization, roles = joined, JOINING_CONTACT_ROLES
+        # Two registrations of one e-mail into one organization complete one after the other.
+        await self.repository.lock(f"contact:{organization.id}:{contact.email}")
         # Both codes are proved now, so telling the person about their own e-mail reveals nothing.
         if await self.repository.contact_exists(organization.id, contact.email):
             raise Conflict(
@@ -557,7 +559,7 @@ class RegistrationService:
 
     async def _create_organization(self, draft: OrganizationDraft) -> Organization:
         key = draft.inn if draft.resident else f"{draft.country}:{draft.tax_id}"
-        await self.repository.lock_organization_key(f"{key}:{draft.kpp or ''}")
+        await self.repository.lock(f"organization:{key}:{draft.kpp or ''}")
         # Another registration of the same organization may have completed meanwhile.
         await self._refuse_registered(draft)
         now = self.clock.now()

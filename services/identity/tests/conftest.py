@@ -1,16 +1,13 @@
 """identity test fixtures: the service with real local SMTP and SMS-webhook servers."""
 
-import re
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from sqlalchemy import select
 
 from services.identity.app import create_app
@@ -20,80 +17,7 @@ from shared.auth import PRINCIPAL_HEADER, Principal, sign_principal
 from shared.clock import ManualClock
 from shared.config import PlatformSettings
 from shared.testing.plugin import running
-from shared.testing.servers import free_port, serve
-
-CODE = re.compile(r"\b(\d{6})\b")
-
-
-@dataclass
-class Mail:
-    to: list[str]
-    subject: str
-    text: str
-
-
-class MailSink:
-    """A real SMTP server (aiosmtpd) keeping every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[Mail] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        body = message.get_body(preferencelist=("plain",))
-        self.messages.append(
-            Mail(
-                list(envelope.rcpt_tos), str(message["Subject"]), body.get_content() if body else ""
-            )
-        )
-        return "250 OK"
-
-    def to(self, address: str) -> list[Mail]:
-        return [m for m in self.messages if address in m.to]
-
-    def last_code(self, address: str) -> str:
-        for mail in reversed(self.to(address)):
-            if found := CODE.search(mail.text):
-                return found.group(1)
-        raise AssertionError(f"no code was mailed to {address}")
-
-
-@dataclass
-class SmsSink:
-    """The SMS provider's side of the webhook: a real HTTP server keeping every POST."""
-
-    messages: list[dict[str, str]] = field(default_factory=list)
-    url: str = ""
-
-    def last_code(self, phone: str) -> str:
-        for sms in reversed(self.messages):
-            if sms["to"] == phone and (found := CODE.search(sms["text"])):
-                return found.group(1)
-        raise AssertionError(f"no code was texted to {phone}")
-
-
-@pytest.fixture(scope="session")
-def mail_sink() -> Any:
-    sink = MailSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield sink, controller.port
-    controller.stop()
-
-
-@pytest.fixture(scope="session")
-async def sms_sink() -> AsyncIterator[SmsSink]:
-    sink = SmsSink()
-    app = FastAPI()
-
-    @app.post("/sms")
-    async def receive(request: Request) -> dict[str, str]:
-        sink.messages.append(await request.json())
-        return {"status": "queued"}
-
-    async with serve(app) as base_url:
-        sink.url = f"{base_url}/sms"
-        yield sink
+from shared.testing.sinks import MailSink, SmsSink
 
 
 @dataclass

@@ -1,0 +1,207 @@
+"""Rate limits at the edge: per address for the anonymous endpoint groups, per API key, per user.
+
+Each limit is a GCRA (generic cell rate algorithm) bucket: one "theoretical arrival time" per
+limited thing, moved forward by `period / limit` per call. It behaves as a sliding window — a
+full allowance in a burst, then one call back every `period / limit` — and needs one number of
+memory per caller. The buckets live in the process: with N gateway replicas a caller spread
+over all of them gets up to N times the limit (docs/gateway.md says how to lower it).
+"""
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from prometheus_client import Counter
+from starlette.requests import Request
+
+from gateway.config import GatewaySettings
+from shared.auth import Principal
+from shared.clock import Clock
+from shared.problems import TooManyRequests
+
+PERIOD = timedelta(minutes=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_SECOND_US = 1_000_000
+
+RATE_LIMITED = Counter(
+    "kabinet_gateway_rate_limited_total", "Calls refused with 429, by limit", ["limit"]
+)
+
+
+@dataclass(frozen=True)
+class EndpointGroup:
+    """Anonymous endpoints limited together per client address."""
+
+    name: str
+    pattern: re.Pattern[str]
+    methods: frozenset[str] | None = None
+
+    def covers(self, method: str, path: str) -> bool:
+        if self.methods is not None and method not in self.methods:
+            return False
+        return self.pattern.fullmatch(path) is not None
+
+
+# The anonymous endpoints of spec/10-identity.md and spec/40-helpdesk.md rule 10; the first
+# group that covers a call counts it (codes before the registration group they sit under).
+ENDPOINT_GROUPS = (
+    EndpointGroup("codes", re.compile(r"/api/v1/registration/[^/]+/(verify|resend)/?")),
+    EndpointGroup("registration", re.compile(r"/api/v1/registration(/.*)?")),
+    EndpointGroup("login", re.compile(r"/api/v1/auth/(login|accountant)/?")),
+    EndpointGroup("recovery", re.compile(r"/api/v1/auth/password-recovery(/.*)?")),
+    EndpointGroup("callbacks", re.compile(r"/api/v1/callbacks/?"), frozenset({"POST"})),
+)
+
+
+def endpoint_group(method: str, path: str) -> str | None:
+    """The anonymous endpoint group of a call, or None for a path in no group."""
+    return next((group.name for group in ENDPOINT_GROUPS if group.covers(method, path)), None)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One limited thing: `limit` calls per period for `key` under the limit `name`."""
+
+    name: str
+    key: str
+    limit: int
+    description: str
+
+
+@dataclass(frozen=True)
+class Quota:
+    """Where a bucket stands after a call: what the `RateLimit-*` headers tell the caller."""
+
+    bucket: Bucket
+    remaining: int
+    reset_seconds: int
+    retry_after_seconds: int = 0
+
+    @property
+    def allowed(self) -> bool:
+        return self.retry_after_seconds == 0
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.bucket.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_seconds),
+        }
+
+
+def _whole_seconds(microseconds: int) -> int:
+    return math.ceil(microseconds / _SECOND_US)
+
+
+class Gcra:
+    """GCRA buckets keyed by (limit name, key), on an injectable clock."""
+
+    def __init__(self, clock: Clock, period: timedelta = PERIOD) -> None:
+        self._clock = clock
+        self._period = period // _MICROSECOND
+        self._arrivals: dict[tuple[str, str], int] = {}
+        self._swept_at = 0
+
+    def admit(self, buckets: Sequence[Bucket]) -> Quota:
+        """Counts one call in every bucket, or in none when one of them is exhausted.
+
+        The answer is the exhausted bucket's quota (not allowed), else the tightest one.
+        """
+        now = (self._clock.now() - _EPOCH) // _MICROSECOND
+        self._sweep(now)
+        quotas: list[Quota] = []
+        arrivals: list[int] = []
+        for bucket in buckets:
+            interval = max(1, self._period // bucket.limit)
+            arrival = max(self._arrivals.get((bucket.name, bucket.key), now), now)
+            next_arrival = arrival + interval
+            allowed_at = next_arrival - self._period
+            if now < allowed_at:
+                return Quota(
+                    bucket,
+                    remaining=0,
+                    reset_seconds=_whole_seconds(arrival - now),
+                    retry_after_seconds=max(1, _whole_seconds(allowed_at - now)),
+                )
+            arrivals.append(next_arrival)
+            quotas.append(
+                Quota(
+                    bucket,
+                    remaining=(self._period - (next_arrival - now)) // interval,
+                    reset_seconds=_whole_seconds(next_arrival - now),
+                )
+            )
+        for bucket, next_arrival in zip(buckets, arrivals, strict=True):
+            self._arrivals[(bucket.name, bucket.key)] = next_arrival
+        return min(quotas, key=lambda quota: quota.remaining)
+
+    def _sweep(self, now: int) -> None:
+        """Forgets buckets that are full again (at most once a period): memory stays bounded."""
+        if now - self._swept_at < self._period:
+            return
+        self._swept_at = now
+        self._arrivals = {key: at for key, at in self._arrivals.items() if at > now}
+
+
+class RateLimited(TooManyRequests):
+    def __init__(self, quota: Quota) -> None:
+        super().__init__(
+            f"More than {quota.bucket.limit} calls a minute {quota.bucket.description}; "
+            f"try again in {quota.retry_after_seconds} s",
+            retry_after=quota.retry_after_seconds,
+        )
+        self.headers.update(quota.headers())
+
+
+class RateLimits:
+    """Which buckets a call counts in, and the verdict."""
+
+    def __init__(self, settings: GatewaySettings, clock: Clock) -> None:
+        self._settings = settings
+        self._gcra = Gcra(clock)
+
+    def admit(self, request: Request, caller: Principal | None) -> Quota | None:
+        """The tightest quota the call counted in (None: no limit applies); 429 when exhausted."""
+        buckets = self.buckets(request, caller)
+        if not buckets:
+            return None
+        quota = self._gcra.admit(buckets)
+        if not quota.allowed:
+            RATE_LIMITED.labels(quota.bucket.name).inc()
+            raise RateLimited(quota)
+        return quota
+
+    def buckets(self, request: Request, caller: Principal | None) -> list[Bucket]:
+        settings = self._settings
+        buckets: list[Bucket] = []
+        # Counted per address whoever calls: a credential must not lift the login limit.
+        group = endpoint_group(request.method, request.url.path)
+        if group is not None:
+            address = request.client.host if request.client else "unknown"
+            buckets.append(
+                Bucket(
+                    group,
+                    address,
+                    settings.anon_rate_per_minute,
+                    f"from this address to the {group} endpoints",
+                )
+            )
+        if caller is not None and caller.kind == "api_key":
+            buckets.append(
+                Bucket(
+                    "api_key",
+                    str(caller.api_key_id),
+                    settings.api_key_rate_per_minute,
+                    "with this API key",
+                )
+            )
+        elif caller is not None:
+            # An accountant session has no user: its organization's sessions share one bucket.
+            who = str(caller.user_id or f"organization:{caller.organization_id}")
+            buckets.append(
+                Bucket("user", who, settings.user_rate_per_minute, "for this signed-in user")
+            )
+        return buckets

@@ -1,0 +1,105 @@
+"""Catalogue and price list (rule 1): products, price-list versions and their items."""
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.licensing.catalogue.price_codes import PRICE_CODE_PATTERN, SERVICE_NAMES
+from services.licensing.models import PriceListItem, PriceListVersion, Product
+from shared.events.common import Money
+
+ProtectionKind = Literal["codemeter", "software", "none"]
+ItemKind = Literal["product", "service"]
+
+
+class ProductCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(
+        pattern=PRICE_CODE_PATTERN,
+        description="Upper-case code, also the product's price-list item code: `BAZIS_CUTTING`.",
+    )
+    name: str = Field(min_length=1, max_length=300)
+    protection_kind: ProtectionKind
+
+
+class ProductRead(BaseModel):
+    id: uuid.UUID
+    code: str
+    name: str
+    protection_kind: ProtectionKind
+    created_at: datetime
+
+    @classmethod
+    def of(cls, product: Product) -> "ProductRead":
+        return cls(
+            id=product.id,
+            code=product.code,
+            name=product.name,
+            protection_kind=product.protection_kind,  # type: ignore[arg-type]
+            created_at=product.created_at,
+        )
+
+
+class PriceItemCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(
+        pattern=PRICE_CODE_PATTERN,
+        description=f"A product code, or a service: {', '.join(SERVICE_NAMES)}.",
+    )
+    resident_price: Money
+    non_resident_price: Money
+
+
+class PriceListVersionCreate(BaseModel):
+    """A whole price list: an item left out has no price from `effective_from` on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    effective_from: date = Field(
+        description="First day (Moscow time) the version is in force; must be after today."
+    )
+    items: list[PriceItemCreate] = Field(min_length=1, max_length=1000)
+
+
+class PriceItemRead(BaseModel):
+    code: str
+    kind: ItemKind
+    name: str
+    resident_price: Money
+    non_resident_price: Money
+
+    @classmethod
+    def of(cls, item: PriceListItem) -> "PriceItemRead":
+        if item.product is not None:
+            kind: ItemKind = "product"
+            name = item.product.name
+        else:
+            kind, name = "service", SERVICE_NAMES.get(item.code, item.code)
+        return cls(
+            code=item.code,
+            kind=kind,
+            name=name,
+            resident_price=item.resident_price,
+            non_resident_price=item.non_resident_price,
+        )
+
+
+class PriceListVersionRead(BaseModel):
+    id: uuid.UUID
+    effective_from: date
+    currency: Literal["RUB"] = "RUB"
+    created_at: datetime
+    items: list[PriceItemRead]
+
+    @classmethod
+    def of(cls, version: PriceListVersion) -> "PriceListVersionRead":
+        return cls(
+            id=version.id,
+            effective_from=version.effective_from,
+            created_at=version.created_at,
+            items=[PriceItemRead.of(item) for item in version.items],
+        )

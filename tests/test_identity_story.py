@@ -1,0 +1,186 @@
+"""A newcomer's walk through the gateway: register a company, sign in, stay inside it."""
+
+import uuid
+
+import pytest
+
+from shared.auth import PRINCIPAL_HEADER
+from shared.testing.plugin import eventually
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Stack
+from tests.requisites import new_organization, phone
+
+PASSWORD = "Romashka-Secret-2026"
+
+
+async def register_company(stack: Stack, **organization_changes) -> dict:
+    email = f"petrov-{uuid.uuid4().hex[:8]}@example.ru"
+    contact = {
+        "full_name": "Петров Пётр Петрович",
+        "phone": phone(),
+        "email": email,
+        "password": PASSWORD,
+    }
+    organization = new_organization(**organization_changes)
+    lookup = await stack.gateway.post(
+        "/api/v1/registration/lookup",
+        json={"country": "RU", "inn": organization["inn"], "kpp": organization["kpp"]},
+    )
+    assert lookup.status_code == 200, lookup.text
+    assert lookup.json()["status"] == "new"
+    started = await stack.gateway.post(
+        "/api/v1/registration", json={"organization": organization, "contact": contact}
+    )
+    assert started.status_code == 201, started.text
+    registration = started.json()
+    assert registration["status"] == "pending_verification"
+    assert sorted(registration["pending"]) == ["email", "phone"]
+    path = f"/api/v1/registration/{registration['registration_id']}/verify"
+    by_mail = await stack.gateway.post(
+        path, json={"channel": "email", "code": stack.mail.last_code(email)}
+    )
+    assert by_mail.status_code == 200, by_mail.text
+    assert by_mail.json()["status"] != "completed"
+    by_phone = await stack.gateway.post(
+        path, json={"channel": "phone", "code": stack.sms.last_code(contact["phone"])}
+    )
+    assert by_phone.status_code == 200, by_phone.text
+    completed = by_phone.json()
+    assert completed["status"] == "completed"
+    assert len(completed["customer_number"]) >= 6
+    return {**completed, "email": email, "phone": contact["phone"], "inn": organization["inn"]}
+
+
+async def sign_in(stack: Stack, login: str, password: str = PASSWORD) -> dict[str, str]:
+    response = await stack.gateway.post(
+        "/api/v1/auth/login", json={"login": login, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def test_the_system_is_ready_and_documents_every_service(stack: Stack):
+    ready = await stack.gateway.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    document = (await stack.gateway.get("/openapi.json")).json()
+    assert document["openapi"] == "3.1.0"
+    for path in (
+        "/api/v1/auth/login",
+        "/api/v1/products",
+        "/api/v1/calendar/status",
+        "/api/v1/keys",
+    ):
+        assert path in document["paths"], path
+
+
+async def test_register_sign_in_and_see_only_ones_own_organization(stack: Stack):
+    ours = await register_company(stack)
+    theirs = await register_company(
+        stack, full_name="Общество с ограниченной ответственностью Лютик", short_name="ООО Лютик"
+    )
+    assert any(ours["login"] in m.text for m in stack.mail.to(ours["email"]))
+    headers = await sign_in(stack, ours["email"])
+    me = await stack.gateway.get("/api/v1/me", headers=headers)
+    assert me.status_code == 200, me.text
+    assert me.json()["organization"]["id"] == ours["organization_id"]
+    assert set(me.json()["user"]["roles"]) == {"contact", "responsible"}
+    own = await stack.gateway.get(
+        f"/api/v1/organizations/{ours['organization_id']}", headers=headers
+    )
+    assert own.status_code == 200
+    for path in ("", "/contacts"):
+        other = await stack.gateway.get(
+            f"/api/v1/organizations/{theirs['organization_id']}{path}", headers=headers
+        )
+        assert other.status_code == 404, path
+    # A client cannot pose as someone else by sending the services' caller header.
+    forged = await stack.gateway.get("/api/v1/me", headers={PRINCIPAL_HEADER: "x.y"})
+    assert forged.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"inn": "7707083894"}, "organization.inn"),
+        ({"kpp": "77360100"}, "organization.kpp"),
+        ({"ogrn": "1027700132196"}, "organization.ogrn"),
+        ({"legal_form": "ИП"}, "organization.inn"),
+    ],
+)
+async def test_broken_requisites_are_refused_naming_the_field(stack: Stack, changes, field):
+    contact = {
+        "full_name": "Петров Пётр Петрович",
+        "phone": phone(),
+        "email": f"x-{uuid.uuid4().hex[:6]}@example.ru",
+        "password": PASSWORD,
+    }
+    response = await stack.gateway.post(
+        "/api/v1/registration",
+        json={"organization": new_organization(**changes), "contact": contact},
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert field in {e["field"] for e in response.json()["errors"]}
+
+
+async def test_a_wrong_account_control_key_is_refused(stack: Stack):
+    organization = new_organization()
+    account = organization["bank"]["settlement_account"]
+    organization["bank"]["settlement_account"] = account[:-1] + str((int(account[-1]) + 1) % 10)
+    contact = {
+        "full_name": "Петров Пётр Петрович",
+        "phone": phone(),
+        "email": f"y-{uuid.uuid4().hex[:6]}@example.ru",
+        "password": PASSWORD,
+    }
+    response = await stack.gateway.post(
+        "/api/v1/registration", json={"organization": organization, "contact": contact}
+    )
+    assert response.status_code == 422
+    assert "organization.bank.settlement_account" in {e["field"] for e in response.json()["errors"]}
+
+
+async def test_recover_a_password_through_the_gateway(stack: Stack):
+    ours = await register_company(stack)
+    started = await stack.gateway.post(
+        "/api/v1/auth/password-recovery", json={"email": ours["email"]}
+    )
+    assert started.status_code == 202
+    verified = await stack.gateway.post(
+        "/api/v1/auth/password-recovery/verify",
+        json={"email": ours["email"], "code": stack.mail.last_code(ours["email"])},
+    )
+    assert verified.status_code == 200, verified.text
+    done = await stack.gateway.post(
+        "/api/v1/auth/password-recovery/complete",
+        json={
+            "recovery_token": verified.json()["recovery_token"],
+            "organization_id": ours["organization_id"],
+            "new_password": "Brand-New-Pass-9",
+        },
+    )
+    assert done.status_code == 204, done.text
+    await sign_in(stack, ours["email"], "Brand-New-Pass-9")
+
+
+async def test_a_partner_key_works_until_revoked(stack: Stack):
+    partner = await register_company(stack)
+    admin = await sign_in(stack, ADMIN_EMAIL, ADMIN_PASSWORD)
+    issued = await stack.gateway.post(
+        "/api/v1/api-keys",
+        json={"organization_id": partner["organization_id"], "name": "ERP", "scopes": ["read"]},
+        headers=admin,
+    )
+    assert issued.status_code == 201, issued.text
+    key = issued.json()["key"]
+    me = await stack.gateway.get("/api/v1/me", headers={"X-API-Key": key})
+    assert me.status_code == 200, me.text
+    assert me.json()["api_key"]["prefix"] == issued.json()["prefix"]
+    assert me.json()["organization"]["id"] == partner["organization_id"]
+    revoked = await stack.gateway.delete(f"/api/v1/api-keys/{issued.json()['id']}", headers=admin)
+    assert revoked.status_code == 204
+
+    async def refused() -> bool:
+        response = await stack.gateway.get("/api/v1/me", headers={"X-API-Key": key})
+        return response.status_code == 401
+
+    assert await eventually(refused, timeout=15, interval=0.5)
