@@ -3,7 +3,7 @@
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Response
 
 from services.identity.auth.schemas import (
     Accepted,
@@ -58,8 +58,10 @@ async def logout(body: RefreshRequest, session: SessionDep, sign_in: SignInDep) 
 
 
 @router.post("/password-recovery", status_code=202, response_model=Accepted)
-async def start_recovery(body: RecoveryStart, session: SessionDep, sign_in: SignInDep) -> Accepted:
-    await sign_in.start_recovery(session, body.email)
+async def start_recovery(
+    body: RecoveryStart, session: SessionDep, sign_in: SignInDep, background: BackgroundTasks
+) -> Accepted:
+    await sign_in.start_recovery(session, body.email, background)
     return Accepted(detail="If the e-mail belongs to an account, a code has been sent to it")
 
 

@@ -5,6 +5,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import phonenumbers
+from fastapi import BackgroundTasks
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.identity.accounts.passwords import (
@@ -225,7 +226,9 @@ class SignIn:
 
     # --- password recovery (rule 8) ---
 
-    async def start_recovery(self, session: AsyncSession, email: str) -> None:
+    async def start_recovery(
+        self, session: AsyncSession, email: str, after_response: BackgroundTasks
+    ) -> None:
         """Sends a code when the e-mail is known; behaves the same (timing, 429s) when not."""
         email = email.strip().lower()
         known = bool(await repository.find_users(session, email, None))
@@ -237,6 +240,7 @@ class SignIn:
             destination=email,
             text="Код для восстановления пароля в Kabinet: {code}. Он действует 10 минут.",
             deliver=known,
+            after_response=after_response,
         )
 
     async def verify_recovery(

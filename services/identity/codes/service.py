@@ -1,14 +1,16 @@
 """One-time codes: 6 digits, stored hashed, valid 10 minutes, 5 tries, 60 s between sends."""
 
+import contextlib
 import secrets
 from datetime import timedelta
 from typing import Literal
 
+from fastapi import BackgroundTasks
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.identity.accounts.passwords import hash_password, verify_password
-from services.identity.codes.delivery import Delivery
+from services.identity.codes.delivery import Delivery, DeliveryFailed
 from services.identity.config import Settings
 from services.identity.models import OneTimeCode
 from shared.clock import Clock
@@ -44,11 +46,14 @@ class CodeService:
         destination: str,
         text: str,
         deliver: bool = True,
+        after_response: BackgroundTasks | None = None,
     ) -> None:
         """Issues a code for (purpose, subject) and sends it; `text` has a `{code}` slot.
 
         With `deliver=False` the code is recorded but goes nowhere: for an address nobody
         owns, so that the answers (and the 60 s throttle) are the same as for a known one.
+        With `after_response`, sending waits until the answer has gone out, so its timing
+        cannot tell a known address from an unknown one.
         """
         now = self.clock.now()
         last = await session.scalar(
@@ -89,10 +94,21 @@ class CodeService:
         if not deliver:
             return
         message = text.format(code=code)
+        if after_response is not None:
+            after_response.add_task(self._deliver_quietly, channel, destination, message)
+        else:
+            await self._deliver(channel, destination, message)
+
+    async def _deliver(self, channel: Channel, destination: str, message: str) -> None:
         if channel == "email":
             await self.delivery.send_email(destination, "Код подтверждения Kabinet", message)
         else:
             await self.delivery.send_sms(destination, message)
+
+    async def _deliver_quietly(self, channel: Channel, destination: str, message: str) -> None:
+        # Nobody waits for the answer any more; a failure is logged by the delivery.
+        with contextlib.suppress(DeliveryFailed):
+            await self._deliver(channel, destination, message)
 
     async def verify(self, *, purpose: str, subject: str, code: str, field: str = "code") -> None:
         """Raises a 422 naming `field` unless `code` is the live code; spends it when right.
