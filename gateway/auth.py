@@ -232,7 +232,7 @@ class SigningKeys:
         now = _timestamp(self._clock)
         if self._attempted_at is not None and now - self._attempted_at < self._refetch:
             return False
-        if self._fetched_at is None or kid not in self._keys:
+        if self._fetched_at is None:
             return True
         return now - self._fetched_at >= self._max_age
 

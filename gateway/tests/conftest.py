@@ -104,9 +104,11 @@ def start_edge(doubles: Doubles, identity_service: RunningIdentity) -> StartGate
     ) -> AsyncIterator[httpx.AsyncClient]:
         settings = gateway_settings(
             doubles,
-            identity_url=identity_service.url,
-            internal_secret=identity_service.settings.internal_secret,
-            **overrides,
+            **{
+                "identity_url": identity_service.url,
+                "internal_secret": identity_service.settings.internal_secret,
+                **overrides,
+            },
         )
         app = create_app(settings, clock=clock or identity_service.clock)
         async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=20) as client:

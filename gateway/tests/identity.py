@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import jwt
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -80,3 +81,43 @@ class RunningIdentity:
         async with self.sessionmaker() as session:
             key = await active_key(session)
         return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
+
+
+# -- calls through a gateway in front of it ------------------------------------------------
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def sign_in(gateway: httpx.AsyncClient, login: str, password: str) -> dict[str, Any]:
+    response = await gateway.post("/api/v1/auth/login", json={"login": login, "password": password})
+    assert response.status_code == 200, response.text
+    tokens: dict[str, Any] = response.json()
+    return tokens
+
+
+async def admin_token(gateway: httpx.AsyncClient, identity: RunningIdentity) -> str:
+    """The first admin's access token (the admin from identity's settings)."""
+    settings = identity.settings
+    assert settings.admin_password
+    tokens = await sign_in(gateway, settings.admin_email, settings.admin_password)
+    return str(tokens["access_token"])
+
+
+async def issue_key(
+    gateway: httpx.AsyncClient, identity: RunningIdentity, scopes: list[str]
+) -> dict[str, Any]:
+    """A key for a new partner organization, issued by the first admin through `gateway`."""
+    partner = await identity.organization()
+    token = await admin_token(gateway, identity)
+    response = await gateway.post(
+        "/api/v1/api-keys",
+        json={"organization_id": str(partner.id), "name": "Partner CRM", "scopes": scopes},
+        headers=bearer(token),
+    )
+    assert response.status_code == 201, response.text
+    issued: dict[str, Any] = response.json()
+    issued["organization_id"] = str(partner.id)
+    issued["admin_token"] = token
+    return issued

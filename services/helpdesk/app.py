@@ -2,6 +2,8 @@
 
 from fastapi import FastAPI
 
+from services.helpdesk.calendar.bootstrap import ensure_production_calendar
+from services.helpdesk.calendar.endpoints import router as calendar_router
 from services.helpdesk.config import Settings, get_settings
 from services.helpdesk.events import handlers
 from services.helpdesk.jobs import jobs
@@ -17,9 +19,10 @@ definition = ServiceDefinition(
     ),
     metadata=Base.metadata,
     bus=bus,
-    routers=[],
+    routers=[calendar_router],
     handlers=handlers,
     jobs=jobs,
+    startup=[ensure_production_calendar],
 )
 
 

@@ -2,6 +2,8 @@
 
 from fastapi import FastAPI
 
+from services.licensing.catalogue.bootstrap import ensure_default_catalogue
+from services.licensing.catalogue.endpoints import router as catalogue_router
 from services.licensing.config import Settings, get_settings
 from services.licensing.events import handlers
 from services.licensing.jobs import jobs
@@ -17,9 +19,10 @@ definition = ServiceDefinition(
     ),
     metadata=Base.metadata,
     bus=bus,
-    routers=[],
+    routers=[catalogue_router],
     handlers=handlers,
     jobs=jobs,
+    startup=[ensure_default_catalogue],
 )
 
 

@@ -25,7 +25,7 @@ from services.identity.models import (
 )
 from services.identity.tests.conftest import identity_settings
 from shared.clock import ManualClock
-from shared.testing.plugin import running
+from shared.testing.plugin import eventually, running
 from shared.testing.servers import serve
 
 PASSWORD = "Ochen-Dlinny-Parol-7"
@@ -342,7 +342,12 @@ async def test_new_organization_is_created_only_after_both_codes(identity):
 
 async def test_completion_mail_carries_the_login(identity):
     completed, person = await register(identity, new_organization())
-    mails = [m for m in identity.mail.to(person["email"]) if "завершена" in m.subject]
+
+    def completion_mails() -> list[Any]:
+        return [m for m in identity.mail.to(person["email"]) if "завершена" in m.subject]
+
+    # Sent after the commit, so it may arrive a moment after the answer.
+    mails = await eventually(completion_mails, timeout=10)
     assert len(mails) == 1
     assert f"логин: {person['email']}" in mails[0].text
     assert completed["customer_number"] in mails[0].text

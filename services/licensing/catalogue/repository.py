@@ -75,7 +75,7 @@ class CatalogueRepository:
         )
 
     @staticmethod
-    def _with_items() -> Select[tuple[PriceListVersion]]:
+    def _with_items() -> Select[PriceListVersion]:
         return select(PriceListVersion).options(
             selectinload(PriceListVersion.items).selectinload(PriceListItem.product)
         )

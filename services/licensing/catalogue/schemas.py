@@ -8,7 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.licensing.catalogue.price_codes import PRICE_CODE_PATTERN, SERVICE_NAMES
 from services.licensing.models import PriceListItem, PriceListVersion, Product
+from services.licensing.moscow import moscow_date
 from shared.events.common import Money
+from shared.problems import InvalidInput
 
 ProtectionKind = Literal["codemeter", "software", "none"]
 ItemKind = Literal["product", "service"]
@@ -38,7 +40,7 @@ class ProductRead(BaseModel):
             id=product.id,
             code=product.code,
             name=product.name,
-            protection_kind=product.protection_kind,  # type: ignore[arg-type]
+            protection_kind=product.protection_kind,
             created_at=product.created_at,
         )
 
@@ -103,3 +105,20 @@ class PriceListVersionRead(BaseModel):
             created_at=version.created_at,
             items=[PriceItemRead.of(item) for item in version.items],
         )
+
+
+def day_asked(at: str | None, now: datetime) -> date:
+    """The Moscow date `?at=` names: a date as it is, a moment (with its zone) converted."""
+    if at is None:
+        return moscow_date(now)
+    try:
+        return date.fromisoformat(at)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError as error:
+        raise InvalidInput("at", "is not an ISO 8601 date or date-time") from error
+    if moment.tzinfo is None:
+        raise InvalidInput("at", "needs a time zone, e.g. 2026-05-01T10:00:00Z")
+    return moscow_date(moment)

@@ -24,6 +24,8 @@ from shared.pagination import PageParams
 from shared.problems import Conflict, FieldError, InvalidInput, NotFound, ValidationFailed
 
 DUPLICATE_PRODUCT = "A product with this code already exists"
+TWICE = "appears twice in the version"
+UNKNOWN_CODE = "no product or service has this code"
 
 
 def duplicate_version(effective_from: date) -> str:
@@ -97,9 +99,9 @@ class CatalogueService:
         for index, item in enumerate(asked.items):
             field = f"items[{index}].code"
             if item.code in seen:
-                errors.append(FieldError(field=field, message="appears twice in the version"))
+                errors.append(FieldError(field=field, message=TWICE))
             elif item.code not in products and not is_service_code(item.code):
-                errors.append(FieldError(field=field, message="no product or service has this code"))
+                errors.append(FieldError(field=field, message=UNKNOWN_CODE))
             seen.add(item.code)
         if errors:
             raise ValidationFailed(errors)

@@ -1,0 +1,86 @@
+"""licensing test fixtures: the service on the run's database, callers as the gateway signs them."""
+
+import asyncio
+import itertools
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+
+from services.licensing.app import create_app
+from services.licensing.config import Settings
+from shared.auth import PRINCIPAL_HEADER, Principal, sign_principal
+from shared.clock import ManualClock
+from shared.config import PlatformSettings
+from shared.db import drop_database, ensure_database
+from shared.migrations import upgrade
+from shared.testing.plugin import running
+
+# Price list versions live in the run's one database: each test takes years nobody else uses.
+_years = itertools.count(2100)
+
+
+def unique_year() -> int:
+    return next(_years)
+
+
+@dataclass
+class LicensingHarness:
+    client: httpx.AsyncClient
+    app: FastAPI
+    settings: Settings
+    clock: ManualClock
+
+    def as_(self, principal: Principal) -> dict[str, str]:
+        """Headers the gateway would send for this caller."""
+        return {PRINCIPAL_HEADER: sign_principal(principal, self.settings.internal_secret)}
+
+    def as_admin(self) -> dict[str, str]:
+        return self.as_(Principal(kind="user", user_id=uuid.uuid4(), roles=["admin"]))
+
+    def as_agent(self) -> dict[str, str]:
+        return self.as_(Principal(kind="user", user_id=uuid.uuid4(), roles=["agent"]))
+
+    def as_contact(self) -> dict[str, str]:
+        return self.as_(
+            Principal(
+                kind="user",
+                user_id=uuid.uuid4(),
+                organization_id=uuid.uuid4(),
+                roles=["contact", "responsible"],
+            )
+        )
+
+
+def licensing_settings(platform_settings: PlatformSettings, **overrides: Any) -> Settings:
+    return Settings(**{**platform_settings.model_dump(), **overrides})
+
+
+@pytest.fixture
+async def licensing(platform_settings) -> AsyncIterator[LicensingHarness]:
+    settings = licensing_settings(platform_settings)
+    clock = ManualClock()
+    app = create_app(settings, clock=clock)
+    async with running(app) as client:
+        yield LicensingHarness(client, app, settings, clock)
+
+
+@pytest.fixture
+async def empty_database(platform_settings) -> AsyncIterator[Settings]:
+    """Settings of a database of its own with licensing's schema migrated and nothing in it."""
+    url = (
+        make_url(platform_settings.database_url)
+        .set(database=f"{make_url(platform_settings.database_url).database}_{uuid.uuid4().hex[:6]}")
+        .render_as_string(hide_password=False)
+    )
+    await ensure_database(url)
+    try:
+        await asyncio.to_thread(upgrade, "licensing", url)
+        yield licensing_settings(platform_settings, database_url=url, run_workers=False)
+    finally:
+        await drop_database(url)
