@@ -99,7 +99,7 @@ ACCOUNTANT_REACH = (
     Reach("/api/v1/me", READ, exact=True),
     Reach("/api/v1/auth"),
     Reach("/api/v1/reconciliation", READ),
-    Reach("/api/v1/contracts", READ),
+    Reach("/api/v1/contracts"),
     Reach("/api/v1/invoices", READ),
     Reach("/api/v1/acts", READ),
     Reach("/api/v1/documents", READ),
@@ -232,7 +232,7 @@ class SigningKeys:
         now = _timestamp(self._clock)
         if self._attempted_at is not None and now - self._attempted_at < self._refetch:
             return False
-        if self._fetched_at is None:
+        if self._fetched_at is None or kid not in self._keys:
             return True
         return now - self._fetched_at >= self._max_age
 

@@ -25,12 +25,12 @@ class CalendarRepository:
 
     async def put(self, values: dict[str, Any]) -> CalendarDay:
         """Writes the day whether it had a row or not (two admins at once: the last one wins)."""
-        statement = insert(CalendarDay).values(**values)
-        statement = statement.on_conflict_do_update(
+        insert_day = insert(CalendarDay).values(**values)
+        upsert = insert_day.on_conflict_do_update(
             index_elements=[CalendarDay.day],
-            set_={key: statement.excluded[key] for key in values if key != "day"},
+            set_={key: insert_day.excluded[key] for key in values if key != "day"},
         ).returning(CalendarDay)
-        row = await self.session.scalar(statement, execution_options={"populate_existing": True})
+        row = await self.session.scalar(upsert, execution_options={"populate_existing": True})
         assert row is not None
         return row
 
