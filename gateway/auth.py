@@ -99,7 +99,7 @@ ACCOUNTANT_REACH = (
     Reach("/api/v1/me", READ, exact=True),
     Reach("/api/v1/auth"),
     Reach("/api/v1/reconciliation", READ),
-    Reach("/api/v1/contracts"),
+    Reach("/api/v1/contracts", READ),
     Reach("/api/v1/invoices", READ),
     Reach("/api/v1/acts", READ),
     Reach("/api/v1/documents", READ),

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shared.cli")
     sub = parser.add_subparsers(dest="command", required=True)
     m = sub.add_parser("migrate", help="create the database if missing, migrate, declare the bus")
-    m.add_argument("services", nargs="*", choices=[*SERVICES, []], default=list(SERVICES))
+    m.add_argument("services", nargs="*", metavar="SERVICE", help=f"any of {', '.join(SERVICES)}")
     m.add_argument("--no-bus", action="store_true", help="skip declaring queues")
     r = sub.add_parser("replay-dlq", help="move dead-lettered events back to a service's queue")
     r.add_argument("service", choices=SERVICES)
@@ -59,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = PlatformSettings()
     if args.command == "migrate":
+        unknown = sorted(set(args.services) - set(SERVICES))
+        if unknown:
+            parser.error(
+                f"unknown service(s): {', '.join(unknown)}; choose from {', '.join(SERVICES)}"
+            )
         migrate(settings, args.services or list(SERVICES), bus=not args.no_bus)
     elif args.command == "replay-dlq":
         moved = replay_command(settings.amqp_url, Topology.of(args.service, settings), args.limit)

@@ -33,8 +33,8 @@ def phone() -> str:
     return f"+7916{random.randint(0, 9_999_999):07d}"
 
 
-def new_organization(**changes: object) -> dict:
-    organization = {
+def new_organization(**changes: object) -> dict[str, object]:
+    organization: dict[str, object] = {
         "country": "RU",
         "legal_form": "ООО",
         "full_name": "Общество с ограниченной ответственностью Ромашка",

@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from services.dongle.config import Settings, get_settings
 from services.dongle.events import handlers
 from services.dongle.jobs import jobs
+from services.dongle.keys.endpoints import router as keys_router
 from services.dongle.models import Base, bus
 from shared.clock import Clock
 from shared.service import ServiceDefinition, create_service_app
@@ -17,7 +18,7 @@ definition = ServiceDefinition(
     ),
     metadata=Base.metadata,
     bus=bus,
-    routers=[],
+    routers=[keys_router],
     handlers=handlers,
     jobs=jobs,
 )

@@ -30,6 +30,10 @@ async def set_day(helpdesk, on, body, headers=None):
     )
 
 
+def utc(on, hour):
+    return datetime(on.year, on.month, on.day, hour, tzinfo=UTC)
+
+
 def saturday_of(year, week):
     first = date(year, 1, 1)
     return first + timedelta(days=(5 - first.weekday()) % 7 + 7 * week)
@@ -138,13 +142,9 @@ async def test_an_admin_makes_a_weekend_day_working_and_support_opens_on_it(help
     }
     [listed] = (await days(helpdesk, saturday, saturday)).json()["items"]
     assert listed == response.json()
-    friday_evening = datetime.combine(saturday - timedelta(days=1), datetime.min.time(), UTC)
-    status = await status_at(helpdesk, friday_evening + timedelta(hours=17))
-    assert status["next_open_at"] == f"{saturday}T07:00:00Z"
-    saturday_noon = await status_at(
-        helpdesk, datetime.combine(saturday, datetime.min.time(), UTC) + timedelta(hours=9)
-    )
-    assert saturday_noon["open"] is True
+    friday_evening = await status_at(helpdesk, utc(saturday - timedelta(days=1), 17))
+    assert friday_evening["next_open_at"] == f"{saturday}T07:00:00Z"
+    assert (await status_at(helpdesk, utc(saturday, 9)))["open"] is True
 
 
 async def test_an_admin_sets_holidays_and_shortened_days(helpdesk):

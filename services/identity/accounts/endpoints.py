@@ -13,6 +13,7 @@ from services.identity.accounts.schemas import (
 from services.identity.auth.endpoints import SignInDep
 from services.identity.dependencies import ClockDep, SettingsDep
 from services.identity.models import ApiKey, Organization, User
+from services.identity.organizations.schemas import customer_number_text
 from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
 from shared.problems import PROBLEM_RESPONSES, InvalidInput, NotFound, Unauthorized
@@ -28,7 +29,7 @@ def organization_view(org: Organization | None) -> MeOrganization | None:
         name=org.short_name or org.full_name,
         inn=org.inn,
         kpp=org.kpp,
-        customer_number=str(org.customer_number),
+        customer_number=customer_number_text(org.customer_number),
     )
 
 

@@ -25,6 +25,7 @@ from services.identity.auth.tokens import (
 from services.identity.codes.service import CodeService
 from services.identity.config import Settings
 from services.identity.models import RecoveryToken, RefreshToken, SignInFailure, User
+from services.identity.organizations.schemas import customer_number_text
 from shared.clock import Clock
 from shared.problems import InvalidInput, ProblemError, TooManyRequests, Unauthorized
 
@@ -156,7 +157,7 @@ class SignIn:
                     OrganizationChoice(
                         id=org.id,
                         name=org.short_name or org.full_name,
-                        customer_number=str(org.customer_number),
+                        customer_number=customer_number_text(org.customer_number),
                     ).model_dump(mode="json")
                     for org in organizations.values()
                 ],
@@ -267,7 +268,7 @@ class SignIn:
                 OrganizationChoice(
                     id=org.id,
                     name=org.short_name or org.full_name,
-                    customer_number=str(org.customer_number),
+                    customer_number=customer_number_text(org.customer_number),
                 )
                 for org in organizations.values()
             ],

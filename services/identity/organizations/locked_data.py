@@ -20,7 +20,7 @@ from services.identity.organizations.schemas import (
 from services.identity.requisites import (
     RequisiteError,
     classification_for,
-    director_name_genitive,
+    known_okved,
     normalize_email,
     normalize_phone,
     resolve_legal_form,
@@ -29,11 +29,16 @@ from services.identity.requisites import (
     validate_kpp,
     validate_ogrn,
     validate_okpo,
-    validate_okved,
     validate_postal_code,
     validate_settlement_account,
 )
-from services.identity.requisites.okved import section_for
+from services.identity.requisites.organization import (
+    autofill_bank,
+    autofill_region_and_locality,
+    suggested_classification,
+    suggested_genitive,
+    written_with_quotes,
+)
 from shared.problems import FieldError, ValidationFailed
 
 # Requisites kept in the organization's `requisites` JSON, under the registration shape's names.
@@ -54,8 +59,6 @@ USER_FIELDS = ("full_name", "email", "phone")
 
 # Event field names where the event's vocabulary differs from the API's.
 EVENT_FIELD_NAMES = {"short_name": "name"}
-
-_QUOTES = '"«»“”„'
 
 Values = dict[str, JsonValue]
 
@@ -94,7 +97,7 @@ def _optional_text(value: str | None) -> str | None:
 
 
 def _full_name(value: str) -> str:
-    if any(quote in value for quote in _QUOTES):
+    if written_with_quotes(value):
         raise RequisiteError("the full name is written without quotes")
     return _text(value)
 
@@ -105,12 +108,6 @@ def _legal_form_for_checks(organization: Organization) -> str | None:
         return resolve_legal_form(organization.legal_form).code
     except RequisiteError:
         return None
-
-
-def _known_okved(value: str) -> str:
-    code = validate_okved(value)
-    section_for(code)
-    return code
 
 
 def current_organization_values(organization: Organization) -> Values:
@@ -157,7 +154,7 @@ async def organization_changes(
             "ogrn", asked.ogrn, (lambda v: validate_ogrn(v, legal_form)) if resident else _text
         )
     if "okved" in given:
-        new["okved"] = errors.check("okved", asked.okved, _known_okved if resident else _text)
+        new["okved"] = errors.check("okved", asked.okved, known_okved if resident else _text)
     if "okpo" in given:
         # OKPO is optional, as at registration: null removes it.
         okpo = _optional_text(asked.okpo)
@@ -192,9 +189,9 @@ async def organization_changes(
     director = new.get("director_name")
     if director and "director_name_genitive" not in new:
         # Rule 4: the genitive is suggested from the new name unless the person wrote it.
-        new["director_name_genitive"] = _suggested_genitive(str(director))
+        new["director_name_genitive"] = suggested_genitive(str(director))
     elif "director_name_genitive" in given and asked.director_name_genitive is None:
-        new["director_name_genitive"] = _suggested_genitive(str(current["director_name"] or ""))
+        new["director_name_genitive"] = suggested_genitive(str(current["director_name"] or ""))
     if new.get("okved") and resident and _classification_is_derived(current):
         new["classification"] = classification_for(str(new["okved"]))
 
@@ -206,22 +203,12 @@ async def organization_changes(
     return changed
 
 
-def _suggested_genitive(director_name: str) -> str | None:
-    try:
-        return director_name_genitive(director_name)
-    except RequisiteError:
-        return None
-
-
 def _classification_is_derived(current: Values) -> bool:
     """True unless the user set the classification by hand (rule 2)."""
     classification, okved = current.get("classification"), current.get("okved")
     if classification is None:
         return True
-    try:
-        return okved is not None and classification == classification_for(str(okved))
-    except RequisiteError:
-        return False
+    return okved is not None and classification == suggested_classification(str(okved))
 
 
 async def _bank(
@@ -242,11 +229,8 @@ async def _bank(
         }
     bik = errors.check("bank.bik", bank.bik, validate_bik)
     name, correspondent = _optional_text(bank.name), _optional_text(bank.correspondent_account)
-    if bik is not None and (name is None or correspondent is None):
-        known = await directory.get_bank(bik)
-        if known is not None:
-            name = name or known.name
-            correspondent = correspondent or known.correspondent_account
+    if bik is not None:
+        name, correspondent = await autofill_bank(directory, bik, name, correspondent)
     checked = {
         "bik": bik,
         "name": errors.check("bank.name", name, _text),
@@ -284,10 +268,10 @@ async def _address(
         postal_code = errors.check(
             f"{field}.postal_code", address.postal_code, validate_postal_code
         )
-        if postal_code is not None and (region is None or locality is None):
-            known = await directory.get_postal_code(postal_code)
-            if known is not None:
-                region, locality = region or known.region, locality or known.locality
+        if postal_code is not None:
+            region, locality = await autofill_region_and_locality(
+                directory, postal_code, region, locality
+            )
         region = errors.check(f"{field}.region", region, _text)
         locality = errors.check(f"{field}.locality", locality, _text)
     return {

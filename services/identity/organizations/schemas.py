@@ -8,6 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from services.identity.models import ChangeRequest, Organization, User
 from services.identity.organizations.auth import is_responsible
+from services.identity.requisites.organization import (
+    Address,
+    AddressIn,
+    BankDetails,
+    BankDetailsIn,
+)
 
 Role = Literal["contact", "responsible", "accountant", "agent", "admin"]
 ChangeRequestStatus = Literal["pending", "approved", "rejected"]
@@ -17,22 +23,6 @@ ChangeTarget = Literal["organization", "user"]
 def customer_number_text(number: int) -> str:
     """Rule 6: the customer number as people read it, at least 6 digits."""
     return f"{number:06d}"
-
-
-class BankDetails(BaseModel):
-    bik: str | None = None
-    name: str | None = None
-    settlement_account: str | None = None
-    correspondent_account: str | None = None
-
-
-class Address(BaseModel):
-    postal_code: str | None = None
-    region: str | None = None
-    district: str | None = None
-    locality: str | None = None
-    street: str | None = None
-    line: str | None = None
 
 
 class OrganizationRead(BaseModel):
@@ -123,7 +113,7 @@ class ContactRead(BaseModel):
 # --- data-change requests (rule 5) ---------------------------------------------------------
 
 
-class BankChange(BaseModel):
+class BankChange(BankDetailsIn):
     """The organization's bank, given whole: the accounts are checked against the BIK.
 
     `name` and `correspondent_account` come from the BIK directory when null.
@@ -131,23 +121,13 @@ class BankChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    bik: str | None = Field(default=None, max_length=20)
-    name: str | None = Field(default=None, max_length=300)
     settlement_account: str = Field(max_length=30)
-    correspondent_account: str | None = Field(default=None, max_length=30)
 
 
-class AddressChange(BaseModel):
+class AddressChange(AddressIn):
     """A Russian address's `region` and `locality` come from the postal index when null."""
 
     model_config = ConfigDict(extra="forbid")
-
-    postal_code: str | None = Field(default=None, max_length=12)
-    region: str | None = Field(default=None, max_length=200)
-    district: str | None = Field(default=None, max_length=200)
-    locality: str | None = Field(default=None, max_length=200)
-    street: str | None = Field(default=None, max_length=200)
-    line: str = Field(max_length=500, description="The address exactly as in the charter.")
 
 
 class OrganizationChanges(BaseModel):

@@ -9,6 +9,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from services.identity.requisites.organization import (
+    Address,
+    AddressIn,
+    BankDetails,
+    BankDetailsIn,
+)
+
 Channel = Literal["email", "phone"]
 RegistrationState = Literal["pending_verification", "completed"]
 OrganizationKind = Literal["legal_entity", "sole_proprietor"]
@@ -35,13 +42,9 @@ class OrganizationChoice(BaseModel):
     customer_number: str = Field(pattern=r"^\d{6,}$", examples=["100001"])
 
 
-class AddressPrefill(BaseModel):
-    postal_code: str | None = None
-    region: str | None = None
-    district: str | None = None
-    locality: str | None = None
-    street: str | None = None
-    line: str | None = None
+class AddressPrefill(Address):
+    # The address shape under the name clients' generated code knows it by.
+    pass
 
 
 class OrganizationPrefill(BaseModel):
@@ -71,26 +74,6 @@ class LookupResult(BaseModel):
 
 
 # --- registration ----------------------------------------------------------------------------
-
-
-class BankDetailsIn(BaseModel):
-    """`name` and `correspondent_account` are taken from the BIK directory when null."""
-
-    bik: str | None = Field(default=None, max_length=20)
-    name: str | None = Field(default=None, max_length=300)
-    settlement_account: str | None = Field(default=None, max_length=30)
-    correspondent_account: str | None = Field(default=None, max_length=30)
-
-
-class AddressIn(BaseModel):
-    """`region` and `locality` are taken from the postal index directory when null."""
-
-    postal_code: str | None = Field(default=None, max_length=12)
-    region: str | None = Field(default=None, max_length=200)
-    district: str | None = Field(default=None, max_length=200)
-    locality: str | None = Field(default=None, max_length=200)
-    street: str | None = Field(default=None, max_length=200)
-    line: str = Field(max_length=500, description="The address exactly as in the charter.")
 
 
 class NewOrganization(BaseModel):
@@ -163,24 +146,6 @@ class RegistrationStatus(BaseModel):
 # --- what a pending registration keeps until both codes are verified -------------------------
 
 
-class Address(BaseModel):
-    postal_code: str | None
-    region: str | None
-    district: str | None
-    locality: str | None
-    street: str | None
-    line: str
-
-
-class BankDetails(BaseModel):
-    """A Russian bank is complete and checked; a non-resident's is kept as given."""
-
-    bik: str | None
-    name: str | None
-    settlement_account: str | None
-    correspondent_account: str | None
-
-
 class Requisites(BaseModel):
     """`Organization.requisites`: everything but the names and tax ids kept in columns."""
 
@@ -192,6 +157,7 @@ class Requisites(BaseModel):
     director_name_genitive: str
     director_basis: str
     bank: BankDetails | None
+    """A Russian bank is complete and checked; a non-resident's is kept as given."""
     legal_address: Address
     actual_address: Address
 

@@ -22,13 +22,10 @@ from services.identity.directory.providers import RegistryUnavailableError
 from services.identity.directory.repository import DirectoryRepository
 from services.identity.directory.service import registry_provider
 from services.identity.models import Organization, PendingRegistration, User
+from services.identity.organizations.schemas import customer_number_text
 from services.identity.registration.repository import RegistrationRepository
 from services.identity.registration.schemas import (
-    Address,
-    AddressIn,
     AddressPrefill,
-    BankDetails,
-    BankDetailsIn,
     Channel,
     ContactDraft,
     ContactIn,
@@ -49,6 +46,7 @@ from services.identity.requisites import (
     classification_for,
     director_name_genitive,
     is_natural_person,
+    known_okved,
     normalize_email,
     normalize_phone,
     resolve_legal_form,
@@ -58,10 +56,21 @@ from services.identity.requisites import (
     validate_kpp,
     validate_ogrn,
     validate_okpo,
-    validate_okved,
     validate_organization_requisites,
     validate_postal_code,
     validate_settlement_account,
+)
+from services.identity.requisites.organization import (
+    Address,
+    AddressIn,
+    BankDetails,
+    BankDetailsIn,
+    autofill_bank,
+    autofill_region_and_locality,
+    suggested_classification,
+    suggested_genitive,
+    without_quotes,
+    written_with_quotes,
 )
 from shared.bus.outbox import Outbox
 from shared.clock import Clock
@@ -81,7 +90,6 @@ EMAIL_CODE_TEXT = (
     "Код действует 10 минут. Если вы не регистрировались, не отвечайте на это письмо."
 )
 SMS_CODE_TEXT = "Kabinet: код подтверждения телефона {code}"
-QUOTES = '"«»„“”'
 
 
 class _Names(NamedTuple):
@@ -233,12 +241,11 @@ class RegistrationService:
             errors.append(_error("organization.okved", "OKVED is required"))
         else:
             assert org.okved is not None
-            okved = _derive(validate_okved, org.okved, "organization.okved", errors)
-            derived = (
-                _derive(classification_for, okved, "organization.okved", errors) if okved else None
-            )
+            okved = _derive(known_okved, org.okved, "organization.okved", errors)
             # Rule 2: derived from OKVED unless the person sets it by hand.
-            classification = _clean(org.classification) or derived
+            classification = _clean(org.classification) or (
+                classification_for(okved) if okved else None
+            )
         names = self._check_names(org, errors)
         legal_address = await self._check_address(
             org.legal_address, "organization.legal_address", errors
@@ -310,7 +317,7 @@ class RegistrationService:
             form_code, kind = org.legal_form.strip(), LegalFormKind.LEGAL_ENTITY
         classification = _clean(org.classification)
         if classification is None and org.okved:
-            classification = _derive(classification_for, org.okved, "okved", [])
+            classification = suggested_classification(org.okved)
         legal_address = _address(org.legal_address)
         bank = org.bank or BankDetailsIn()
         return OrganizationDraft(
@@ -345,7 +352,7 @@ class RegistrationService:
         full_name = org.full_name.strip()
         if not full_name:
             found.append(_error("organization.full_name", "the full name is required"))
-        elif any(quote in full_name for quote in QUOTES):
+        elif written_with_quotes(full_name):
             found.append(_error("organization.full_name", "write the full name without quotes"))
         director = " ".join(org.director_name.split())
         if not director:
@@ -371,21 +378,17 @@ class RegistrationService:
     async def _bank_with_directory(self, bank: BankDetailsIn | None) -> BankDetailsIn:
         """The bank's name and correspondent account come from the BIK directory when missing."""
         bank = bank or BankDetailsIn()
-        if bank.bik is None or (_given(bank.name) and _given(bank.correspondent_account)):
+        if bank.bik is None:
             return bank
         try:
-            known = await self.directory.get_bank(validate_bik(bank.bik))
+            bik = validate_bik(bank.bik)
         except RequisiteError:
             return bank
-        if known is None:
-            return bank
+        name, correspondent_account = await autofill_bank(
+            self.directory, bik, _clean(bank.name), _clean(bank.correspondent_account)
+        )
         return bank.model_copy(
-            update={
-                "name": bank.name if _given(bank.name) else known.name,
-                "correspondent_account": bank.correspondent_account
-                if _given(bank.correspondent_account)
-                else known.correspondent_account,
-            }
+            update={"name": name, "correspondent_account": correspondent_account}
         )
 
     async def _check_address(
@@ -402,11 +405,10 @@ class RegistrationService:
             postal_code = _derive(
                 validate_postal_code, address.postal_code, f"{prefix}.postal_code", found
             )
-        if postal_code is not None and (region is None or locality is None):
-            known = await self.directory.get_postal_code(postal_code)
-            if known is not None:
-                region = region or known.region
-                locality = locality or known.locality
+        if postal_code is not None:
+            region, locality = await autofill_region_and_locality(
+                self.directory, postal_code, region, locality
+            )
         if region is None:
             found.append(_error(f"{prefix}.region", "the region is required"))
         if locality is None:
@@ -553,7 +555,7 @@ class RegistrationService:
             email=user.email,
             full_name=user.full_name,
             organization_name=organization.short_name or organization.full_name,
-            customer_number=str(organization.customer_number),
+            customer_number=customer_number_text(organization.customer_number),
         )
         return _completed(pending, organization), notice
 
@@ -584,7 +586,7 @@ class RegistrationService:
             self.session,
             OrganizationRegistered(
                 organization_id=organization.id,
-                customer_number=str(organization.customer_number),
+                customer_number=customer_number_text(organization.customer_number),
                 kind=draft.kind,
                 legal_form=draft.legal_form,
                 name=draft.name,
@@ -725,7 +727,7 @@ def _choice(organization: Organization) -> OrganizationChoice:
         name=organization.short_name or organization.full_name,
         kpp=organization.kpp,
         subdivision=organization.subdivision,
-        customer_number=str(organization.customer_number),
+        customer_number=customer_number_text(organization.customer_number),
     )
 
 
@@ -739,18 +741,16 @@ def _prefill(record: RegistryRecord) -> OrganizationPrefill:
     return OrganizationPrefill(
         legal_form=legal_form,
         # The form wants the full name without quotes; registries keep them.
-        full_name=" ".join(record.full_name.translate({ord(q): " " for q in QUOTES}).split()),
+        full_name=without_quotes(record.full_name),
         short_name=record.short_name,
         inn=record.inn,
         kpp=record.kpp,
         ogrn=record.ogrn,
         okved=record.okved,
         okpo=record.okpo,
-        classification=_derive(classification_for, record.okved, "okved", [])
-        if record.okved
-        else None,
+        classification=suggested_classification(record.okved) if record.okved else None,
         director_name=record.director_name,
-        director_name_genitive=_derive(director_name_genitive, record.director_name, "", [])
+        director_name_genitive=suggested_genitive(record.director_name)
         if record.director_name
         else None,
         legal_address=AddressPrefill(**address.model_dump()) if address else None,
@@ -785,6 +785,6 @@ def _completed(pending: PendingRegistration, organization: Organization) -> Regi
         pending=[],
         user_id=pending.user_id,
         organization_id=organization.id,
-        customer_number=str(organization.customer_number),
+        customer_number=customer_number_text(organization.customer_number),
         login=pending.email,
     )

@@ -11,7 +11,12 @@ from services.identity.requisites.legal_forms import (
     is_natural_person,
     resolve_legal_form,
 )
-from services.identity.requisites.okved import OKVED_SECTIONS, classification_for, section_for
+from services.identity.requisites.okved import (
+    OKVED_SECTIONS,
+    classification_for,
+    known_okved,
+    section_for,
+)
 from services.identity.requisites.validators import (
     normalize_email,
     normalize_phone,
@@ -37,6 +42,7 @@ __all__ = [
     "classification_for",
     "director_name_genitive",
     "is_natural_person",
+    "known_okved",
     "normalize_email",
     "normalize_phone",
     "resolve_legal_form",

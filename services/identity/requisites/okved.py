@@ -85,6 +85,13 @@ def section_for(okved: str) -> OkvedSection:
     raise RequisiteError(f"OKVED class {code_class:02d} belongs to no OKVED2 section")
 
 
+def known_okved(value: str) -> str:
+    """A well-formed OKVED code that belongs to an OKVED2 section, normalized."""
+    code = validate_okved(value)
+    section_for(code)
+    return code
+
+
 def classification_for(okved: str) -> str:
     """'62.01' → 'J — Деятельность в области информации и связи'."""
     return section_for(okved).classification

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-from services.identity.requisites.okved import section_for
+from services.identity.requisites.okved import known_okved
 from services.identity.requisites.validators import (
     normalize_email,
     normalize_phone,
@@ -18,15 +18,8 @@ from services.identity.requisites.validators import (
     validate_kpp,
     validate_ogrn,
     validate_okpo,
-    validate_okved,
     validate_postal_code,
 )
-
-
-def _known_okved_class(code: str) -> str:
-    section_for(code)
-    return code
-
 
 Inn = Annotated[str, AfterValidator(validate_inn)]
 """10 or 12 digits with FTS check digits; which length the legal form needs is checked later."""
@@ -38,7 +31,7 @@ Ogrn = Annotated[str, AfterValidator(validate_ogrn)]
 Okpo = Annotated[str, AfterValidator(validate_okpo)]
 """8 or 10 digits with the Rosstat check digit."""
 
-Okved = Annotated[str, AfterValidator(validate_okved), AfterValidator(_known_okved_class)]
+Okved = Annotated[str, AfterValidator(known_okved)]
 """NN, NN.N, NN.NN, NN.NN.N or NN.NN.NN, in an existing OKVED2 section."""
 
 Bik = Annotated[str, AfterValidator(validate_bik)]

@@ -16,22 +16,6 @@ from services.identity.requisites.legal_forms import (
     resolve_legal_form,
 )
 
-__all__ = [
-    "RequisiteError",
-    "normalize_email",
-    "normalize_phone",
-    "validate_bik",
-    "validate_correspondent_account",
-    "validate_inn",
-    "validate_kpp",
-    "validate_ogrn",
-    "validate_okpo",
-    "validate_okved",
-    "validate_organization_requisites",
-    "validate_postal_code",
-    "validate_settlement_account",
-]
-
 RUSSIA = "RU"
 
 _KPP = re.compile(r"[0-9]{4}[0-9A-Z]{2}[0-9]{3}")

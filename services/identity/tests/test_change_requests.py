@@ -6,6 +6,7 @@ from typing import Any
 
 from services.identity.models import Organization, User
 from services.identity.tests.organization_factories import (
+    BANK,
     add_contact,
     add_organization,
     add_sole_proprietor,
@@ -17,12 +18,8 @@ from services.identity.tests.organization_factories import (
     staged_events,
 )
 
-NEW_BANK = {
-    "bik": "044525225",
-    "name": "ПАО Сбербанк",
-    "settlement_account": "40702810400000000005",
-    "correspondent_account": "30101810400000000225",
-}
+# The requests below change a field or two of the bank the organization has.
+NEW_BANK = BANK
 
 
 async def ask(identity, user, body):

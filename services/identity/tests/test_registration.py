@@ -24,13 +24,14 @@ from services.identity.models import (
     bus,
 )
 from services.identity.tests.conftest import identity_settings
+from services.identity.tests.organization_factories import BANK, LEGAL_ADDRESS
 from shared.clock import ManualClock
 from shared.testing.plugin import eventually, running
 from shared.testing.servers import serve
 
 PASSWORD = "Ochen-Dlinny-Parol-7"
-SBERBANK_BIK = "044525225"
-SBERBANK_CORRESPONDENT = "30101810400000000225"
+SBERBANK_BIK = BANK["bik"]
+SBERBANK_CORRESPONDENT = BANK["correspondent_account"]
 JOB = "delete_expired_registrations"
 
 # --- valid requisites with real check digits, unique per call --------------------------------
@@ -92,15 +93,7 @@ def unique_phone() -> str:
 
 
 def legal_address(**overrides: Any) -> dict[str, Any]:
-    return {
-        "postal_code": "117997",
-        "region": "г. Москва",
-        "district": None,
-        "locality": "Москва",
-        "street": "ул. Вавилова",
-        "line": "117997, г. Москва, ул. Вавилова, д. 19",
-        **overrides,
-    }
+    return {**LEGAL_ADDRESS, **overrides}
 
 
 def new_organization(**overrides: Any) -> dict[str, Any]:
@@ -119,12 +112,7 @@ def new_organization(**overrides: Any) -> dict[str, Any]:
         "director_name": "Иванов Иван Иванович",
         "director_name_genitive": None,
         "director_basis": "Устава",
-        "bank": {
-            "bik": SBERBANK_BIK,
-            "name": "ПАО Сбербанк",
-            "settlement_account": settlement_account(),
-            "correspondent_account": SBERBANK_CORRESPONDENT,
-        },
+        "bank": {**BANK, "settlement_account": settlement_account()},
         "legal_address": legal_address(),
         "actual_address": None,
         **overrides,

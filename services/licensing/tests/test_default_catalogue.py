@@ -3,7 +3,7 @@
 import asyncio
 from datetime import UTC, date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from services.licensing.app import definition
 from services.licensing.catalogue.bootstrap import ensure_default_catalogue
@@ -32,7 +32,7 @@ async def test_two_replicas_starting_together_seed_the_defaults_once(empty_datab
         assert await counts(replicas[0]) == [len(DEFAULT_PRODUCTS), 1, len(DEFAULT_PRICES)]
         async with replicas[0].sessionmaker() as session:
             version = await session.scalar(select(PriceListVersion))
-        assert version.effective_from == date(2027, 1, 1)
+        assert version is not None and version.effective_from == date(2027, 1, 1)
     finally:
         for replica in replicas:
             await replica.close()
@@ -59,8 +59,8 @@ async def test_an_existing_catalogue_and_price_list_are_left_alone(empty_databas
         assert item_codes == set(SERVICE_NAMES)
 
         async with runtime.sessionmaker() as session, session.begin():
-            await session.execute(PriceListItem.__table__.delete())
-            await session.execute(PriceListVersion.__table__.delete())
+            await session.execute(delete(PriceListItem))
+            await session.execute(delete(PriceListVersion))
             session.add(
                 PriceListVersion(
                     effective_from=date(2026, 5, 1), created_at=clock.now(), created_by=None

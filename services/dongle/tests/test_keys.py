@@ -1,0 +1,198 @@
+"""Rule 1: protection keys imported by an admin; a contact sees only its organization's keys,
+staff see every key, and another organization's key is a 404, never a 403."""
+
+import uuid
+
+from sqlalchemy import select
+
+from services.dongle.models import ProtectionKey
+
+
+def codemeter_serial() -> str:
+    return f"3-{uuid.uuid4().int % 10**9:09d}"
+
+
+async def import_key(dongle, organization_id, serial=None, kind="codemeter", headers=None):
+    return await dongle.client.post(
+        "/api/v1/keys",
+        json={
+            "serial": serial or codemeter_serial(),
+            "kind": kind,
+            "organization_id": str(organization_id),
+        },
+        headers=dongle.as_admin() if headers is None else headers,
+    )
+
+
+async def imported(dongle, organization_id, count):
+    serials = []
+    for _ in range(count):
+        response = await import_key(dongle, organization_id)
+        assert response.status_code == 201, response.text
+        serials.append(response.json()["serial"])
+    return sorted(serials)
+
+
+async def all_keys(dongle, headers, **params):
+    """Every key the caller may list, walking the pages."""
+    keys, cursor = [], None
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        response = await dongle.client.get("/api/v1/keys", params=query, headers=headers)
+        assert response.status_code == 200, response.text
+        keys += response.json()["items"]
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            return keys
+
+
+async def test_admin_imports_a_key_for_an_organization(dongle):
+    organization_id = uuid.uuid4()
+
+    response = await import_key(dongle, organization_id, serial=" 3-1234567 ")
+
+    assert response.status_code == 201, response.text
+    assert response.json() == {
+        "serial": "3-1234567",
+        "kind": "codemeter",
+        "organization_id": str(organization_id),
+        "status": "active",
+        "maintenance_ends_at": None,
+        "created_at": "2026-11-02T09:00:00Z",
+    }
+    async with dongle.app.state.sessionmaker() as session:
+        stored = await session.scalar(
+            select(ProtectionKey).where(ProtectionKey.serial == "3-1234567")
+        )
+    assert stored.organization_id == organization_id and stored.created_by is not None
+
+
+async def test_keys_of_other_kinds_keep_their_own_serials(dongle):
+    serial = f"G{uuid.uuid4().hex[:9].upper()}"
+    response = await import_key(dongle, uuid.uuid4(), serial=serial, kind="guardant")
+    assert response.status_code == 201, response.text
+    assert response.json()["kind"] == "guardant"
+
+
+async def test_a_serial_imported_already_is_409_whoever_owns_it(dongle):
+    serial = codemeter_serial()
+    assert (await import_key(dongle, uuid.uuid4(), serial=serial)).status_code == 201
+
+    for organization_id in (uuid.uuid4(), uuid.uuid4()):
+        again = await import_key(dongle, organization_id, serial=serial)
+        assert again.status_code == 409
+        assert again.headers["content-type"] == "application/problem+json"
+
+
+async def test_invalid_imports_are_422_naming_the_field(dongle):
+    for body, field in (
+        ({"serial": "ABC-1"}, "serial"),  # not a CodeMeter serial
+        ({"serial": "3 1234567"}, "serial"),
+        ({"serial": "3/1234567"}, "serial"),
+        ({"serial": ""}, "serial"),
+        ({"kind": "CodeMeter"}, "kind"),
+        ({"kind": ""}, "kind"),
+        ({"organization_id": "acme"}, "organization_id"),
+        ({"status": "lost"}, "status"),
+    ):
+        response = await dongle.client.post(
+            "/api/v1/keys",
+            json={
+                "serial": codemeter_serial(),
+                "kind": "codemeter",
+                "organization_id": str(uuid.uuid4()),
+                **body,
+            },
+            headers=dongle.as_admin(),
+        )
+        assert response.status_code == 422, body
+        assert [error["field"] for error in response.json()["errors"]] == [field], body
+
+
+async def test_only_an_admin_imports_keys(dongle):
+    organization_id = uuid.uuid4()
+    for headers, status in (
+        ({}, 401),
+        (dongle.as_contact(organization_id), 403),
+        (dongle.as_agent(), 403),
+        (dongle.as_api_key(organization_id), 403),
+    ):
+        response = await import_key(dongle, organization_id, headers=headers)
+        assert response.status_code == status
+    assert await all_keys(dongle, dongle.as_admin(), organization_id=str(organization_id)) == []
+
+
+async def test_a_contact_lists_only_its_own_organizations_keys(dongle):
+    ours, theirs = uuid.uuid4(), uuid.uuid4()
+    our_serials = await imported(dongle, ours, 3)
+    their_serials = await imported(dongle, theirs, 2)
+
+    listed = await all_keys(dongle, dongle.as_contact(ours))
+    their_listing = await all_keys(dongle, dongle.as_contact(theirs))
+
+    assert [key["serial"] for key in listed] == our_serials
+    assert {key["organization_id"] for key in listed} == {str(ours)}
+    assert [key["serial"] for key in their_listing] == their_serials
+    # Asking for another organization's keys finds nothing.
+    assert await all_keys(dongle, dongle.as_contact(ours), organization_id=str(theirs)) == []
+    assert len(await all_keys(dongle, dongle.as_contact(ours), organization_id=str(ours))) == 3
+
+
+async def test_a_contacts_keys_come_page_by_page_by_serial(dongle):
+    ours = uuid.uuid4()
+    serials = await imported(dongle, ours, 5)
+
+    first = await dongle.client.get(
+        "/api/v1/keys", params={"limit": 2}, headers=dongle.as_contact(ours)
+    )
+    paged = await all_keys(dongle, dongle.as_contact(ours), limit=2)
+
+    assert len(first.json()["items"]) == 2 and first.json()["next_cursor"]
+    assert [key["serial"] for key in paged] == serials
+
+
+async def test_staff_list_every_key_or_one_organizations(dongle):
+    first, second = uuid.uuid4(), uuid.uuid4()
+    first_serials = await imported(dongle, first, 2)
+    second_serials = await imported(dongle, second, 1)
+
+    for staff in (dongle.as_admin(), dongle.as_agent()):
+        everything = {key["serial"] for key in await all_keys(dongle, staff, limit=200)}
+        one = await all_keys(dongle, staff, organization_id=str(first))
+        assert set(first_serials + second_serials) <= everything
+        assert [key["serial"] for key in one] == first_serials
+
+
+async def test_a_key_of_another_organization_is_404_like_a_missing_one(dongle):
+    ours, theirs = uuid.uuid4(), uuid.uuid4()
+    [our_serial] = await imported(dongle, ours, 1)
+    [their_serial] = await imported(dongle, theirs, 1)
+    contact = dongle.as_contact(ours)
+
+    own = await dongle.client.get(f"/api/v1/keys/{our_serial}", headers=contact)
+    foreign = await dongle.client.get(f"/api/v1/keys/{their_serial}", headers=contact)
+    missing = await dongle.client.get(f"/api/v1/keys/{codemeter_serial()}", headers=contact)
+
+    assert own.status_code == 200 and own.json()["serial"] == our_serial
+    assert foreign.status_code == 404 and missing.status_code == 404
+    assert foreign.headers["content-type"] == "application/problem+json"
+    strip = {"instance"}
+    assert {k: v for k, v in foreign.json().items() if k not in strip} == {
+        k: v for k, v in missing.json().items() if k not in strip
+    }
+    for staff in (dongle.as_admin(), dongle.as_agent()):
+        seen = await dongle.client.get(f"/api/v1/keys/{their_serial}", headers=staff)
+        assert seen.status_code == 200 and seen.json()["organization_id"] == str(theirs)
+
+
+async def test_accountants_partners_and_strangers_see_no_keys(dongle):
+    ours = uuid.uuid4()
+    [serial] = await imported(dongle, ours, 1)
+    for headers, status in (
+        ({}, 401),
+        (dongle.as_accountant(ours), 403),
+        (dongle.as_api_key(ours), 403),
+    ):
+        listed = await dongle.client.get("/api/v1/keys", headers=headers)
+        one = await dongle.client.get(f"/api/v1/keys/{serial}", headers=headers)
+        assert (listed.status_code, one.status_code) == (status, status)
