@@ -34,9 +34,10 @@ class MailSink:
     def to(self, address: str) -> list[Mail]:
         return [m for m in self.messages if address in m.to]
 
-    def last_code(self, address: str) -> str:
+    def last_code(self, address: str, about: str = "") -> str:
+        """The code in the newest mail to `address` whose text contains `about`."""
         for mail in reversed(self.to(address)):
-            if found := CODE.search(mail.text):
+            if about in mail.text and (found := CODE.search(mail.text)):
                 return found.group(1)
         raise AssertionError(f"no code was mailed to {address}")
 
