@@ -105,6 +105,11 @@ class Gcra:
         self._arrivals: dict[tuple[str, str], int] = {}
         self._swept_at = 0
 
+    @property
+    def tracked(self) -> int:
+        """How many buckets are held in memory (a full bucket may be forgotten)."""
+        return len(self._arrivals)
+
     def admit(self, buckets: Sequence[Bucket]) -> Quota:
         """Counts one call in every bucket, or in none when one of them is exhausted.
 

@@ -276,8 +276,8 @@ async def run(requests: int, workers: int) -> int:
                         gateway_url, identity_url, contact, identity_settings.internal_secret
                     ):
                         for route, send in (
-                            ("gateway", scenario.through_gateway),
                             ("direct", scenario.direct),
+                            ("gateway", scenario.through_gateway),
                         ):
                             print(f"running {scenario.name} ({route})...", flush=True)
                             results.append(

@@ -33,6 +33,8 @@ from services.identity.requisites import (
     validate_settlement_account,
 )
 from services.identity.requisites.organization import (
+    Address,
+    BankDetails,
     autofill_bank,
     autofill_region_and_locality,
     suggested_classification,
@@ -219,36 +221,31 @@ async def _bank(
         return None
     if not resident:
         # Rule 2: the Russian checks do not apply to a non-resident's bank.
-        return {
-            "bik": _optional_text(bank.bik),
-            "name": errors.check("bank.name", bank.name, _text),
-            "settlement_account": errors.check(
+        return BankDetails(
+            bik=_optional_text(bank.bik),
+            name=errors.check("bank.name", bank.name, _text),
+            settlement_account=errors.check(
                 "bank.settlement_account", bank.settlement_account, _text
             ),
-            "correspondent_account": _optional_text(bank.correspondent_account),
-        }
+            correspondent_account=_optional_text(bank.correspondent_account),
+        ).model_dump()
     bik = errors.check("bank.bik", bank.bik, validate_bik)
     name, correspondent = _optional_text(bank.name), _optional_text(bank.correspondent_account)
     if bik is not None:
         name, correspondent = await autofill_bank(directory, bik, name, correspondent)
-    checked = {
-        "bik": bik,
-        "name": errors.check("bank.name", name, _text),
-        "settlement_account": None,
-        "correspondent_account": None,
-    }
+    checked = BankDetails(bik=bik, name=errors.check("bank.name", name, _text))
     if bik is not None:
-        checked["settlement_account"] = errors.check(
+        checked.settlement_account = errors.check(
             "bank.settlement_account",
             bank.settlement_account,
             lambda v: validate_settlement_account(v, bik),
         )
-        checked["correspondent_account"] = errors.check(
+        checked.correspondent_account = errors.check(
             "bank.correspondent_account",
             correspondent,
             lambda v: validate_correspondent_account(v, bik),
         )
-    return checked
+    return checked.model_dump()
 
 
 async def _address(
@@ -274,14 +271,14 @@ async def _address(
             )
         region = errors.check(f"{field}.region", region, _text)
         locality = errors.check(f"{field}.locality", locality, _text)
-    return {
-        "postal_code": postal_code,
-        "region": region,
-        "district": _optional_text(address.district),
-        "locality": locality,
-        "street": _optional_text(address.street),
-        "line": errors.check(f"{field}.line", address.line, _text),
-    }
+    return Address(
+        postal_code=postal_code,
+        region=region,
+        district=_optional_text(address.district),
+        locality=locality,
+        street=_optional_text(address.street),
+        line=errors.check(f"{field}.line", address.line, _text),
+    ).model_dump()
 
 
 def _email(value: str) -> str:
