@@ -5,7 +5,6 @@ import json
 from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
-import pytest
 from sqlalchemy import func, select
 
 from shared.bus.broker import BrokerConnection
@@ -271,6 +270,3 @@ async def _queue_depth(settings: PlatformSettings, name: str, expected: int) -> 
 
 async def _queue_empty(settings: PlatformSettings, service: str) -> bool:
     return await _queue_depth(settings, Topology.of(service, settings).queue, 0) == 0
-
-
-pytestmark = pytest.mark.bus

@@ -248,7 +248,7 @@ class SignIn:
         self, session: AsyncSession, email: str, code: str
     ) -> RecoveryVerified:
         email = email.strip().lower()
-        await self.codes.verify_or_raise(purpose=RECOVERY_PURPOSE, subject=email, code=code)
+        await self.codes.verify(purpose=RECOVERY_PURPOSE, subject=email, code=code)
         users = await repository.find_users(session, email, None)
         token = new_opaque_token()
         now = self.clock.now()

@@ -150,6 +150,3 @@ class CodeService:
                     )
         if refusal is not None:
             raise InvalidInput(field, refusal)
-
-    async def verify_or_raise(self, **kwargs: str) -> None:
-        await self.verify(**kwargs)

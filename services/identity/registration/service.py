@@ -457,7 +457,7 @@ class RegistrationService:
         if pending.completed_at is not None or _verified_at(pending, channel) is not None:
             # Repeating a call that succeeded answers the same again.
             return await self._current_status(pending), None
-        await self.codes.verify_or_raise(
+        await self.codes.verify(
             purpose=CODE_PURPOSE, subject=_subject(pending.id, channel), code=code, field="code"
         )
         now = self.clock.now()
