@@ -3,6 +3,7 @@ identity's JWKS, API keys checked with identity, the signed principal the servic
 and the accountant's reach."""
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -16,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from gateway.config import GatewaySettings
 from gateway.tests.conftest import Doubles
 from gateway.tests.doubles import ServiceDouble
 from gateway.tests.identity import (
@@ -35,8 +37,9 @@ from shared.testing.plugin import eventually
 from shared.testing.servers import free_port
 
 PROBLEM = "application/problem+json"
-JWKS_REFETCH_SECONDS = 5  # the default of gateway_jwks_refetch_seconds
-LEEWAY_SECONDS = 5  # the default of gateway_jwt_leeway_seconds
+DEFAULTS = GatewaySettings.model_fields
+JWKS_REFETCH_SECONDS = DEFAULTS["gateway_jwks_refetch_seconds"].default
+LEEWAY_SECONDS = DEFAULTS["gateway_jwt_leeway_seconds"].default
 
 
 def received_principal(double: ServiceDouble, identity: RunningIdentity) -> Principal:
@@ -59,10 +62,14 @@ def claims_of(token: str) -> dict[str, Any]:
     return claims
 
 
+@functools.cache
+def foreign_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 def foreign_token(claims: dict[str, Any], kid: str) -> str:
     """A well-formed token signed by a key identity never made."""
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return jwt.encode(claims, private, algorithm="RS256", headers={"kid": kid})
+    return jwt.encode(claims, foreign_key(), algorithm="RS256", headers={"kid": kid})
 
 
 # -- bearer tokens -----------------------------------------------------------------------

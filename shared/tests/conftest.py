@@ -5,6 +5,7 @@ consumer records each event's effect in a table with no uniqueness of its own, s
 application of one event would show as a second row.
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,9 @@ class ConsumerBehaviour:
 
     failing: set[int] = field(default_factory=set)
     handled: list[int] = field(default_factory=list)
+    # Numbers whose handler stops, effect written but not committed, until the event is set.
+    held: dict[int, asyncio.Event] = field(default_factory=dict)
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def producer_definition() -> ServiceDefinition:
@@ -83,6 +87,9 @@ def consumer_definition(behaviour: ConsumerBehaviour) -> ServiceDefinition:
         if event.n in behaviour.failing:
             raise RuntimeError(f"probe {event.n} is set to fail")
         await session.execute(effects.insert().values(n=event.n, event_id=envelope.id))
+        if event.n in behaviour.held:
+            behaviour.reached.set()
+            await behaviour.held[event.n].wait()
         behaviour.handled.append(event.n)
 
     return ServiceDefinition(

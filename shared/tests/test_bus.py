@@ -1,13 +1,16 @@
 """The event bus properties of 60-events.md, each against the real PostgreSQL and RabbitMQ."""
 
 import asyncio
+import contextlib
 import json
 from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
+import pytest
 from sqlalchemy import func, select
 
 from shared.bus.broker import BrokerConnection
+from shared.bus.consumer import EventConsumer
 from shared.bus.envelope import Envelope
 from shared.bus.outbox import Outbox
 from shared.bus.relay import OutboxRelay
@@ -270,3 +273,70 @@ async def _queue_depth(settings: PlatformSettings, name: str, expected: int) -> 
 
 async def _queue_empty(settings: PlatformSettings, service: str) -> bool:
     return await _queue_depth(settings, Topology.of(service, settings).queue, 0) == 0
+
+
+@pytest.mark.parametrize("dies", ["before_commit", "after_commit_before_ack"])
+async def test_a_consumer_killed_mid_event_loses_nothing_and_applies_nothing_twice(
+    platform_settings, clean_probe_tables, dies
+):
+    """The process dies with event 40 in hand — inside the handler (effect written, not
+    committed) or after the commit but before the ack. A new instance gets the in-flight
+    messages again: every event applied exactly once."""
+    engine = clean_probe_tables
+    settings = settings_with(platform_settings)
+    gate, reached = asyncio.Event(), asyncio.Event()
+    behaviour = ConsumerBehaviour(held={40: gate} if dies == "before_commit" else {})
+    behaviour.reached = reached
+    definition = consumer_definition(behaviour)
+    topology = Topology.of("probe_consumer", settings)
+    sessionmaker = create_sessionmaker(engine)
+
+    class DiesAfterCommit(EventConsumer):
+        async def apply(self, envelope, payload, handler) -> bool:
+            applied = await super().apply(envelope, payload, handler)
+            if dies == "after_commit_before_ack" and payload.n == 40:
+                reached.set()
+                await gate.wait()
+            return applied
+
+    def consumer(broker: BrokerConnection) -> EventConsumer:
+        return DiesAfterCommit(
+            handlers=definition.handlers,
+            tables=definition.bus,
+            sessionmaker=sessionmaker,
+            topology=topology,
+            broker=broker,
+            clock=SystemClock(),
+        )
+
+    first_broker = BrokerConnection(settings.amqp_url, "doomed-consumer")
+    first = consumer(first_broker)
+    running_first = asyncio.create_task(first.run(asyncio.Event()))
+    await first.ready.wait()
+    for n in range(100):
+        envelope = Envelope.wrap(BusProbe(n=n), producer="test", occurred_at=SystemClock().now())
+        await _publish_raw(settings, envelope.model_dump_json().encode(), envelope)
+    await reached.wait()
+    # Crash: the task dies where it stands and its connection drops without a goodbye.
+    running_first.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running_first
+    await first_broker.close()
+    committed = await effect_counts(engine)
+    assert (40 in committed) is (dies == "after_commit_before_ack")
+
+    behaviour.held.clear()
+    gate.set()
+    second_broker = BrokerConnection(settings.amqp_url, "restarted-consumer")
+    stop_second = asyncio.Event()
+    running_second = asyncio.create_task(consumer(second_broker).run(stop_second))
+    try:
+        counts = await eventually(lambda: _all_applied(engine, 100), timeout=30, interval=0.1)
+        await asyncio.sleep(0.5)  # a wrongly repeated application would land by now
+        counts = await effect_counts(engine)
+    finally:
+        stop_second.set()
+        await running_second
+        await second_broker.close()
+    assert sorted(counts) == list(range(100))
+    assert set(counts.values()) == {1}
