@@ -4,6 +4,7 @@ client can make gets a 5xx, and every answer matches the documented schema."""
 import asyncio
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Stack
@@ -31,10 +32,12 @@ async def fuzz(stack: Stack, *headers: str) -> tuple[int, str]:
     ]
     for header in headers:
         args += ["-H", header]
-    process = await asyncio.create_subprocess_exec(
-        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    output, _ = await process.communicate()
+    # Its own working directory keeps schemathesis' cache out of the repository.
+    with tempfile.TemporaryDirectory() as workdir:
+        process = await asyncio.create_subprocess_exec(
+            *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=workdir
+        )
+        output, _ = await process.communicate()
     return process.returncode or 0, output.decode(errors="replace")
 
 
