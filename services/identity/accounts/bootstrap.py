@@ -5,7 +5,7 @@ import secrets
 import structlog
 from sqlalchemy import func, select
 
-from services.identity.accounts.passwords import hash_password
+from services.identity.accounts.passwords import hash_secret
 from services.identity.models import User
 from shared.db import advisory_key
 from shared.service import Runtime
@@ -35,7 +35,7 @@ async def ensure_first_admin(runtime: Runtime) -> None:
                 full_name="Administrator",
                 email=email,
                 phone=None,
-                password_hash=hash_password(password),
+                password_hash=await hash_secret(password),
                 roles=["admin"],
                 created_at=runtime.clock.now(),
             )

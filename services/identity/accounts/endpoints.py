@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Response
 
-from services.identity.accounts.passwords import check_password_rules, verify_password
+from services.identity.accounts.passwords import check_password_rules, secret_matches
 from services.identity.accounts.schemas import (
     Me,
     MeApiKey,
@@ -78,7 +78,7 @@ async def change_password(
     user = await session.get(User, principal.user_id) if principal.user_id else None
     if user is None or principal.kind != "user":
         raise NotFound("Only a person's account has a password")
-    if not verify_password(user.password_hash, body.current_password):
+    if not await secret_matches(user.password_hash, body.current_password):
         raise InvalidInput("current_password", "the current password is wrong")
     check_password_rules(body.new_password, settings.password_min_length, "new_password")
     await sign_in.set_password(session, user, body.new_password, clock.now())

@@ -1,5 +1,6 @@
 """Passwords: argon2id hashes, a configurable minimum length, the most common ones refused."""
 
+import asyncio
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,6 +32,21 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+# argon2 takes ~64 MiB and a good fraction of a second per hash: run it off the event loop
+# (so one sign-in does not stall every other request) and only a few at a time.
+_argon2_slots = asyncio.Semaphore(4)
+
+
+async def hash_secret(secret: str) -> str:
+    async with _argon2_slots:
+        return await asyncio.to_thread(hash_password, secret)
+
+
+async def secret_matches(secret_hash: str, secret: str) -> bool:
+    async with _argon2_slots:
+        return await asyncio.to_thread(verify_password, secret_hash, secret)
 
 
 def check_password_rules(password: str, min_length: int, field: str = "password") -> None:

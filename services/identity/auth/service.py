@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.identity.accounts.passwords import (
     DUMMY_HASH,
     check_password_rules,
-    hash_password,
-    verify_password,
+    hash_secret,
+    secret_matches,
 )
 from services.identity.auth import repository
 from services.identity.auth.schemas import OrganizationChoice, RecoveryVerified, TokenPair
@@ -141,9 +141,9 @@ class SignIn:
         candidates = await repository.find_users(session, email, phone) if email or phone else []
         if organization_id is not None:
             candidates = [u for u in candidates if u.organization_id == organization_id]
-        matching = [u for u in candidates if verify_password(u.password_hash, password)]
+        matching = [u for u in candidates if await secret_matches(u.password_hash, password)]
         if not candidates:
-            verify_password(DUMMY_HASH, password)  # same time for an unknown login
+            await secret_matches(DUMMY_HASH, password)  # same time for an unknown login
         if not matching:
             await self.record_failure(key)
             raise Unauthorized(WRONG_CREDENTIALS)
@@ -300,7 +300,7 @@ class SignIn:
     async def set_password(
         self, session: AsyncSession, user: User, new_password: str, now: datetime
     ) -> None:
-        user.password_hash = hash_password(new_password)
+        user.password_hash = await hash_secret(new_password)
         user.password_changed_at = now
         # Every session of that user ends: whoever had the old password is out.
         await repository.revoke_user_sessions(session, user.id, now)

@@ -9,7 +9,7 @@ from fastapi import BackgroundTasks
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.identity.accounts.passwords import hash_password, verify_password
+from services.identity.accounts.passwords import hash_secret, secret_matches
 from services.identity.codes.delivery import Delivery, DeliveryFailed
 from services.identity.config import Settings
 from services.identity.models import OneTimeCode
@@ -84,7 +84,7 @@ class CodeService:
             OneTimeCode(
                 purpose=purpose,
                 subject=subject,
-                code_hash=hash_password(code),
+                code_hash=await hash_secret(code),
                 sent_at=now,
                 expires_at=now + timedelta(seconds=self.settings.code_ttl_seconds),
                 attempts=0,
@@ -137,7 +137,7 @@ class CodeService:
             else:
                 current.attempts += 1
                 right = code.isdigit() and len(code) == 6
-                if right and verify_password(current.code_hash, code):
+                if right and await secret_matches(current.code_hash, code):
                     current.used_at = now
                 else:
                     left = self.settings.code_max_attempts - current.attempts

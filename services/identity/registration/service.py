@@ -13,7 +13,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
-from services.identity.accounts.passwords import check_password_rules, hash_password
+from services.identity.accounts.passwords import check_password_rules, hash_secret
 from services.identity.codes.delivery import Delivery
 from services.identity.codes.service import CodeService
 from services.identity.config import Settings
@@ -184,7 +184,7 @@ class RegistrationService:
             organization_id=join.id if join is not None else None,
             organization=draft.model_dump(mode="json") if draft is not None else None,
             contact=contact.model_dump(),
-            password_hash=hash_password(request.contact.password),
+            password_hash=await hash_secret(request.contact.password),
             email=contact.email,
             phone=contact.phone,
             created_at=now,

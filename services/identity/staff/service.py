@@ -5,7 +5,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.identity.accounts.passwords import check_password_rules, hash_password
+from services.identity.accounts.passwords import check_password_rules, hash_secret
 from services.identity.config import Settings
 from services.identity.models import User
 from services.identity.requisites import RequisiteError, normalize_email, normalize_phone
@@ -42,7 +42,7 @@ class StaffService:
             full_name=full_name,
             email=email,
             phone=phone,
-            password_hash=hash_password(asked.password),
+            password_hash=await hash_secret(asked.password),
             roles=[asked.role],
             created_at=clock.now(),
         )
