@@ -5,34 +5,25 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import select
 
 from services.identity.app import create_app
 from services.identity.config import Settings
 from services.identity.models import User
-from shared.auth import PRINCIPAL_HEADER, Principal, sign_principal
+from shared.auth import Principal
 from shared.clock import ManualClock
 from shared.config import PlatformSettings
+from shared.testing.harness import ServiceHarness
 from shared.testing.plugin import running
 from shared.testing.sinks import MailSink, SmsSink
 
 
 @dataclass
-class IdentityHarness:
-    client: httpx.AsyncClient
-    app: FastAPI
-    settings: Settings
-    clock: ManualClock
+class IdentityHarness(ServiceHarness[Settings]):
     mail: MailSink
     sms: SmsSink
     admin_id: uuid.UUID
-
-    def as_(self, principal: Principal) -> dict[str, str]:
-        """Headers the gateway would send for this caller."""
-        return {PRINCIPAL_HEADER: sign_principal(principal, self.settings.internal_secret)}
 
     def as_admin(self) -> dict[str, str]:
         """The first admin (a real user row, so what it decides can name it)."""

@@ -4,21 +4,18 @@ import asyncio
 import itertools
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from services.licensing.app import create_app
 from services.licensing.config import Settings
-from shared.auth import PRINCIPAL_HEADER, Principal, sign_principal
 from shared.clock import ManualClock
 from shared.config import PlatformSettings
 from shared.db import drop_database, ensure_database
 from shared.migrations import upgrade
+from shared.testing.harness import ServiceHarness
 from shared.testing.plugin import running
 
 # Price list versions live in the run's one database: each test takes years nobody else uses.
@@ -29,32 +26,7 @@ def unique_year() -> int:
     return next(_years)
 
 
-@dataclass
-class LicensingHarness:
-    client: httpx.AsyncClient
-    app: FastAPI
-    settings: Settings
-    clock: ManualClock
-
-    def as_(self, principal: Principal) -> dict[str, str]:
-        """Headers the gateway would send for this caller."""
-        return {PRINCIPAL_HEADER: sign_principal(principal, self.settings.internal_secret)}
-
-    def as_admin(self) -> dict[str, str]:
-        return self.as_(Principal(kind="user", user_id=uuid.uuid4(), roles=["admin"]))
-
-    def as_agent(self) -> dict[str, str]:
-        return self.as_(Principal(kind="user", user_id=uuid.uuid4(), roles=["agent"]))
-
-    def as_contact(self) -> dict[str, str]:
-        return self.as_(
-            Principal(
-                kind="user",
-                user_id=uuid.uuid4(),
-                organization_id=uuid.uuid4(),
-                roles=["contact", "responsible"],
-            )
-        )
+LicensingHarness = ServiceHarness[Settings]
 
 
 def licensing_settings(platform_settings: PlatformSettings, **overrides: Any) -> Settings:
