@@ -45,14 +45,21 @@ class EndpointGroup:
         return self.pattern.fullmatch(path) is not None
 
 
-# The anonymous endpoints of spec/10-identity.md and spec/40-helpdesk.md rule 10; the first
-# group that covers a call counts it (codes before the registration group they sit under).
+# The anonymous endpoints of spec/10-identity.md and spec/40-helpdesk.md rule 10, and the other
+# writes anyone may repeat (license validation, KB suggestions and feedback); the first group
+# that covers a call counts it (codes before the registration group they sit under).
 ENDPOINT_GROUPS = (
     EndpointGroup("codes", re.compile(r"/api/v1/registration/[^/]+/(verify|resend)/?")),
     EndpointGroup("registration", re.compile(r"/api/v1/registration(/.*)?")),
     EndpointGroup("login", re.compile(r"/api/v1/auth/(login|accountant)/?")),
     EndpointGroup("recovery", re.compile(r"/api/v1/auth/password-recovery(/.*)?")),
     EndpointGroup("callbacks", re.compile(r"/api/v1/callbacks/?"), frozenset({"POST"})),
+    EndpointGroup("validation", re.compile(r"/api/v1/licenses/validate/?"), frozenset({"POST"})),
+    EndpointGroup(
+        "knowledge_base",
+        re.compile(r"/api/v1/kb/(suggest|articles/[^/]+/feedback)/?"),
+        frozenset({"POST"}),
+    ),
 )
 
 

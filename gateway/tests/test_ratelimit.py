@@ -122,6 +122,10 @@ def test_buckets_full_again_are_forgotten():
         ("POST", "/api/v1/callbacks", "callbacks"),
         ("GET", "/api/v1/callbacks", None),  # the agents' list
         ("POST", "/api/v1/callbacks/5/done", None),
+        ("POST", "/api/v1/licenses/validate", "validation"),
+        ("POST", "/api/v1/kb/suggest", "knowledge_base"),
+        ("POST", "/api/v1/kb/articles/17/feedback", "knowledge_base"),
+        ("GET", "/api/v1/kb/articles/17", None),
         ("POST", "/api/v1/auth/refresh", None),
         ("GET", "/api/v1/auth/jwks.json", None),
         ("GET", "/api/v1/products", None),
