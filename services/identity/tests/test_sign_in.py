@@ -388,3 +388,17 @@ async def test_rotated_signing_key_stays_published_until_its_tokens_expire(ident
     identity.clock.advance(timedelta(hours=1))
     later = {k["kid"] for k in (await identity.client.get("/api/v1/auth/jwks.json")).json()["keys"]}
     assert later == {new_kid} or (new_kid in later and not (before & later - {new_kid}))
+
+
+async def test_the_rotation_command_switches_new_tokens_to_a_new_key(identity):
+    from services.identity.auth.rotate_key import rotate
+
+    _, user = await contact(identity)
+    before = (await login(identity, user.email)).json()["access_token"]
+    kid = await rotate(identity.settings, identity.clock)
+    after = (await login(identity, user.email)).json()["access_token"]
+    assert jwt.get_unverified_header(after)["kid"] == kid
+    assert jwt.get_unverified_header(before)["kid"] != kid
+    jwks = (await identity.client.get("/api/v1/auth/jwks.json")).json()
+    decode(identity, jwks, before)  # the old key still verifies its tokens
+    decode(identity, jwks, after)
