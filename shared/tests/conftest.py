@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from shared.bus.consumer import EventHandlers
 from shared.bus.envelope import Envelope, EventPayload
 from shared.bus.tables import bus_tables
-from shared.bus.topology import Topology, declare_exchanges
+from shared.bus.topology import Topology, declare_exchanges, delete_service_queues
 from shared.config import PlatformSettings
 from shared.db import SessionDep, create_engine, schema_metadata
 from shared.problems import Conflict
@@ -113,6 +113,12 @@ async def probe_engine(platform_settings: PlatformSettings) -> AsyncIterator[Asy
             await conn.run_sync(metadata.create_all)
     yield engine
     await engine.dispose()
+    # The probe consumer is not one of the services the plugin cleans up after.
+    connection = await aio_pika.connect(platform_settings.amqp_url)
+    async with connection:
+        await delete_service_queues(
+            await connection.channel(), Topology.of("probe_consumer", platform_settings)
+        )
 
 
 @pytest.fixture
