@@ -4,14 +4,17 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Annotated
 
+import fastapi_offline
 import httpx
 import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
 from gateway.auth import Authenticator
@@ -31,6 +34,8 @@ from shared.problems import install_problem_handlers
 
 log = structlog.get_logger(__name__)
 
+# Swagger UI 5 (renders OpenAPI 3.1), as packaged by fastapi-offline.
+SWAGGER_UI_ASSETS = Path(fastapi_offline.__file__).with_name("static")
 PROXIED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 # Response headers a browser SPA on another origin needs to read.
 CORS_EXPOSED_HEADERS = [
@@ -127,6 +132,8 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     app.add_api_route("/readyz", readyz, include_in_schema=False)
     app.add_api_route("/openapi.json", openapi_document, include_in_schema=False)
     app.add_api_route("/docs", swagger_ui, include_in_schema=False)
+    # Swagger UI's own files are served from here, so /docs works without the internet.
+    app.mount("/docs/assets", StaticFiles(directory=SWAGGER_UI_ASSETS), name="docs-assets")
     app.add_api_route("/api/{path:path}", forward, methods=PROXIED_METHODS, include_in_schema=False)
     return app
 
@@ -150,7 +157,13 @@ async def openapi_document(gateway: GatewayDep) -> JSONResponse:
 
 
 async def swagger_ui() -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url="/openapi.json", title="Kabinet API")
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="Kabinet API",
+        swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+        swagger_css_url="/docs/assets/swagger-ui.css",
+        swagger_favicon_url="/docs/assets/favicon.png",
+    )
 
 
 async def forward(request: Request, gateway: GatewayDep) -> Response:

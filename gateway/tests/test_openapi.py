@@ -1,5 +1,6 @@
 """The merged OpenAPI document and Swagger UI, built from the doubles' real FastAPI documents."""
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -109,6 +110,14 @@ async def test_swagger_ui_is_served(gateway, doubles):
     assert response.headers["content-type"].startswith("text/html")
     assert "swagger-ui" in response.text
     assert "/openapi.json" in response.text
+    # Its scripts and styles come from the gateway itself, not from a CDN.
+    assets = re.findall(r'(?:src|href)="([^"]+)"', response.text)
+    assert assets and all(url.startswith("/docs/assets/") for url in assets), assets
+    for url in assets:
+        asset = await gateway.get(url)
+        assert asset.status_code == 200 and asset.content, url
+    bundle = await gateway.get("/docs/assets/swagger-ui-bundle.js")
+    assert '"5.' in bundle.text  # Swagger UI 5 renders OpenAPI 3.1
 
 
 async def test_service_down_is_left_out_and_included_once_it_answers(start_gateway, doubles):
