@@ -22,6 +22,8 @@ class PlatformSettings(BaseSettings):
     bus_delivery_limit: int = Field(default=5, ge=1)
     # Pause before a failed event is handed back to the queue, times its delivery count.
     bus_retry_delay_seconds: float = Field(default=0.5, ge=0)
+    # Sent outbox rows and remembered inbox ids are deleted after this many days.
+    bus_retention_days: int = Field(default=30, ge=1)
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1)
     # Run the outbox relay, the event consumer and the scheduled jobs inside the web process.

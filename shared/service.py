@@ -14,6 +14,7 @@ from sqlalchemy import MetaData, text
 
 from shared.bus.broker import BrokerConnection
 from shared.bus.consumer import EventConsumer, EventHandlers
+from shared.bus.housekeeping import bus_housekeeping
 from shared.bus.outbox import Outbox
 from shared.bus.relay import OutboxRelay
 from shared.bus.tables import BusTables
@@ -88,7 +89,10 @@ class Runtime:
         )
         self.jobs = JobRunner(
             service=definition.name,
-            jobs=definition.jobs,
+            jobs=[
+                *definition.jobs,
+                bus_housekeeping(definition.bus, settings.bus_retention_days),
+            ],
             sessionmaker=self.sessionmaker,
             clock=clock,
         )

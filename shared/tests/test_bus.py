@@ -3,28 +3,32 @@
 import asyncio
 import contextlib
 import json
+from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from shared.bus.broker import BrokerConnection
 from shared.bus.consumer import EventConsumer
 from shared.bus.envelope import Envelope
+from shared.bus.housekeeping import bus_housekeeping
 from shared.bus.outbox import Outbox
 from shared.bus.relay import OutboxRelay
 from shared.bus.replay import replay_dead_letters
 from shared.bus.topology import Topology
-from shared.clock import SystemClock
+from shared.clock import ManualClock, SystemClock
 from shared.config import PlatformSettings
 from shared.db import create_sessionmaker
+from shared.jobs import JobRunner
 from shared.service import create_service_app
 from shared.testing.plugin import eventually, running
 from shared.testing.tcpproxy import TcpProxy
 from shared.tests.conftest import (
     BusProbe,
     ConsumerBehaviour,
+    consumer_bus,
     consumer_definition,
     effect_counts,
     producer_bus,
@@ -340,3 +344,49 @@ async def test_a_consumer_killed_mid_event_loses_nothing_and_applies_nothing_twi
         await second_broker.close()
     assert sorted(counts) == list(range(100))
     assert set(counts.values()) == {1}
+
+
+async def test_housekeeping_trims_old_sent_events_and_inbox_ids_but_never_pending_ones(
+    platform_settings, clean_probe_tables
+):
+    engine = clean_probe_tables
+    clock = ManualClock()
+    now = clock.now()
+    sessionmaker = create_sessionmaker(engine)
+    outbox = producer_bus.outbox
+    async with sessionmaker() as session, session.begin():
+        for n, (state, age_days) in enumerate(
+            [("published", 31), ("unroutable", 40), ("published", 29), ("pending", 90)]
+        ):
+            envelope = Envelope.wrap(BusProbe(n=n), producer="t", occurred_at=now)
+            await session.execute(
+                insert(outbox).values(
+                    event_id=envelope.id,
+                    event_type=envelope.type,
+                    envelope=envelope.model_dump(mode="json"),
+                    created_at=now - timedelta(days=age_days),
+                    state=state,
+                    published_at=None if state == "pending" else now - timedelta(days=age_days),
+                )
+            )
+        for age_days in (31, 29):
+            await session.execute(
+                insert(consumer_bus.inbox).values(
+                    event_id=Envelope.wrap(BusProbe(n=0), producer="t", occurred_at=now).id,
+                    event_type="test.bus.probe",
+                    received_at=now - timedelta(days=age_days),
+                )
+            )
+    jobs = [bus_housekeeping(producer_bus, 30), bus_housekeeping(consumer_bus, 30)]
+    for job in jobs:
+        runner = JobRunner(
+            service=f"probe-{id(job)}", jobs=[job], sessionmaker=sessionmaker, clock=clock
+        )
+        assert await runner.run_once("bus_housekeeping")
+    async with engine.connect() as conn:
+        left = (await conn.execute(select(outbox.c.state).order_by(outbox.c.seq))).scalars().all()
+        inbox_left = (
+            await conn.execute(select(func.count()).select_from(consumer_bus.inbox))
+        ).scalar()
+    assert left == ["published", "pending"]
+    assert inbox_left == 1
