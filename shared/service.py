@@ -10,7 +10,7 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, Table, text
 
 from shared.bus.broker import BrokerConnection
 from shared.bus.consumer import EventConsumer, EventHandlers
@@ -22,6 +22,7 @@ from shared.bus.topology import Topology
 from shared.clock import Clock, SystemClock
 from shared.config import PlatformSettings
 from shared.db import create_engine, create_sessionmaker
+from shared.idempotency import IdempotencyMiddleware, idempotency_housekeeping
 from shared.jobs import Job, JobRunner
 from shared.observability import (
     MetricsMiddleware,
@@ -45,6 +46,8 @@ class ServiceDefinition:
     routers: list[APIRouter] = field(default_factory=list)
     handlers: EventHandlers = field(default_factory=EventHandlers)
     jobs: list[Job] = field(default_factory=list)
+    # Where partner calls' Idempotency-Key answers are kept (shared.idempotency).
+    idempotency: Table | None = None
     # Run once the runtime exists, before the first request (seeding, first admin, keys).
     startup: list[Callable[["Runtime"], Awaitable[None]]] = field(default_factory=list)
 
@@ -92,6 +95,11 @@ class Runtime:
             jobs=[
                 *definition.jobs,
                 bus_housekeeping(definition.bus, settings.bus_retention_days),
+                *(
+                    [idempotency_housekeeping(definition.idempotency)]
+                    if definition.idempotency is not None
+                    else []
+                ),
             ],
             sessionmaker=self.sessionmaker,
             clock=clock,
@@ -158,6 +166,8 @@ def create_service_app(
         generate_unique_id_function=operation_id,
     )
     install_problem_handlers(app)
+    if definition.idempotency is not None:
+        app.add_middleware(IdempotencyMiddleware, table=definition.idempotency)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)

@@ -6,7 +6,7 @@ from services.dongle.config import Settings, get_settings
 from services.dongle.events import handlers
 from services.dongle.jobs import jobs
 from services.dongle.keys.endpoints import router as keys_router
-from services.dongle.models import Base, bus
+from services.dongle.models import Base, bus, idempotency
 from shared.clock import Clock
 from shared.service import ServiceDefinition, create_service_app
 
@@ -18,6 +18,7 @@ definition = ServiceDefinition(
     ),
     metadata=Base.metadata,
     bus=bus,
+    idempotency=idempotency,
     routers=[keys_router],
     handlers=handlers,
     jobs=jobs,

@@ -9,6 +9,7 @@ from uuid6 import uuid7
 
 from shared.bus.tables import bus_tables
 from shared.db import schema_metadata
+from shared.idempotency import idempotency_table
 
 SCHEMA = "dongle"
 
@@ -18,6 +19,7 @@ class Base(DeclarativeBase):
 
 
 bus = bus_tables(Base.metadata)
+idempotency = idempotency_table(Base.metadata)
 
 Timestamp = DateTime(timezone=True)
 

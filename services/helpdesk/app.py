@@ -7,7 +7,7 @@ from services.helpdesk.calendar.endpoints import router as calendar_router
 from services.helpdesk.config import Settings, get_settings
 from services.helpdesk.events import handlers
 from services.helpdesk.jobs import jobs
-from services.helpdesk.models import Base, bus
+from services.helpdesk.models import Base, bus, idempotency
 from shared.clock import Clock
 from shared.service import ServiceDefinition, create_service_app
 
@@ -19,6 +19,7 @@ definition = ServiceDefinition(
     ),
     metadata=Base.metadata,
     bus=bus,
+    idempotency=idempotency,
     routers=[calendar_router],
     handlers=handlers,
     jobs=jobs,

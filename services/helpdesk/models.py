@@ -8,6 +8,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import bus_tables
 from shared.db import schema_metadata
+from shared.idempotency import idempotency_table
 
 SCHEMA = "helpdesk"
 
@@ -17,6 +18,7 @@ class Base(DeclarativeBase):
 
 
 bus = bus_tables(Base.metadata)
+idempotency = idempotency_table(Base.metadata)
 
 Timestamp = DateTime(timezone=True)
 

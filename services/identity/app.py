@@ -13,7 +13,7 @@ from services.identity.directory.endpoints import router as directory_router
 from services.identity.directory.importer import load_offline_directory
 from services.identity.events import handlers
 from services.identity.jobs import jobs
-from services.identity.models import Base, bus
+from services.identity.models import Base, bus, idempotency
 from services.identity.organizations.endpoints import router as organizations_router
 from services.identity.registration.endpoints import router as registration_router
 from services.identity.staff.endpoints import router as staff_router
@@ -28,6 +28,7 @@ definition = ServiceDefinition(
     ),
     metadata=Base.metadata,
     bus=bus,
+    idempotency=idempotency,
     routers=[
         registration_router,
         directory_router,

@@ -23,6 +23,7 @@ from uuid6 import uuid7
 
 from shared.bus.tables import bus_tables
 from shared.db import schema_metadata
+from shared.idempotency import idempotency_table
 
 SCHEMA = "identity"
 
@@ -32,6 +33,7 @@ class Base(DeclarativeBase):
 
 
 bus = bus_tables(Base.metadata)
+idempotency = idempotency_table(Base.metadata)
 
 # Customer numbers: short, human-readable, never reused (a sequence never goes back).
 customer_number_seq = Sequence("customer_number_seq", start=100001, metadata=Base.metadata)

@@ -7,7 +7,7 @@ from services.licensing.catalogue.endpoints import router as catalogue_router
 from services.licensing.config import Settings, get_settings
 from services.licensing.events import handlers
 from services.licensing.jobs import jobs
-from services.licensing.models import Base, bus
+from services.licensing.models import Base, bus, idempotency
 from shared.clock import Clock
 from shared.service import ServiceDefinition, create_service_app
 
@@ -19,6 +19,7 @@ definition = ServiceDefinition(
     ),
     metadata=Base.metadata,
     bus=bus,
+    idempotency=idempotency,
     routers=[catalogue_router],
     handlers=handlers,
     jobs=jobs,

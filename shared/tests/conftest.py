@@ -22,6 +22,7 @@ from shared.bus.tables import bus_tables
 from shared.bus.topology import Topology, declare_exchanges, delete_service_queues
 from shared.config import PlatformSettings
 from shared.db import SessionDep, create_engine, schema_metadata
+from shared.idempotency import idempotency_table
 from shared.problems import Conflict
 from shared.service import RuntimeDep, ServiceDefinition
 
@@ -35,6 +36,7 @@ PRODUCER_SCHEMA, CONSUMER_SCHEMA = "probe_producer", "probe_consumer"
 
 producer_metadata = schema_metadata(PRODUCER_SCHEMA)
 producer_bus = bus_tables(producer_metadata)
+producer_idempotency = idempotency_table(producer_metadata)
 
 consumer_metadata = schema_metadata(CONSUMER_SCHEMA)
 consumer_bus = bus_tables(consumer_metadata)
@@ -63,11 +65,17 @@ def producer_definition() -> ServiceDefinition:
 
     @router.post("/probe", status_code=201)
     async def produce(
-        session: SessionDep, runtime: RuntimeDep, n: int = Query(), fail: bool = False
+        session: SessionDep,
+        runtime: RuntimeDep,
+        n: int = Query(),
+        fail: bool = False,
+        crash: bool = False,
     ) -> dict[str, Any]:
         envelope = await runtime.outbox.add(session, BusProbe(n=n))
         if fail:
             raise Conflict("the business change failed after the event was staged")
+        if crash:
+            raise RuntimeError("an unexpected failure after the event was staged")
         return {"event_id": str(envelope.id)}
 
     return ServiceDefinition(
@@ -75,6 +83,7 @@ def producer_definition() -> ServiceDefinition:
         description="bus test producer",
         metadata=producer_metadata,
         bus=producer_bus,
+        idempotency=producer_idempotency,
         routers=[router],
     )
 
@@ -136,6 +145,7 @@ async def clean_probe_tables(
         await conn.execute(
             text(
                 "TRUNCATE probe_producer.outbox, probe_producer.inbox, "
+                "probe_producer.idempotency_keys, "
                 "probe_consumer.outbox, probe_consumer.inbox, probe_consumer.effects"
             )
         )
