@@ -212,3 +212,15 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_clock(runtime: RuntimeDep) -> Clock:
+    return runtime.clock
+
+
+def get_outbox(runtime: RuntimeDep) -> Outbox:
+    return runtime.outbox
+
+
+ClockDep = Annotated[Clock, Depends(get_clock)]
+OutboxDep = Annotated[Outbox, Depends(get_outbox)]

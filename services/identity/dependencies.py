@@ -7,22 +7,12 @@ from fastapi import Depends, Request
 from services.identity.codes.delivery import Delivery
 from services.identity.codes.service import CodeService
 from services.identity.config import Settings
-from shared.bus.outbox import Outbox
-from shared.clock import Clock
 from shared.service import Runtime, get_runtime
 
 
 def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
-
-
-def get_clock(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Clock:
-    return runtime.clock
-
-
-def get_outbox(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Outbox:
-    return runtime.outbox
 
 
 def get_delivery(request: Request) -> Delivery:
@@ -37,7 +27,5 @@ def get_codes(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-ClockDep = Annotated[Clock, Depends(get_clock)]
-OutboxDep = Annotated[Outbox, Depends(get_outbox)]
 DeliveryDep = Annotated[Delivery, Depends(get_delivery)]
 CodesDep = Annotated[CodeService, Depends(get_codes)]

@@ -8,7 +8,7 @@ import aio_pika
 import aiormq.exceptions
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractExchange
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,7 +25,6 @@ PUBLISHED = Counter("kabinet_outbox_published_total", "Outbox events confirmed",
 UNROUTABLE = Counter(
     "kabinet_outbox_unroutable_total", "Outbox events no queue was bound for", ["producer"]
 )
-PENDING = Gauge("kabinet_outbox_pending", "Outbox events waiting for the broker", ["producer"])
 
 
 class OutboxRelay:
@@ -84,7 +83,6 @@ class OutboxRelay:
                 )
             ).all()
             if not rows:
-                PENDING.labels(self.outbox.producer).set(0)
                 return 0
             # Frames go out in order on one channel; confirms are awaited together.
             results = await asyncio.gather(

@@ -82,11 +82,6 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
-@pytest.fixture
-def run_app() -> Callable[[FastAPI], Any]:
-    return running
-
-
 async def eventually(
     check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05
 ) -> Any:

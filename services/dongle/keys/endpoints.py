@@ -5,7 +5,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from services.dongle.dependencies import ClockDep
 from services.dongle.keys.auth import key_viewer
 from services.dongle.keys.schemas import KeyImport, KeyRead
 from services.dongle.keys.service import key_service
@@ -13,6 +12,7 @@ from shared.auth import AdminPrincipal, CurrentPrincipal
 from shared.db import SessionDep
 from shared.pagination import Page, PageParams, page_params
 from shared.problems import PROBLEM_RESPONSES
+from shared.service import ClockDep
 
 router = APIRouter(tags=["dongle"], responses=PROBLEM_RESPONSES)
 

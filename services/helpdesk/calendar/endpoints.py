@@ -12,10 +12,10 @@ from services.helpdesk.calendar.schemas import (
     SupportStatusRead,
 )
 from services.helpdesk.calendar.service import MAX_RANGE_DAYS, calendar_service
-from services.helpdesk.dependencies import ClockDep
 from shared.auth import AdminPrincipal
 from shared.db import SessionDep
 from shared.problems import PROBLEM_RESPONSES
+from shared.service import ClockDep
 
 router = APIRouter(tags=["helpdesk"], responses=PROBLEM_RESPONSES)
 

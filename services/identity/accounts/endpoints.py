@@ -11,12 +11,13 @@ from services.identity.accounts.schemas import (
     PasswordChange,
 )
 from services.identity.auth.endpoints import SignInDep
-from services.identity.dependencies import ClockDep, SettingsDep
+from services.identity.dependencies import SettingsDep
 from services.identity.models import ApiKey, Organization, User
 from services.identity.organizations.schemas import customer_number_text
 from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
 from shared.problems import PROBLEM_RESPONSES, InvalidInput, NotFound, Unauthorized
+from shared.service import ClockDep
 
 router = APIRouter(prefix="/api/v1/me", tags=["identity"], responses=PROBLEM_RESPONSES)
 

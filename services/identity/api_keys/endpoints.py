@@ -13,11 +13,11 @@ from services.identity.api_keys.schemas import (
     ApiKeyVerified,
 )
 from services.identity.api_keys.service import api_key_service
-from services.identity.dependencies import ClockDep
 from shared.auth import AdminPrincipal
 from shared.db import SessionDep
 from shared.pagination import Page, PageParams, page_params
 from shared.problems import PROBLEM_RESPONSES
+from shared.service import ClockDep
 
 router = APIRouter(tags=["identity"], responses=PROBLEM_RESPONSES)
 

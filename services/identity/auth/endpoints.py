@@ -19,10 +19,10 @@ from services.identity.auth.schemas import (
 )
 from services.identity.auth.service import SignIn
 from services.identity.auth.tokens import published_keys
-from services.identity.dependencies import ClockDep, CodesDep, SettingsDep
+from services.identity.dependencies import CodesDep, SettingsDep
 from shared.db import SessionDep
 from shared.problems import PROBLEM_RESPONSES
-from shared.service import RuntimeDep
+from shared.service import ClockDep, RuntimeDep
 
 router = APIRouter(prefix="/api/v1/auth", tags=["identity"], responses=PROBLEM_RESPONSES)
 

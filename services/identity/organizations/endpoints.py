@@ -5,7 +5,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from services.identity.dependencies import ClockDep, OutboxDep
 from services.identity.organizations.schemas import (
     ChangeRequestCreate,
     ChangeRequestRead,
@@ -19,6 +18,7 @@ from shared.auth import AdminPrincipal, CurrentPrincipal
 from shared.db import SessionDep
 from shared.pagination import Page, PageParams, page_params
 from shared.problems import PROBLEM_RESPONSES
+from shared.service import ClockDep, OutboxDep
 
 router = APIRouter(tags=["identity"], responses=PROBLEM_RESPONSES)
 

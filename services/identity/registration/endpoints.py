@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, status
 
-from services.identity.dependencies import ClockDep, CodesDep, DeliveryDep, OutboxDep, SettingsDep
+from services.identity.dependencies import CodesDep, DeliveryDep, SettingsDep
 from services.identity.registration.schemas import (
     LookupRequest,
     LookupResult,
@@ -17,6 +17,7 @@ from services.identity.registration.schemas import (
 from services.identity.registration.service import RegistrationService, send_login_notice
 from shared.db import SessionDep
 from shared.problems import PROBLEM_RESPONSES, Problem
+from shared.service import ClockDep, OutboxDep
 
 router = APIRouter(prefix="/api/v1/registration", tags=["identity"], responses=PROBLEM_RESPONSES)
 

@@ -2,12 +2,13 @@
 
 from fastapi import APIRouter
 
-from services.identity.dependencies import ClockDep, OutboxDep, SettingsDep
+from services.identity.dependencies import SettingsDep
 from services.identity.staff.schemas import StaffCreate, StaffRead
 from services.identity.staff.service import staff_service
 from shared.auth import AdminPrincipal
 from shared.db import SessionDep
 from shared.problems import PROBLEM_RESPONSES
+from shared.service import ClockDep, OutboxDep
 
 router = APIRouter(tags=["identity"], responses=PROBLEM_RESPONSES)
 

@@ -12,11 +12,11 @@ from services.licensing.catalogue.schemas import (
     day_asked,
 )
 from services.licensing.catalogue.service import catalogue_service
-from services.licensing.dependencies import ClockDep
 from shared.auth import AdminPrincipal
 from shared.db import SessionDep
 from shared.pagination import Page, PageParams, page_params
 from shared.problems import PROBLEM_RESPONSES
+from shared.service import ClockDep
 
 router = APIRouter(tags=["licensing"], responses=PROBLEM_RESPONSES)
 
