@@ -107,3 +107,28 @@ def require_roles(*roles: str) -> Callable[[Principal], Principal]:
 
 AdminPrincipal = Annotated[Principal, Depends(require_roles("admin"))]
 StaffPrincipal = Annotated[Principal, Depends(require_roles(*sorted(STAFF_ROLES)))]
+
+
+# What a partner API key may do, scope by scope; identity issues keys with these, and every
+# partner endpoint of every service declares the one it needs with `require_scope`.
+SCOPES: dict[str, str] = {
+    "read": "read the partner's own and its customers' data",
+    "licenses:write": "register licenses and protection keys for its customers",
+    "orders:write": "place orders (key protection, renewals) for its customers",
+    "tickets:write": "open and follow tickets on its customers' behalf",
+    "contracts:write": "import license contracts with their licenses, acts and documents",
+}
+
+
+def require_scope(scope: str) -> Callable[[Principal], Principal]:
+    """A caller who may use an endpoint that needs `scope`: people pass (their roles decide
+    what they may do); an API key must carry the scope, or the answer is 403."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown API-key scope {scope!r}; add it to shared.auth.SCOPES")
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if principal.kind == "api_key" and scope not in principal.scopes:
+            raise Forbidden(f"This API key lacks the scope {scope!r}")
+        return principal
+
+    return check

@@ -8,12 +8,10 @@ import sys
 from shared.bus.broker import BrokerConnection
 from shared.bus.replay import replay_command
 from shared.bus.topology import Topology, declare_service_queue
-from shared.config import PlatformSettings
+from shared.config import SERVICES, PlatformSettings
 from shared.db import ensure_database
 from shared.migrations import upgrade
 from shared.service import ServiceDefinition
-
-SERVICES = ("identity", "licensing", "helpdesk", "dongle")
 
 
 def service_definition(name: str) -> ServiceDefinition:

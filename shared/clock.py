@@ -1,7 +1,9 @@
 """An injectable clock: production code asks it for the time, tests move it by hand."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 
 class Clock(Protocol):
@@ -30,3 +32,22 @@ class ManualClock:
     def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
         self._now += delta if delta is not None else timedelta(**kwargs)
         return self._now
+
+
+@lru_cache
+def business_zone(name: str | None = None) -> ZoneInfo:
+    """The zone in which business calendar dates are read (`KABINET_BUSINESS_TIMEZONE`,
+    Europe/Moscow by default): expiries, price list versions, working hours, month starts."""
+    from shared.config import PlatformSettings
+
+    return ZoneInfo(name or PlatformSettings().business_timezone)
+
+
+def business_date(moment: datetime) -> date:
+    """The calendar date in the business time zone at an aware moment."""
+    return moment.astimezone(business_zone()).date()
+
+
+def business_midnight(day: date) -> datetime:
+    """The moment a business calendar day starts, as an aware UTC datetime."""
+    return datetime.combine(day, time.min, tzinfo=business_zone()).astimezone(UTC)

@@ -6,7 +6,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+# The four services, each with its local port; the one place that lists them.
 SERVICE_PORTS = {"identity": 8001, "licensing": 8002, "helpdesk": 8003, "dongle": 8004}
+SERVICES = tuple(SERVICE_PORTS)
 
 
 class PlatformSettings(BaseSettings):
@@ -34,6 +36,10 @@ class PlatformSettings(BaseSettings):
 
     # HMAC key of the caller header between the gateway and the services; set it in production.
     internal_secret: str = "kabinet-local-internal-secret"  # noqa: S105 - local default
+
+    # The zone in which business calendar dates are read (expiries, price list versions,
+    # working hours, the 1st of the month); an IANA name for `zoneinfo`.
+    business_timezone: str = "Europe/Moscow"
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025

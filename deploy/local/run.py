@@ -13,8 +13,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from shared.cli import SERVICES, migrate
-from shared.config import SERVICE_PORTS, PlatformSettings
+from shared.cli import migrate
+from shared.config import SERVICE_PORTS, SERVICES, PlatformSettings
 
 PR_SET_PDEATHSIG = 1
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,13 +20,12 @@ from sqlalchemy.engine import make_url
 
 from shared.bus.topology import Topology, delete_exchanges, delete_service_queues
 from shared.clock import ManualClock
-from shared.config import PlatformSettings
+from shared.config import SERVICES, PlatformSettings
 from shared.db import drop_database, ensure_database
 from shared.migrations import upgrade
 from shared.testing.servers import free_port, serve
 from shared.testing.sinks import MailSink, SmsSink
 
-SERVICES = ("identity", "licensing", "helpdesk", "dongle")
 RUN_ID = uuid.uuid4().hex[:10]
 
 

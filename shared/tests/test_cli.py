@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from shared.bus.topology import Topology, delete_service_queues
-from shared.cli import SERVICES, main
-from shared.config import PlatformSettings
+from shared.cli import main
+from shared.config import SERVICES, PlatformSettings
 from shared.db import drop_database
 
 

@@ -14,7 +14,6 @@ from services.helpdesk.calendar.russian_calendar import official_day, official_y
 from services.helpdesk.calendar.schemas import CalendarDaySet, CalendarDayView, DaySource
 from services.helpdesk.calendar.working_time import (
     FULL_DAY_HOURS,
-    MOSCOW,
     SHORTENED_DAY_HOURS,
     DaySchedule,
     ProductionCalendar,
@@ -23,7 +22,7 @@ from services.helpdesk.calendar.working_time import (
 )
 from services.helpdesk.models import CalendarDay
 from shared.auth import Principal
-from shared.clock import Clock
+from shared.clock import Clock, business_date
 from shared.problems import InvalidInput
 
 MAX_RANGE_DAYS = 366
@@ -101,7 +100,7 @@ class CalendarService:
 
     async def status(self, session: AsyncSession, clock: Clock) -> SupportStatus:
         now = clock.now()
-        today = now.astimezone(MOSCOW).date()
+        today = business_date(now)
         calendar = await self.calendar(
             session, today - timedelta(days=1), today + timedelta(days=STATUS_HORIZON_DAYS)
         )
@@ -110,7 +109,7 @@ class CalendarService:
     async def seed_missing_days(self, session: AsyncSession, clock: Clock) -> int:
         """Rows for every day of this year and the next (Moscow) that has none; admin-set days
         and days seeded before are left as they are. Returns how many were added."""
-        year = clock.now().astimezone(MOSCOW).year
+        year = business_date(clock.now()).year
         now = clock.now()
         rows = [
             {

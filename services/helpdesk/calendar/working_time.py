@@ -1,4 +1,4 @@
-"""Working time (rule 1): Moscow, 10:00–19:00 on the production calendar's working days.
+"""Working time (rule 1): 10:00–19:00 business time on the production calendar's working days.
 
 Every SLA figure goes through `add_working_hours` ("add N working hours to t") and
 `working_hours_between` ("working time between t1 and t2"). The module is pure: the caller
@@ -9,11 +9,11 @@ out in UTC.
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
-# Europe/Moscow has kept UTC+3 without daylight saving since October 2014.
-MOSCOW = timezone(timedelta(hours=3), "MSK")
+from shared.clock import business_zone
+
 OPENS_AT = time(10, 0)
 FULL_DAY_HOURS = 9  # 10:00–19:00
 SHORTENED_DAY_HOURS = FULL_DAY_HOURS - 1  # the day before a holiday is an hour shorter (art. 95)
@@ -87,7 +87,7 @@ def working_period(on: date, schedule: DaySchedule) -> tuple[datetime, datetime]
     """When support opens and closes on `on` (Moscow time), or None on a day off."""
     if schedule.hours <= 0:
         return None
-    opens = datetime.combine(on, OPENS_AT, MOSCOW)
+    opens = datetime.combine(on, OPENS_AT, business_zone())
     return opens, opens + timedelta(hours=schedule.hours)
 
 
@@ -103,7 +103,7 @@ def add_working_hours(
     remaining = hours if isinstance(hours, timedelta) else timedelta(hours=hours)
     if remaining < timedelta(0):
         raise ValueError("working hours to add cannot be negative")
-    moment = _in_moscow(start)
+    moment = _in_business_zone(start)
     if not remaining:
         return moment.astimezone(UTC)
     for on in _days_from(moment.date()):
@@ -125,7 +125,7 @@ def working_hours_between(
     earlier: datetime, later: datetime, calendar: ProductionCalendar
 ) -> timedelta:
     """The working time from `earlier` to `later`; negative when `later` comes first."""
-    first, last = _in_moscow(earlier), _in_moscow(later)
+    first, last = _in_business_zone(earlier), _in_business_zone(later)
     if last < first:
         return -working_hours_between(later, earlier, calendar)
     total = timedelta(0)
@@ -141,7 +141,7 @@ def working_hours_between(
 
 def next_opening(after: datetime, calendar: ProductionCalendar) -> datetime:
     """The first time support opens strictly after `after`."""
-    moment = _in_moscow(after)
+    moment = _in_business_zone(after)
     for on in _days_from(moment.date()):
         period = calendar.working_period(on)
         if period is not None and period[0] > moment:
@@ -160,7 +160,7 @@ class SupportStatus:
 
 
 def support_status(now: datetime, calendar: ProductionCalendar) -> SupportStatus:
-    moment = _in_moscow(now)
+    moment = _in_business_zone(now)
     period = calendar.working_period(moment.date())
     is_open = period is not None and period[0] <= moment < period[1]
     return SupportStatus(
@@ -171,10 +171,10 @@ def support_status(now: datetime, calendar: ProductionCalendar) -> SupportStatus
     )
 
 
-def _in_moscow(moment: datetime) -> datetime:
+def _in_business_zone(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("working time needs aware datetimes (a naive time has no zone)")
-    return moment.astimezone(MOSCOW)
+    return moment.astimezone(business_zone())
 
 
 def _days_from(first: date) -> Iterator[date]:

@@ -7,7 +7,6 @@ import pytest
 
 from services.helpdesk.calendar.russian_calendar import official_day
 from services.helpdesk.calendar.working_time import (
-    MOSCOW,
     DaySchedule,
     ProductionCalendar,
     add_working_hours,
@@ -16,7 +15,9 @@ from services.helpdesk.calendar.working_time import (
     working_day,
     working_hours_between,
 )
+from shared.clock import business_zone
 
+MOSCOW = business_zone()
 OFFICIAL = ProductionCalendar(default=official_day)
 HOUR = timedelta(hours=1)
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.identity.models import ApiKey
 
 ApiKeyScope = Literal["read", "licenses:write", "orders:write", "tickets:write", "contracts:write"]
+# Kept equal to shared.auth.SCOPES by a test.
 """What a partner may do with a key: read its data, or write licenses, orders, tickets,
 contracts on its customers' behalf. The services check these in `Principal.scopes`."""
 

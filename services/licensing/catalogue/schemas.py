@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.licensing.catalogue.price_codes import PRICE_CODE_PATTERN, SERVICE_NAMES
 from services.licensing.models import PriceListItem, PriceListVersion, Product
-from services.licensing.moscow import moscow_date
+from shared.clock import business_date
 from shared.events.common import Money
 from shared.problems import InvalidInput
 
@@ -110,7 +110,7 @@ class PriceListVersionRead(BaseModel):
 def day_asked(at: str | None, now: datetime) -> date:
     """The Moscow date `?at=` names: a date as it is, a moment (with its zone) converted."""
     if at is None:
-        return moscow_date(now)
+        return business_date(now)
     try:
         return date.fromisoformat(at)
     except ValueError:
@@ -121,4 +121,4 @@ def day_asked(at: str | None, now: datetime) -> date:
         raise InvalidInput("at", "is not an ISO 8601 date or date-time") from error
     if moment.tzinfo is None:
         raise InvalidInput("at", "needs a time zone, e.g. 2026-05-01T10:00:00Z")
-    return moscow_date(moment)
+    return business_date(moment)

@@ -17,9 +17,8 @@ from services.licensing.catalogue.price_codes import is_service_code
 from services.licensing.catalogue.repository import CatalogueRepository
 from services.licensing.catalogue.schemas import PriceListVersionCreate, ProductCreate
 from services.licensing.models import PriceListItem, PriceListVersion, Product
-from services.licensing.moscow import moscow_date
 from shared.auth import Principal
-from shared.clock import Clock
+from shared.clock import Clock, business_date
 from shared.pagination import PageParams
 from shared.problems import Conflict, FieldError, InvalidInput, NotFound, ValidationFailed
 
@@ -72,7 +71,7 @@ class CatalogueService:
         self, session: AsyncSession, code: str, at: datetime, *, resident: bool
     ) -> Decimal:
         """The price of `code` at the moment `at`, resident or non-resident."""
-        day = moscow_date(at)
+        day = business_date(at)
         item = await CatalogueRepository(session).item_in_force(code, day)
         if item is None:
             raise NotFound(f"{code} has no price in the price list in force on {day.isoformat()}")
@@ -85,7 +84,7 @@ class CatalogueService:
         admin: Principal,
         asked: PriceListVersionCreate,
     ) -> PriceListVersion:
-        today = moscow_date(clock.now())
+        today = business_date(clock.now())
         if asked.effective_from <= today:
             raise InvalidInput(
                 "effective_from",
@@ -148,7 +147,7 @@ class CatalogueService:
         products = await catalogue.products_with_codes(DEFAULT_PRICES)
         session.add(
             PriceListVersion(
-                effective_from=date(moscow_date(now).year, 1, 1),
+                effective_from=date(business_date(now).year, 1, 1),
                 created_at=now,
                 created_by=None,
                 items=[
