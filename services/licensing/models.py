@@ -92,3 +92,24 @@ class PriceListItem(Base):
 
     version: Mapped[PriceListVersion] = relationship(back_populates="items")
     product: Mapped[Product | None] = relationship()
+
+
+class Organization(Base):
+    """identity's organization as licensing needs it (read model from identity's events):
+    residency decides the price column, the INN matches contracts for uploads."""
+
+    __tablename__ = "organizations"
+
+    # identity's id: the read model never invents organizations.
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    # Known from `organization.registered` only; null while only an update has arrived.
+    customer_number: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(500))
+    full_name: Mapped[str] = mapped_column(String(1000))
+    country: Mapped[str] = mapped_column(String(2))
+    resident: Mapped[bool] = mapped_column()
+    inn: Mapped[str | None] = mapped_column(String(12), index=True)
+    kpp: Mapped[str | None] = mapped_column(String(9))
+    foreign_tax_id: Mapped[str | None] = mapped_column(String(32))
+    # When the event whose values the row holds happened: an older event never overwrites them.
+    as_of: Mapped[datetime] = mapped_column(Timestamp)

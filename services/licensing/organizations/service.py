@@ -1,0 +1,60 @@
+"""The organization read model: what licensing knows of identity's organizations.
+
+identity owns organizations; licensing keeps the requisites it needs from
+`identity.organization.registered` / `.updated` (residency for prices, INN and name for
+contracts). Events may arrive twice or out of order: each carries the organization's current
+requisites, so the newest event (by the time it happened) wins and an older one changes nothing.
+"""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.licensing.models import Organization
+from services.licensing.organizations.repository import OrganizationRepository
+from shared.events.identity import OrganizationRegistered, OrganizationUpdated
+from shared.problems import NotFound
+
+
+class OrganizationReadModel:
+    async def registered(
+        self, session: AsyncSession, event: OrganizationRegistered, occurred_at: datetime
+    ) -> None:
+        await OrganizationRepository(session).merge(
+            {
+                "id": event.organization_id,
+                "customer_number": event.customer_number,
+                **self._requisites(event),
+                "as_of": occurred_at,
+            }
+        )
+
+    async def updated(
+        self, session: AsyncSession, event: OrganizationUpdated, occurred_at: datetime
+    ) -> None:
+        await OrganizationRepository(session).merge(
+            {"id": event.organization_id, **self._requisites(event), "as_of": occurred_at}
+        )
+
+    async def get(self, session: AsyncSession, organization_id: uuid.UUID) -> Organization:
+        """The organization, or 404: licensing has not heard of it (yet)."""
+        organization = await OrganizationRepository(session).get(organization_id)
+        if organization is None:
+            raise NotFound("The organization is not known to licensing yet")
+        return organization
+
+    @staticmethod
+    def _requisites(event: OrganizationRegistered | OrganizationUpdated) -> dict[str, object]:
+        return {
+            "name": event.name,
+            "full_name": event.full_name,
+            "country": event.country,
+            "resident": event.resident,
+            "inn": event.inn,
+            "kpp": event.kpp,
+            "foreign_tax_id": event.foreign_tax_id,
+        }
+
+
+organization_read_model = OrganizationReadModel()
