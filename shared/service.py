@@ -88,6 +88,7 @@ class Runtime:
             topology=self.topology,
             broker=self.broker,
             clock=clock,
+            outbox=self.outbox,
             retry_delay_seconds=settings.bus_retry_delay_seconds,
         )
         self.jobs = JobRunner(

@@ -1,5 +1,131 @@
-"""The events dongle handles (its queue is bound to exactly these types)."""
+"""The events dongle handles (its queue is bound to exactly these types).
 
-from shared.bus.consumer import EventHandlers
+Handlers translate an event into a call of the domain's service; `envelope.occurred_at` is
+passed along so that a service can tell an event older than what it already applied.
+"""
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.dongle.licenses.service import LicenseState, license_service
+from services.dongle.maintenance.service import maintenance_service
+from services.dongle.models import Organization
+from shared.bus.consumer import EventHandlers, handler_clock
+from shared.bus.envelope import Envelope
+from shared.events.identity import OrganizationRegistered
+from shared.events.licensing import (
+    LicenseIssued,
+    LicenseLapsed,
+    LicenseReinstated,
+    LicenseRenewed,
+    LicenseSuspended,
+    SupportExpired,
+    SupportRegistered,
+    SupportRenewed,
+)
 
 handlers = EventHandlers()
+
+
+@handlers.on(OrganizationRegistered)
+async def on_organization_registered(
+    session: AsyncSession, event: OrganizationRegistered, envelope: Envelope
+) -> None:
+    await session.execute(
+        insert(Organization)
+        .values(id=event.organization_id, inn=event.inn)
+        .on_conflict_do_update(index_elements=[Organization.id], set_={"inn": event.inn})
+    )
+
+
+@handlers.on(LicenseIssued)
+async def on_license_issued(
+    session: AsyncSession, event: LicenseIssued, envelope: Envelope
+) -> None:
+    await license_service.apply(
+        session,
+        handler_clock(session),
+        LicenseState(
+            license_id=event.license_id,
+            organization_id=event.organization_id,
+            product_code=event.product_code,
+            key_serial=event.key_serial,
+            status=event.status,
+            expires_at=event.expires_at,
+            protection=event.protection,
+        ),
+        envelope.occurred_at,
+    )
+
+
+@handlers.on(LicenseRenewed)
+@handlers.on(LicenseSuspended)
+@handlers.on(LicenseReinstated)
+async def on_license_changed(
+    session: AsyncSession,
+    event: LicenseRenewed | LicenseSuspended | LicenseReinstated,
+    envelope: Envelope,
+) -> None:
+    await license_service.apply(
+        session,
+        handler_clock(session),
+        LicenseState(
+            license_id=event.license_id,
+            organization_id=event.organization_id,
+            product_code=event.product_code,
+            key_serial=event.key_serial,
+            status=event.status,
+            expires_at=event.expires_at,
+        ),
+        envelope.occurred_at,
+    )
+
+
+@handlers.on(LicenseLapsed)
+async def on_license_lapsed(
+    session: AsyncSession, event: LicenseLapsed, envelope: Envelope
+) -> None:
+    await license_service.apply(
+        session,
+        handler_clock(session),
+        LicenseState(
+            license_id=event.license_id,
+            organization_id=event.organization_id,
+            product_code=event.product_code,
+            key_serial=event.key_serial,
+            status=event.status,
+            expires_at=event.expires_at,
+        ),
+        envelope.occurred_at,
+    )
+
+
+@handlers.on(SupportRegistered)
+@handlers.on(SupportRenewed)
+async def on_support_in_force(
+    session: AsyncSession, event: SupportRegistered | SupportRenewed, envelope: Envelope
+) -> None:
+    await maintenance_service.apply(
+        session,
+        certificate_id=event.certificate_id,
+        organization_id=event.organization_id,
+        key_serials=list(event.key_serials),
+        ends_at=event.ends_at,
+        ended=False,
+        occurred_at=envelope.occurred_at,
+    )
+
+
+@handlers.on(SupportExpired)
+async def on_support_expired(
+    session: AsyncSession, event: SupportExpired, envelope: Envelope
+) -> None:
+    await maintenance_service.apply(
+        session,
+        certificate_id=event.certificate_id,
+        organization_id=event.organization_id,
+        key_serials=list(event.key_serials),
+        ends_at=event.ended_at,
+        ended=True,
+        occurred_at=envelope.occurred_at,
+    )

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus.broker import BrokerConnection
 from shared.bus.envelope import Envelope, EventPayload
+from shared.bus.outbox import Outbox
 from shared.bus.tables import BusTables
 from shared.bus.topology import Topology, declare_service_queue
 from shared.clock import Clock
@@ -25,6 +26,21 @@ Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
 CONSUMED = Counter(
     "kabinet_events_consumed_total", "Events taken from the queue", ["service", "type", "outcome"]
 )
+
+
+def handler_clock(session: AsyncSession) -> Clock:
+    """Inside a handler: the service's clock (a test's ManualClock under test)."""
+    clock: Clock = session.info["clock"]
+    return clock
+
+
+def handler_outbox(session: AsyncSession) -> Outbox:
+    """Inside a handler: the service's outbox, to publish what the event caused in the same
+    transaction as its effect."""
+    outbox: Outbox | None = session.info.get("outbox")
+    if outbox is None:
+        raise RuntimeError("this consumer was built without an outbox")
+    return outbox
 
 
 class EventHandlers:
@@ -58,6 +74,7 @@ class EventConsumer:
         topology: Topology,
         broker: BrokerConnection,
         clock: Clock,
+        outbox: Outbox | None = None,
         prefetch: int = 50,
         retry_delay_seconds: float = 0.5,
     ) -> None:
@@ -67,6 +84,7 @@ class EventConsumer:
         self.topology = topology
         self.broker = broker
         self.clock = clock
+        self.outbox = outbox
         self.prefetch = prefetch
         self.retry_delay_seconds = retry_delay_seconds
         # Set once the queue and its bindings exist: from then on no event for us is unroutable.
@@ -141,6 +159,7 @@ class EventConsumer:
     async def apply(self, envelope: Envelope, payload: EventPayload, handler: Handler) -> bool:
         """Records the event id and runs the handler in one transaction; False if seen before."""
         async with self.sessionmaker() as session, session.begin():
+            session.info.update(clock=self.clock, outbox=self.outbox)
             first_time = await session.scalar(
                 insert(self.inbox)
                 .values(

@@ -45,11 +45,12 @@ class OrganizationRegistered(Event):
 
     Consumed by licensing (organization read model: residency decides resident or
     non-resident prices, the INN matches contracts for uploads into the account) and by
-    helpdesk (organization names on tickets).
+    helpdesk (organization names on tickets) and dongle (a partner imports a key naming its
+    customer by INN).
     """
 
     event_type: ClassVar[str] = "identity.organization.registered"
-    consumers: ClassVar[tuple[Service, ...]] = ("licensing", "helpdesk")
+    consumers: ClassVar[tuple[Service, ...]] = ("licensing", "helpdesk", "dongle")
 
     organization_id: UUID = Field(description="The organization's id in identity.")
     customer_number: CustomerNumber = Field(

@@ -1,9 +1,12 @@
-"""Who sees which protection keys: contacts their organization's, staff every key."""
+"""Who may do what with protection keys: contacts their organization's, staff every key."""
 
 import uuid
 from dataclasses import dataclass
+from typing import Annotated
 
-from shared.auth import Principal
+from fastapi import Depends
+
+from shared.auth import Principal, require_scope
 from shared.problems import Forbidden
 
 
@@ -29,3 +32,27 @@ def key_viewer(principal: Principal) -> KeyViewer:
     # An accountant sees only money documents; a partner's view of its customers' keys
     # needs the partner-customer link licensing does not publish yet.
     raise Forbidden("Protection keys are shown to the organization's contacts and to staff")
+
+
+def key_contact(principal: Principal) -> KeyViewer:
+    """A contact acting on its organization's keys (connect, refuse, report a loss)."""
+    if principal.kind == "user" and not principal.is_staff and principal.organization_id:
+        return KeyViewer(principal.organization_id)
+    raise Forbidden("Only a contact of the key's organization does this")
+
+
+def contact_or_admin(principal: Principal) -> KeyViewer:
+    if principal.kind == "user" and principal.has_role("admin"):
+        return KeyViewer(None)
+    return key_contact(principal)
+
+
+def _key_importer(
+    principal: Annotated[Principal, Depends(require_scope("licenses:write"))],
+) -> Principal:
+    if principal.kind == "api_key" or principal.has_role("admin"):
+        return principal
+    raise Forbidden("Keys are imported by an admin, or with an API key that has licenses:write")
+
+
+KeyImporter = Annotated[Principal, Depends(_key_importer)]

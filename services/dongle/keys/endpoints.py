@@ -1,28 +1,32 @@
-"""Protection keys: imported by an admin, listed for their organization's contacts and staff."""
+"""Protection keys: imported by an admin or a partner, shown to their organization and staff."""
 
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from services.dongle.keys.auth import key_viewer
+from services.dongle.keys.auth import KeyImporter, key_viewer
 from services.dongle.keys.schemas import KeyImport, KeyRead
 from services.dongle.keys.service import key_service
-from shared.auth import AdminPrincipal, CurrentPrincipal
+from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
 from shared.pagination import Page, PageParams, page_params
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep
 
-router = APIRouter(tags=["dongle"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["protection keys"], responses=PROBLEM_RESPONSES)
+
+SerialPath = Annotated[str, Path(max_length=64)]
 
 
 @router.post("/api/v1/keys", response_model=KeyRead, status_code=201)
 async def import_key(
-    body: KeyImport, admin: AdminPrincipal, session: SessionDep, clock: ClockDep
+    body: KeyImport, caller: KeyImporter, session: SessionDep, clock: ClockDep
 ) -> KeyRead:
-    """A key for an organization; a serial imported already is a 409."""
-    return KeyRead.of(await key_service.import_key(session, clock, admin, body))
+    """A key for an organization (by id, or by INN for a partner); a serial imported already
+    is a 409. With an API key it needs the scope `licenses:write`; `Idempotency-Key` makes a
+    retried import create nothing more."""
+    return await key_service.import_key(session, clock, caller, body)
 
 
 @router.get("/api/v1/keys", response_model=Page[KeyRead])
@@ -38,14 +42,11 @@ async def list_keys(
     keys, next_cursor = await key_service.list_keys(
         session, key_viewer(principal), page, organization_id
     )
-    return Page(items=[KeyRead.of(key) for key in keys], next_cursor=next_cursor)
+    return Page(items=keys, next_cursor=next_cursor)
 
 
 @router.get("/api/v1/keys/{serial}", response_model=KeyRead)
-async def read_key(
-    serial: Annotated[str, Path(max_length=64)],
-    principal: CurrentPrincipal,
-    session: SessionDep,
-) -> KeyRead:
-    """One key; another organization's is a 404, like one that does not exist."""
-    return KeyRead.of(await key_service.get_key(session, key_viewer(principal), serial))
+async def read_key(serial: SerialPath, principal: CurrentPrincipal, session: SessionDep) -> KeyRead:
+    """One key with its licenses, maintenance and protection; another organization's is a
+    404, like one that does not exist."""
+    return await key_service.get_key(session, key_viewer(principal), serial)

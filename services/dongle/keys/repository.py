@@ -1,11 +1,13 @@
-"""Every query of protection keys."""
+"""Every query of protection keys and of what a key's view shows."""
 
 import uuid
+from collections import defaultdict
 
 from sqlalchemy import Select, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dongle.models import ProtectionKey
+from services.dongle.models import KeyLicense, Organization, ProtectionKey, ProtectionSubscription
 from shared.pagination import PageParams, paginate
 
 
@@ -18,10 +20,14 @@ class KeyRepository:
         await self.session.flush()
         return key
 
-    async def with_serial(self, serial: str) -> ProtectionKey | None:
-        return await self.session.scalar(
-            select(ProtectionKey).where(ProtectionKey.serial == serial)
-        )
+    async def with_serial(self, serial: str, *, for_update: bool = False) -> ProtectionKey | None:
+        statement = select(ProtectionKey).where(ProtectionKey.serial == serial)
+        if for_update:
+            statement = statement.with_for_update()
+        return await self.session.scalar(statement)
+
+    async def with_id(self, key_id: uuid.UUID) -> ProtectionKey | None:
+        return await self.session.get(ProtectionKey, key_id)
 
     async def page(
         self, params: PageParams, *, organization_ids: list[uuid.UUID] | None
@@ -31,3 +37,37 @@ class KeyRepository:
         if organization_ids is not None:
             statement = statement.where(ProtectionKey.organization_id.in_(organization_ids))
         return await paginate(self.session, statement, [ProtectionKey.serial], params)
+
+    async def licenses_by_key(self, key_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[KeyLicense]]:
+        rows = await self.session.scalars(
+            select(KeyLicense)
+            .where(KeyLicense.key_id.in_(key_ids))
+            .order_by(KeyLicense.product_code, KeyLicense.id)
+        )
+        by_key: dict[uuid.UUID, list[KeyLicense]] = defaultdict(list)
+        for license_ in rows:
+            if license_.key_id is not None:
+                by_key[license_.key_id].append(license_)
+        return by_key
+
+    async def shown_subscriptions(
+        self, key_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, ProtectionSubscription]:
+        """Per key: its live subscription if it has one, else its latest."""
+        rows = await self.session.scalars(
+            select(ProtectionSubscription)
+            .where(ProtectionSubscription.key_id.in_(key_ids))
+            .ext(distinct_on(ProtectionSubscription.key_id))
+            .order_by(
+                ProtectionSubscription.key_id,
+                (ProtectionSubscription.status == "cancelled").asc(),
+                ProtectionSubscription.created_at.desc(),
+                ProtectionSubscription.id.desc(),
+            )
+        )
+        return {subscription.key_id: subscription for subscription in rows}
+
+    async def organization_with_inn(self, inn: str) -> uuid.UUID | None:
+        return await self.session.scalar(
+            select(Organization.id).where(Organization.inn == inn).limit(1)
+        )

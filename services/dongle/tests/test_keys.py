@@ -6,6 +6,7 @@ import uuid
 from sqlalchemy import select
 
 from services.dongle.models import ProtectionKey
+from services.dongle.tests.bus import envelope_of, handled, organization_registered
 
 
 def codemeter_serial() -> str:
@@ -57,7 +58,9 @@ async def test_admin_imports_a_key_for_an_organization(dongle):
         "kind": "codemeter",
         "organization_id": str(organization_id),
         "status": "active",
+        "licenses": [],
         "maintenance_ends_at": None,
+        "protection": None,
         "created_at": "2026-11-02T09:00:00Z",
     }
     async with dongle.app.state.sessionmaker() as session:
@@ -93,6 +96,7 @@ async def test_invalid_imports_are_422_naming_the_field(dongle):
         ({"kind": "CodeMeter"}, "kind"),
         ({"kind": ""}, "kind"),
         ({"organization_id": "acme"}, "organization_id"),
+        ({"organization_id": None, "organization_inn": "7707083890"}, "organization_inn"),
         ({"status": "lost"}, "status"),
     ):
         response = await dongle.client.post(
@@ -109,13 +113,14 @@ async def test_invalid_imports_are_422_naming_the_field(dongle):
         assert [error["field"] for error in response.json()["errors"]] == [field], body
 
 
-async def test_only_an_admin_imports_keys(dongle):
+async def test_only_an_admin_or_a_partner_with_licenses_write_imports_keys(dongle):
     organization_id = uuid.uuid4()
     for headers, status in (
         ({}, 401),
         (dongle.as_contact(organization_id), 403),
         (dongle.as_agent(), 403),
         (dongle.as_api_key(organization_id), 403),
+        (dongle.as_api_key(organization_id, scopes=("read", "orders:write")), 403),
     ):
         response = await import_key(dongle, organization_id, headers=headers)
         assert response.status_code == status
@@ -196,3 +201,46 @@ async def test_accountants_partners_and_strangers_see_no_keys(dongle):
         listed = await dongle.client.get("/api/v1/keys", headers=headers)
         one = await dongle.client.get(f"/api/v1/keys/{serial}", headers=headers)
         assert (listed.status_code, one.status_code) == (status, status)
+
+
+async def test_a_partner_imports_a_key_by_its_customers_inn(dongle):
+    customer = uuid.uuid4()
+    await handled(dongle, envelope_of(organization_registered(customer, "5001007329")))
+    partner = dongle.as_api_key(uuid.uuid4(), scopes=("licenses:write",))
+    body = {"serial": codemeter_serial(), "kind": "codemeter", "organization_inn": "5001007329"}
+    retry = {**partner, "Idempotency-Key": f"import-{body['serial']}"}
+
+    first = await dongle.client.post("/api/v1/keys", json=body, headers=retry)
+    fresh = await dongle.client.post("/api/v1/keys", json=body, headers=partner)
+
+    assert first.status_code == 201, first.text
+    assert first.json()["organization_id"] == str(customer)
+    assert fresh.status_code == 409  # without the header a retry is a second import
+
+
+async def test_a_retried_partner_import_with_the_same_idempotency_key_is_replayed(dongle):
+    customer = uuid.uuid4()
+    headers = {
+        **dongle.as_api_key(uuid.uuid4(), scopes=("licenses:write",)),
+        "Idempotency-Key": str(uuid.uuid4()),
+    }
+    body = {"serial": codemeter_serial(), "kind": "codemeter", "organization_id": str(customer)}
+
+    first = await dongle.client.post("/api/v1/keys", json=body, headers=headers)
+    replay = await dongle.client.post("/api/v1/keys", json=body, headers=headers)
+
+    assert (first.status_code, replay.status_code) == (201, 201)
+    assert replay.json() == first.json()
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    listed = await all_keys(dongle, dongle.as_admin(), organization_id=str(customer))
+    assert [key["serial"] for key in listed] == [body["serial"]]
+
+
+async def test_an_inn_no_organization_has_is_422_naming_the_field(dongle):
+    response = await dongle.client.post(
+        "/api/v1/keys",
+        json={"serial": codemeter_serial(), "kind": "codemeter", "organization_inn": "7811009871"},
+        headers=dongle.as_api_key(uuid.uuid4(), scopes=("licenses:write",)),
+    )
+    assert response.status_code == 422
+    assert [error["field"] for error in response.json()["errors"]] == ["organization_inn"]
