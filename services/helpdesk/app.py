@@ -8,6 +8,7 @@ from services.helpdesk.config import Settings, get_settings
 from services.helpdesk.events import handlers
 from services.helpdesk.jobs import jobs
 from services.helpdesk.models import Base, bus, idempotency
+from services.helpdesk.tickets.endpoints import router as tickets_router
 from shared.clock import Clock
 from shared.service import ServiceDefinition, create_service_app
 
@@ -20,7 +21,7 @@ definition = ServiceDefinition(
     metadata=Base.metadata,
     bus=bus,
     idempotency=idempotency,
-    routers=[calendar_router],
+    routers=[calendar_router, tickets_router],
     handlers=handlers,
     jobs=jobs,
     startup=[ensure_production_calendar],

@@ -1,10 +1,17 @@
 """helpdesk settings: the platform's, plus what only helpdesk reads."""
 
+from pydantic import Field
+
 from shared.config import PlatformSettings
 
 
 class Settings(PlatformSettings):
-    pass
+    # Rule 2: working hours from creation to the first agent response, per certificate tier.
+    first_response_hours: dict[str, float] = Field(default={"partner": 8, "paid": 16, "free": 24})
+    # Rule 5: working hours without a customer reaction before a waiting ticket closes itself.
+    auto_close_working_hours: float = Field(default=27, gt=0)
+    # Rule 5: calendar days during which the customer may reopen an auto-closed ticket.
+    reopen_days: int = Field(default=30, ge=0)
 
 
 def get_settings() -> Settings:

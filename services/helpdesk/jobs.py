@@ -1,9 +1,33 @@
-"""helpdesk's scheduled work, each job run by one replica at a time."""
+"""helpdesk's scheduled work, each job run by one replica at a time (an advisory lock), and
+each effect guarded in the database too, so that two replicas never apply one twice."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.helpdesk.calendar.bootstrap import seed_production_calendar
+from services.helpdesk.config import get_settings
+from services.helpdesk.models import bus
+from services.helpdesk.tickets.service import ticket_service
+from shared.bus.outbox import Outbox
+from shared.clock import Clock
 from shared.jobs import Job
+
+# The breach flag is set within this long of the deadline passing.
+SLA_CHECK_SECONDS = 15
+
+
+async def mark_sla_breaches(session: AsyncSession, clock: Clock) -> None:
+    """Rule 2: `breached` on every unanswered ticket whose first-response deadline passed."""
+    await ticket_service.mark_breaches(session, clock)
+
+
+async def auto_close_tickets(session: AsyncSession, clock: Clock) -> None:
+    """Rule 5: tickets waiting for a customer who did not react close with reason `auto`."""
+    await ticket_service.auto_close(session, clock, Outbox(bus, "helpdesk", clock), get_settings())
+
 
 jobs: list[Job] = [
     # A service running through New Year still has the next year's calendar.
     Job(name="seed_production_calendar", every_seconds=6 * 3600, run=seed_production_calendar),
+    Job(name="mark_sla_breaches", every_seconds=SLA_CHECK_SECONDS, run=mark_sla_breaches),
+    Job(name="auto_close_tickets", every_seconds=SLA_CHECK_SECONDS, run=auto_close_tickets),
 ]

@@ -1,9 +1,23 @@
 """helpdesk's tables, all in the `helpdesk` PostgreSQL schema."""
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import CheckConstraint, Date, DateTime, SmallInteger, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Interval,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import bus_tables
@@ -45,3 +59,138 @@ class CalendarDay(Base):
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
     # The admin's user id (identity's); none for a seeded day.
     updated_by: Mapped[uuid.UUID | None] = mapped_column()
+
+
+class SupportCertificate(Base):
+    """Helpdesk's read model of licensing's support certificates (rule 2), from
+    `licensing.support.*` events only. `last_event_at` is the `occurred_at` of the newest event
+    applied: an older one arriving late is ignored."""
+
+    __tablename__ = "support_certificates"
+    __table_args__ = (
+        CheckConstraint("tier IN ('free', 'paid', 'partner')", name="tier"),
+        CheckConstraint("status IN ('active', 'expired')", name="status"),
+        Index(None, "organization_id"),
+        Index(None, "number"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64))
+    tier: Mapped[str] = mapped_column(String(10))
+    organization_id: Mapped[uuid.UUID] = mapped_column()
+    products: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    key_serials: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    starts_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    ends_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    status: Mapped[str] = mapped_column(String(10))
+    last_event_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Person(Base):
+    """Helpdesk's read model of identity's users: author names and where notifications go."""
+
+    __tablename__ = "people"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    organization_id: Mapped[uuid.UUID | None] = mapped_column()
+    email: Mapped[str] = mapped_column(String(254))
+    full_name: Mapped[str] = mapped_column(String(300))
+    last_event_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Ticket(Base):
+    """A support ticket (rule 4) with its first-response SLA (rule 2) and status (rule 5).
+
+    The SLA clock: `sla_budget` is the working time left at `sla_started_at`; the deadline is
+    `add_working_hours(sla_started_at, sla_budget)`, so a calendar change recomputes it, and a
+    pause (waiting for the customer) ends with the clock restarted on what was left.
+    """
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint(
+            "category IN ('question', 'incident', 'remote_session', 'support_renewal', 'other')",
+            name="category",
+        ),
+        CheckConstraint("tier IN ('partner', 'paid', 'free', 'none')", name="tier"),
+        CheckConstraint(
+            "status IN ('new', 'in_progress', 'waiting_for_customer', 'solution_proposed', "
+            "'closed')",
+            name="status",
+        ),
+        CheckConstraint(
+            "(status = 'closed') = (close_reason IS NOT NULL)", name="close_reason_when_closed"
+        ),
+        CheckConstraint("(tier = 'none') = (certificate_id IS NULL)", name="tier_has_certificate"),
+        CheckConstraint(
+            "remote_session_decision IS NULL OR remote_session_decision IN "
+            "('approved', 'declined')",
+            name="remote_session_decision",
+        ),
+        Index(None, "organization_id", "created_at"),
+        Index(None, "tier_rank", "first_response_due_at", "seq"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    # The number's digits (`HD-` + seq): from a sequence, so two tickets never share one.
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(start=1001), unique=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    product_code: Mapped[str] = mapped_column(String(64))
+    product_version: Mapped[str | None] = mapped_column(String(64))
+    os: Mapped[str | None] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(20))
+    certificate_id: Mapped[uuid.UUID | None] = mapped_column()
+    certificate_number: Mapped[str | None] = mapped_column(String(64))
+    act_number: Mapped[str | None] = mapped_column(String(64))
+    tier: Mapped[str] = mapped_column(String(10))
+    # The queue's order (rule 3): partner 0, paid 1, free 2, none 3.
+    tier_rank: Mapped[int] = mapped_column(SmallInteger)
+    priority: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(24))
+    close_reason: Mapped[str | None] = mapped_column(String(10))
+    organization_id: Mapped[uuid.UUID] = mapped_column()
+    author_id: Mapped[uuid.UUID] = mapped_column()
+    # A partner's organization when a partner opened it for its customer.
+    partner_organization_id: Mapped[uuid.UUID | None] = mapped_column()
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column()
+    suggestion_id: Mapped[uuid.UUID | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    status_changed_at: Mapped[datetime] = mapped_column(Timestamp)
+    closed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    first_response_due_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    first_responded_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    sla_budget: Mapped[timedelta | None] = mapped_column(Interval)
+    sla_started_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    sla_paused_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # Rule 5: when a ticket waiting for the customer closes by itself.
+    auto_close_at: Mapped[datetime | None] = mapped_column(Timestamp, index=True)
+    remote_session_decision: Mapped[str | None] = mapped_column(String(10))
+    remote_session_reason: Mapped[str | None] = mapped_column(String(1000))
+    remote_session_decided_by: Mapped[uuid.UUID | None] = mapped_column()
+    remote_session_decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    @property
+    def number(self) -> str:
+        return f"HD-{self.seq}"
+
+
+class TicketMessage(Base):
+    """One entry of a ticket's thread: a public reply, an internal note (staff only) or a
+    system message (e.g. licensing's answer to a renewal request)."""
+
+    __tablename__ = "ticket_messages"
+    __table_args__ = (
+        CheckConstraint("kind IN ('reply', 'note', 'system')", name="kind"),
+        CheckConstraint("author_role IN ('customer', 'partner', 'agent', 'system')", name="role"),
+        Index(None, "ticket_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    author_id: Mapped[uuid.UUID | None] = mapped_column()
+    author_role: Mapped[str] = mapped_column(String(10))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -12,6 +12,8 @@ from services.helpdesk.calendar.schemas import (
     SupportStatusRead,
 )
 from services.helpdesk.calendar.service import MAX_RANGE_DAYS, calendar_service
+from services.helpdesk.dependencies import SettingsDep
+from services.helpdesk.tickets.service import ticket_service
 from shared.auth import AdminPrincipal
 from shared.db import SessionDep
 from shared.problems import PROBLEM_RESPONSES
@@ -44,6 +46,10 @@ async def set_calendar_day(
     admin: AdminPrincipal,
     session: SessionDep,
     clock: ClockDep,
+    settings: SettingsDep,
 ) -> CalendarDayRead:
-    """Sets one day: a holiday, a weekend day made working by a transfer, a shortened day."""
-    return CalendarDayRead.of(await calendar_service.set_day(session, clock, admin, day, body))
+    """Sets one day: a holiday, a weekend day made working by a transfer, a shortened day.
+    Every running ticket deadline is recomputed on the changed calendar."""
+    view = await calendar_service.set_day(session, clock, admin, day, body)
+    await ticket_service.recompute_deadlines(session, settings)
+    return CalendarDayRead.of(view)

@@ -1,0 +1,180 @@
+"""Rule 6 (remote sessions only for paid and partner tiers) and rule 7 (renewal by ticket)."""
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from services.helpdesk.models import bus
+from services.helpdesk.tests.conftest import (
+    agent,
+    applied,
+    contact,
+    open_ticket,
+    publish,
+    publish_envelope,
+    register_certificate,
+    status_events,
+    stored_ticket,
+    system_messages,
+    ticket_body,
+)
+from shared.events.common import Reference
+from shared.events.licensing import RenewalRejected, SupportRenewed
+
+
+async def test_remote_sessions_only_for_paid_and_partner_tiers(helpdesk):
+    org = uuid.uuid4()
+    customer = contact(helpdesk, org)
+    free = await register_certificate(helpdesk, org, "free")
+    for fields, tier in (({"certificate_number": free}, "free"), ({}, "none")):
+        refused = await helpdesk.client.post(
+            "/api/v1/tickets",
+            json=ticket_body(category="remote_session", **fields),
+            headers=customer,
+        )
+        assert refused.status_code == 422
+        [error] = refused.json()["errors"]
+        assert error["field"] == "category"
+        assert f"tier '{tier}'" in error["message"]
+        assert "does not include remote sessions" in error["message"]
+    paid = await register_certificate(helpdesk, org, "paid")
+    ticket = await open_ticket(
+        helpdesk, customer, category="remote_session", certificate_number=paid
+    )
+    assert ticket["remote_session"] == {"decision": None, "reason": None, "decided_at": None}
+    staff_id = uuid.uuid4()
+    no_reason = await helpdesk.client.post(
+        f"/api/v1/tickets/{ticket['id']}/remote-session",
+        json={"decision": "declined"},
+        headers=agent(helpdesk, staff_id),
+    )
+    assert no_reason.status_code == 422
+    assert no_reason.json()["errors"][0]["field"] == "reason"
+    by_customer = await helpdesk.client.post(
+        f"/api/v1/tickets/{ticket['id']}/remote-session",
+        json={"decision": "approved"},
+        headers=customer,
+    )
+    assert by_customer.status_code == 403
+    decided = await helpdesk.client.post(
+        f"/api/v1/tickets/{ticket['id']}/remote-session",
+        json={"decision": "approved", "reason": "Сеанс в четверг в 11:00"},
+        headers=agent(helpdesk, staff_id),
+    )
+    assert decided.status_code == 200
+    assert decided.json()["remote_session"]["decision"] == "approved"
+    stored = await stored_ticket(helpdesk, ticket["id"])
+    assert (stored.remote_session_decided_by, stored.remote_session_reason) == (
+        staff_id,
+        "Сеанс в четверг в 11:00",
+    )
+
+
+async def renewal_ticket(helpdesk, org):
+    ticket = await open_ticket(
+        helpdesk,
+        contact(helpdesk, org),
+        category="support_renewal",
+        act_number="АКТ-2026-0042",
+        subject="Продлить техподдержку",
+    )
+    async with helpdesk.app.state.sessionmaker() as session:
+        rows = await session.scalars(
+            select(bus.outbox.c.envelope).where(
+                bus.outbox.c.event_type == "helpdesk.renewal.requested"
+            )
+        )
+        requests = [row["data"] for row in rows if row["data"]["ticket_id"] == ticket["id"]]
+    assert len(requests) == 1
+    assert requests[0]["act_number"] == "АКТ-2026-0042"
+    assert requests[0]["organization_id"] == str(org)
+    return ticket
+
+
+async def test_a_renewal_ticket_needs_an_act_number(helpdesk):
+    response = await helpdesk.client.post(
+        "/api/v1/tickets",
+        json=ticket_body(category="support_renewal"),
+        headers=contact(helpdesk, uuid.uuid4()),
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "act_number"
+
+
+async def test_licensing_renews_and_the_answer_is_posted_once(helpdesk):
+    org = uuid.uuid4()
+    ticket = await renewal_ticket(helpdesk, org)
+    now = helpdesk.clock.now()
+    envelope = await publish(
+        helpdesk.settings,
+        SupportRenewed(
+            certificate_id=uuid.uuid4(),
+            number="ТП-2026-77",
+            tier="paid",
+            organization_id=org,
+            products=["KOMPAS-3D"],
+            key_serials=[],
+            starts_at=now,
+            ends_at=now + timedelta(days=365),
+            previous_ends_at=None,
+            act_number="АКТ-2026-0042",
+            reference=Reference(service="helpdesk", kind="ticket", id=uuid.UUID(ticket["id"])),
+        ),
+        occurred_at=now,
+    )
+    await applied(helpdesk, envelope)
+    await publish_envelope(helpdesk.settings, envelope)
+    marker = await publish(
+        helpdesk.settings,
+        RenewalRejected(
+            reference=Reference(service="helpdesk", kind="ticket", id=uuid.uuid4()),
+            organization_id=org,
+            act_number="АКТ-0",
+            reason="act_not_found",
+            message="Акт не найден",
+        ),
+    )
+    await applied(helpdesk, marker)
+    messages = await system_messages(helpdesk, ticket["id"])
+    assert len(messages) == 1
+    assert "продлена по акту АКТ-2026-0042 до" in messages[0]
+    shown = (
+        await helpdesk.client.get(f"/api/v1/tickets/{ticket['id']}", headers=contact(helpdesk, org))
+    ).json()
+    assert shown["status"] == "solution_proposed"
+    assert shown["messages"][-1]["kind"] == "system"
+    assert shown["messages"][-1]["author"]["role"] == "system"
+    assert [e["to"] for e in await status_events(helpdesk, ticket["id"])] == ["solution_proposed"]
+
+
+async def test_a_refused_renewal_is_posted_with_its_reason(helpdesk):
+    org = uuid.uuid4()
+    ticket = await renewal_ticket(helpdesk, org)
+    envelope = await publish(
+        helpdesk.settings,
+        RenewalRejected(
+            reference=Reference(service="helpdesk", kind="ticket", id=uuid.UUID(ticket["id"])),
+            organization_id=org,
+            act_number="АКТ-2026-0042",
+            reason="act_already_used",
+            message="Этот акт уже использован для продления",
+        ),
+    )
+    await applied(helpdesk, envelope)
+    [message] = await system_messages(helpdesk, ticket["id"])
+    assert "не выполнено: Этот акт уже использован для продления" in message
+    assert (await stored_ticket(helpdesk, ticket["id"])).status == "solution_proposed"
+    # Another organization's answer naming this ticket changes nothing.
+    foreign = await publish(
+        helpdesk.settings,
+        RenewalRejected(
+            reference=Reference(service="helpdesk", kind="ticket", id=uuid.UUID(ticket["id"])),
+            organization_id=uuid.uuid4(),
+            act_number="АКТ-1",
+            reason="act_not_found",
+            message="Акт не найден",
+        ),
+    )
+    await applied(helpdesk, foreign)
+    assert len(await system_messages(helpdesk, ticket["id"])) == 1
