@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from services.helpdesk.attachments.endpoints import router as attachments_router
 from services.helpdesk.calendar.bootstrap import ensure_production_calendar
 from services.helpdesk.calendar.endpoints import router as calendar_router
 from services.helpdesk.config import Settings, get_settings
@@ -21,7 +22,7 @@ definition = ServiceDefinition(
     metadata=Base.metadata,
     bus=bus,
     idempotency=idempotency,
-    routers=[calendar_router, tickets_router],
+    routers=[calendar_router, tickets_router, attachments_router],
     handlers=handlers,
     jobs=jobs,
     startup=[ensure_production_calendar],

@@ -1,5 +1,7 @@
 """helpdesk settings: the platform's, plus what only helpdesk reads."""
 
+from pathlib import Path
+
 from pydantic import Field
 
 from shared.config import PlatformSettings
@@ -12,6 +14,10 @@ class Settings(PlatformSettings):
     auto_close_working_hours: float = Field(default=27, gt=0)
     # Rule 5: calendar days during which the customer may reopen an auto-closed ticket.
     reopen_days: int = Field(default=30, ge=0)
+    # Where ticket attachments are kept (one file per attachment, named by its id).
+    attachments_dir: Path = Path(".run/attachments")
+    # Rule 4: the largest attachment accepted (10 MiB, as the gateway's body limit).
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
 
 
 def get_settings() -> Settings:

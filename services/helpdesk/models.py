@@ -194,3 +194,30 @@ class TicketMessage(Base):
     author_role: Mapped[str] = mapped_column(String(10))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class TicketAttachment(Base):
+    """A screenshot or log on a ticket (rule 4): the bytes live in the attachments directory
+    (`storage_key` under KABINET_ATTACHMENTS_DIR), the row only describes them."""
+
+    __tablename__ = "ticket_attachments"
+    __table_args__ = (
+        CheckConstraint("size > 0", name="size_positive"),
+        CheckConstraint("uploader_role IN ('customer', 'partner', 'agent')", name="role"),
+        Index(None, "ticket_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    # Set when a message carries it; a note's attachment is staff-only like the note.
+    message_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("ticket_messages.id", ondelete="SET NULL")
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(200), unique=True)
+    uploaded_by: Mapped[uuid.UUID] = mapped_column()
+    uploader_role: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -2,9 +2,11 @@
 and licensing's / identity's events published on the real bus."""
 
 import contextlib
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -37,7 +39,14 @@ async def helpdesk_running(
     platform_settings: Any, clock: ManualClock | None = None, **overrides: Any
 ) -> AsyncIterator[HelpdeskHarness]:
     # A small pool: the test database server is shared by many runs at once.
-    settings = Settings(**{**platform_settings.model_dump(), "db_pool_size": 3, **overrides})
+    settings = Settings(
+        **{
+            **platform_settings.model_dump(),
+            "db_pool_size": 3,
+            "attachments_dir": Path(tempfile.mkdtemp(prefix="kabinet-attachments-")),
+            **overrides,
+        }
+    )
     clock = clock or ManualClock()
     app = create_app(settings, clock=clock)
     async with running(app) as client:

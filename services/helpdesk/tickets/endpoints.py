@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from services.helpdesk.attachments.service import attachment_service
 from services.helpdesk.dependencies import SettingsDep
 from services.helpdesk.tickets.auth import ticket_actor
 from services.helpdesk.tickets.schemas import (
@@ -37,7 +38,8 @@ async def _detail(session: SessionDep, principal: Principal, ticket_id: uuid.UUI
     actor = ticket_actor(principal)
     ticket = await ticket_service.get(session, actor, ticket_id)
     messages = await ticket_service.messages(session, actor, ticket)
-    return await ticket_detail(session, ticket, messages, [], {})
+    attachments = await attachment_service.shown(session, actor, ticket.id)
+    return await ticket_detail(session, ticket, messages, attachments)
 
 
 @router.post("/api/v1/tickets", response_model=TicketRead, status_code=201)

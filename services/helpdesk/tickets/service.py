@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.helpdesk.attachments.service import attachment_service
 from services.helpdesk.certificates.service import certificate_service
 from services.helpdesk.config import Settings
 from services.helpdesk.models import Ticket, TicketMessage
@@ -263,6 +264,7 @@ class TicketService:
             )
         kind = "note" if asked.internal else "reply"
         message = await self._post(session, ticket, actor, kind, asked.body, now)
+        await attachment_service.attach(session, actor, message, asked.attachments)
         if kind == "reply":
             if actor.is_agent and ticket.status == "new":
                 await self.move(session, outbox, settings, ticket, "in_progress", now, actor.id)

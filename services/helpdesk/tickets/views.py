@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.helpdesk.certificates.repository import PersonRepository
-from services.helpdesk.models import Person, Ticket, TicketMessage
+from services.helpdesk.models import Person, Ticket, TicketAttachment, TicketMessage
 from services.helpdesk.tickets.schemas import (
     AttachmentRead,
     AuthorRead,
@@ -90,9 +90,13 @@ async def ticket_detail(
     session: AsyncSession,
     ticket: Ticket,
     messages: list[TicketMessage],
-    attachments: list[AttachmentRead],
-    attachments_by_message: dict[uuid.UUID, list[uuid.UUID]],
+    attachments: list[TicketAttachment],
 ) -> TicketDetail:
+    """The ticket as the caller may see it: `messages` and `attachments` already filtered."""
+    on_message: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for attachment in attachments:
+        if attachment.message_id is not None:
+            on_message.setdefault(attachment.message_id, []).append(attachment.id)
     people = await people_of(
         session, [ticket.author_id, *(message.author_id for message in messages)]
     )
@@ -102,9 +106,16 @@ async def ticket_detail(
             kind=message.kind,
             author=_author(message.author_id, message.author_role, people),
             body=message.body,
-            attachments=attachments_by_message.get(message.id, []),
+            attachments=on_message.get(message.id, []),
             created_at=message.created_at,
         )
         for message in messages
     ]
-    return TicketDetail(**_ticket_fields(ticket, people), messages=thread, attachments=attachments)
+    return TicketDetail(
+        **_ticket_fields(ticket, people),
+        messages=thread,
+        attachments=[
+            AttachmentRead.model_validate(attachment, from_attributes=True)
+            for attachment in attachments
+        ],
+    )
