@@ -170,7 +170,9 @@ async def forward(request: Request, gateway: GatewayDep) -> Response:
     """The edge steps in order: who calls (401/403), within its limits (429), then the service."""
     caller = await gateway.authenticator.identify(request)
     quota = gateway.rate_limits.admit(request, caller)
-    response = await gateway.proxy.forward(request, gateway.authenticator.caller_headers(caller))
+    service = gateway.proxy.service_for(request)
+    caller_headers = gateway.authenticator.caller_headers(caller, service, request)
+    response = await gateway.proxy.forward(request, service, caller_headers)
     if quota is not None:
         response.headers.update(quota.headers())
     return response

@@ -372,12 +372,22 @@ class Authenticator:
             raise Forbidden("An accountant session sees reconciliation statements and documents")
         return principal
 
-    def caller_headers(self, principal: Principal | None) -> dict[str, str]:
-        """The headers that tell a service who calls; none for an anonymous call."""
+    def caller_headers(
+        self, principal: Principal | None, service: str, request: Request
+    ) -> dict[str, str]:
+        """The headers that tell `service` who makes this call; none for an anonymous call."""
         if principal is None:
             return {}
         # Stamped with the real time: services check the header's age against their own.
-        return {PRINCIPAL_HEADER: sign_principal(principal, self._settings.internal_secret)}
+        header = sign_principal(
+            principal,
+            self._settings.internal_secret,
+            service=service,
+            method=request.method,
+            # The decoded path, as the service's own ASGI server will decode it.
+            path=request.scope["path"],
+        )
+        return {PRINCIPAL_HEADER: header}
 
     async def _from_token(self, authorization: str) -> Principal:
         scheme, _, token = authorization.strip().partition(" ")

@@ -95,12 +95,18 @@ class ServiceProxy:
         self._service_urls = service_urls
         self._max_body_bytes = max_body_bytes
 
-    async def forward(self, request: Request, caller_headers: dict[str, str]) -> Response:
-        """Relays `request` with `caller_headers` (the edge's word on the caller) added."""
-        path = request.url.path
-        service = owning_service(path)
+    def service_for(self, request: Request) -> str:
+        """The service that owns the request's path; 404 when none does."""
+        service = owning_service(request.url.path)
         if service is None:
-            raise NotFound(f"No service serves {path}")
+            raise NotFound(f"No service serves {request.url.path}")
+        return service
+
+    async def forward(
+        self, request: Request, service: str, caller_headers: dict[str, str]
+    ) -> Response:
+        """Relays `request` to `service` with `caller_headers` (the edge's word on the caller)."""
+        path = request.url.path
         body = self._request_body(request)
         upstream_request = httpx.Request(
             request.method,

@@ -1,28 +1,42 @@
 """Who is calling: the gateway verifies the credential and tells the service in a signed header.
 
 The gateway strips any `X-Kabinet-*` header a client sends, authenticates the JWT or API key,
-and forwards `X-Kabinet-Principal: <payload>.<hmac>`. Services verify the HMAC with the shared
-internal secret, so neither a client nor anything else on the network can forge the caller.
+and forwards `X-Kabinet-Principal: <payload>.<hmac>`, sealed for one service, one method and
+one path, valid for seconds and carrying a one-time nonce. `CallerMiddleware` in every service
+checks it once per request, as it arrives: a header that is forged, expired, meant for another
+service, method or path, or seen before is refused with 401 before any code runs.
 """
 
 import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+import structlog
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.problems import Forbidden, Unauthorized
+from shared.problems import Forbidden, Unauthorized, problem_response
+
+log = structlog.get_logger(__name__)
 
 PRINCIPAL_HEADER = "X-Kabinet-Principal"
 IDENTITY_HEADER_PREFIX = "x-kabinet-"
-# A signed header older than this is refused: it can only have been captured and replayed.
-MAX_AGE_SECONDS = 120
+_PRINCIPAL_HEADER_KEY = PRINCIPAL_HEADER.lower().encode()
+# How long a caller header is good for: long enough for the hop from the gateway, far too
+# short to be worth capturing (and its nonce is refused a second time anyway).
+CALLER_LIFETIME_SECONDS = 10
+# Clocks of the gateway and the services may differ this much.
+CLOCK_SKEW_SECONDS = 5
+# Where a service keeps a verified caller for the rest of the request (`request.state`).
+_STATE_KEY = "kabinet_principal"
 
 STAFF_ROLES = frozenset({"agent", "admin"})
 
@@ -34,7 +48,6 @@ class Principal(BaseModel):
     roles: list[str] = []
     scopes: list[str] = []
     api_key_id: uuid.UUID | None = None
-    issued_at: int = 0
 
     @property
     def is_staff(self) -> bool:
@@ -55,33 +68,141 @@ def _unb64(data: str) -> bytes:
     return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
 
 
-def sign_principal(principal: Principal, secret: str, now: float | None = None) -> str:
-    stamped = principal.model_copy(update={"issued_at": int(now or time.time())})
-    payload = _b64(stamped.model_dump_json().encode())
-    mac = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()
-    return f"{payload}.{_b64(mac)}"
+def _mac(secret: str, payload: str) -> bytes:
+    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()
 
 
-def verify_principal(value: str, secret: str, now: float | None = None) -> Principal | None:
+def sign_principal(
+    principal: Principal,
+    secret: str,
+    *,
+    service: str,
+    method: str,
+    path: str,
+    now: float | None = None,
+    lifetime: float = CALLER_LIFETIME_SECONDS,
+) -> str:
+    """The header value that tells `service` who makes the call `method path`, once."""
+    issued = time.time() if now is None else now
+    seal = {
+        "principal": principal.model_dump(mode="json", exclude_defaults=True),
+        "service": service,
+        "method": method,
+        "path": path,
+        "iat": issued,
+        "exp": issued + lifetime,
+        "nonce": secrets.token_urlsafe(16),
+    }
+    payload = _b64(json.dumps(seal, separators=(",", ":")).encode())
+    return f"{payload}.{_b64(_mac(secret, payload))}"
+
+
+class CallerRefused(Exception):
+    """A caller header that must not be believed; the message says why (for the log only)."""
+
+
+class NonceRegistry:
+    """Nonces of caller headers already accepted by this process, kept until they expire.
+
+    Headers arrive roughly in the order they were issued, so expiry order is insertion order
+    and forgetting is a pop from the left: memory stays bounded by the traffic of one lifetime.
+    """
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        self._expiries: deque[tuple[float, str]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def first_use(self, nonce: str, expires_at: float, now: float) -> bool:
+        expiries = self._expiries
+        while expiries and expiries[0][0] + CLOCK_SKEW_SECONDS < now:
+            self._seen.discard(expiries.popleft()[1])
+        if nonce in self._seen:
+            return False
+        self._seen.add(nonce)
+        expiries.append((expires_at, nonce))
+        return True
+
+
+def verify_principal(
+    value: str,
+    secret: str,
+    *,
+    service: str,
+    method: str,
+    path: str,
+    now: float | None = None,
+    nonces: NonceRegistry | None = None,
+) -> Principal:
+    """The caller a header vouches for, or `CallerRefused` saying why it is not believed.
+
+    Without `nonces` a replay is not detected: only services' `CallerMiddleware` has them.
+    """
     try:
         payload, mac = value.split(".", 1)
-        expected = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, _unb64(mac)):
-            return None
-        principal = Principal.model_validate(json.loads(_unb64(payload)))
-    except (ValueError, ValidationError):
-        return None
-    if abs((now or time.time()) - principal.issued_at) > MAX_AGE_SECONDS:
-        return None
+        if not hmac.compare_digest(_mac(secret, payload), _unb64(mac)):
+            raise CallerRefused("forged: the signature does not match")
+        seal: dict[str, Any] = json.loads(_unb64(payload))
+        principal = Principal.model_validate(seal["principal"])
+        issued, expires, nonce = float(seal["iat"]), float(seal["exp"]), str(seal["nonce"])
+        target = (seal["service"], seal["method"], seal["path"])
+    except (ValueError, TypeError, KeyError, ValidationError) as exc:
+        raise CallerRefused(f"malformed: {type(exc).__name__}") from exc
+    if target != (service, method, path):
+        raise CallerRefused(f"retargeted: sealed for {' '.join(map(str, target))}")
+    moment = time.time() if now is None else now
+    if not issued - CLOCK_SKEW_SECONDS <= moment <= expires + CLOCK_SKEW_SECONDS:
+        raise CallerRefused("expired")
+    if nonces is not None and not nonces.first_use(nonce, expires, moment):
+        raise CallerRefused("replayed")
+    return principal
+
+
+class CallerMiddleware:
+    """Checks the caller header of every request as it arrives, once (its nonce is spent).
+
+    A request without the header goes on anonymously; one with a header that does not verify
+    gets a 401 and reaches nothing.
+    """
+
+    def __init__(self, app: ASGIApp, *, service: str, secret: str) -> None:
+        self.app = app
+        self._service = service
+        self._secret = secret
+        self._nonces = NonceRegistry()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            value = next((v for k, v in scope["headers"] if k == _PRINCIPAL_HEADER_KEY), None)
+            if value is not None:
+                try:
+                    principal = verify_principal(
+                        value.decode("latin-1"),
+                        self._secret,
+                        service=self._service,
+                        method=scope["method"],
+                        path=scope["path"],
+                        nonces=self._nonces,
+                    )
+                except CallerRefused as refused:
+                    log.warning("caller_header_refused", reason=str(refused), path=scope["path"])
+                    problem = Unauthorized("The caller header is not valid for this request")
+                    await problem_response(401, problem.body(scope["path"]))(scope, receive, send)
+                    return
+                scope.setdefault("state", {})[_STATE_KEY] = principal
+        await self.app(scope, receive, send)
+
+
+def principal_of(scope: Scope) -> Principal | None:
+    """The caller `CallerMiddleware` verified for this request, if any."""
+    principal: Principal | None = scope.get("state", {}).get(_STATE_KEY)
     return principal
 
 
 def optional_principal(request: Request) -> Principal | None:
-    header = request.headers.get(PRINCIPAL_HEADER)
-    if not header:
-        return None
-    secret: str = request.app.state.runtime.settings.internal_secret
-    return verify_principal(header, secret)
+    return principal_of(request.scope)
 
 
 def current_principal(

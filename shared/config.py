@@ -1,14 +1,19 @@
 """Settings every Kabinet process reads from `KABINET_*` environment variables."""
 
 from functools import cached_property
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 # The four services, each with its local port; the one place that lists them.
 SERVICE_PORTS = {"identity": 8001, "licensing": 8002, "helpdesk": 8003, "dongle": 8004}
 SERVICES = tuple(SERVICE_PORTS)
+
+# The caller-header key a local run uses; a production process refuses to start with it.
+DEVELOPMENT_INTERNAL_SECRET = "kabinet-local-internal-secret"  # noqa: S105 - local default
+MIN_PRODUCTION_SECRET_LENGTH = 32
 
 
 class PlatformSettings(BaseSettings):
@@ -34,8 +39,10 @@ class PlatformSettings(BaseSettings):
     log_json: bool = True
     db_pool_size: int = Field(default=10, ge=1)
 
+    # `production` refuses development secrets at start (deploy/ sets it).
+    env: Literal["local", "production"] = "local"
     # HMAC key of the caller header between the gateway and the services; set it in production.
-    internal_secret: str = "kabinet-local-internal-secret"  # noqa: S105 - local default
+    internal_secret: str = DEVELOPMENT_INTERNAL_SECRET
 
     # The zone in which business calendar dates are read (expiries, price list versions,
     # working hours, the 1st of the month); an IANA name for `zoneinfo`.
@@ -45,6 +52,23 @@ class PlatformSettings(BaseSettings):
     smtp_port: int = 1025
     gateway_port: int = 8000
     cors_origins: list[str] = []
+
+    @model_validator(mode="after")
+    def _refuse_development_secrets(self) -> Self:
+        if self.env != "production":
+            return self
+        secret = self.internal_secret
+        if secret == DEVELOPMENT_INTERNAL_SECRET or "change-me" in secret:
+            reason = "is the built-in development value or a change-me placeholder"
+        elif len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
+            reason = f"is shorter than {MIN_PRODUCTION_SECRET_LENGTH} characters"
+        else:
+            return self
+        raise ValueError(
+            f"KABINET_ENV=production, but KABINET_INTERNAL_SECRET {reason}: anyone who knows it "
+            "can pose as any caller to the services. Set the same random value (e.g. "
+            "`openssl rand -hex 32`) for the gateway and every service."
+        )
 
     @cached_property
     def database_name(self) -> str:

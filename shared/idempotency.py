@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.auth import PRINCIPAL_HEADER, verify_principal
+from shared.auth import principal_of
 from shared.clock import Clock
 from shared.jobs import Job
 from shared.problems import Conflict, InvalidInput, ProblemError, problem_response
@@ -100,11 +100,7 @@ class IdempotencyMiddleware:
         await self._run_first(scope, body, send, runtime, owner, key)
 
     def _partner(self, scope: Scope) -> str | None:
-        value = dict(scope.get("headers") or []).get(PRINCIPAL_HEADER.lower().encode())
-        if value is None:
-            return None
-        runtime = scope["app"].state.runtime
-        principal = verify_principal(value.decode("latin-1"), runtime.settings.internal_secret)
+        principal = principal_of(scope)
         if principal is None or principal.kind != "api_key" or principal.api_key_id is None:
             return None
         return f"api_key:{principal.api_key_id}"

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import MetaData, Table, text
 
+from shared.auth import CallerMiddleware
 from shared.bus.broker import BrokerConnection
 from shared.bus.consumer import EventConsumer, EventHandlers
 from shared.bus.housekeeping import bus_housekeeping
@@ -169,6 +170,8 @@ def create_service_app(
     install_problem_handlers(app)
     if definition.idempotency is not None:
         app.add_middleware(IdempotencyMiddleware, table=definition.idempotency)
+    # Outside the idempotency layer, which keys a partner's answers by the verified caller.
+    app.add_middleware(CallerMiddleware, service=definition.name, secret=settings.internal_secret)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)

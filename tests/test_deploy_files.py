@@ -28,6 +28,15 @@ MIGRATE_COMMAND = ["python", "-m", "shared.cli", "migrate"]
 # Published host port -> the only compose service allowed to publish it.
 ALLOWED_PUBLISHED = {"gateway": {8000}, "mailpit": {8025}}
 
+# Compose interpolation that refuses to start when the variable is unset or empty.
+REQUIRED_SECRET_FROM_SHELL = "${KABINET_INTERNAL_SECRET:?"
+SECRET_KEYS = (
+    "KABINET_DATABASE_URL",
+    "KABINET_AMQP_URL",
+    "KABINET_ADMIN_PASSWORD",
+    "KABINET_INTERNAL_SECRET",
+)
+
 Doc = dict[str, Any]
 
 
@@ -233,6 +242,11 @@ def compose_environment_problems(compose: Doc) -> list[str]:
         for key, part in wanted.items():
             if part not in (env.get(key) or ""):
                 problems.append(f"{name}: {key}={env.get(key)!r} does not point at {part!r}")
+        if env.get("KABINET_ENV") != "production":
+            problems.append(f"{name}: KABINET_ENV is {env.get('KABINET_ENV')!r}, not production")
+        secret = env.get("KABINET_INTERNAL_SECRET") or ""
+        if not secret.startswith(REQUIRED_SECRET_FROM_SHELL):
+            problems.append(f"{name}: KABINET_INTERNAL_SECRET is not required from the shell")
     gateway_env = environment(services.get("gateway", {}))
     for service, port in SERVICE_PORTS.items():
         key = f"KABINET_{service.upper()}_URL"
@@ -416,7 +430,9 @@ def k8s_config_problems(docs: list[Doc]) -> list[str]:
         }
         if config.get(key) != f"http://{service}:{port}" or port not in declared:
             problems.append(f"{key}={config.get(key)!r} does not reach Service {service}:{port}")
-    for key in ("KABINET_DATABASE_URL", "KABINET_AMQP_URL", "KABINET_ADMIN_PASSWORD"):
+    if config.get("KABINET_ENV") != "production":
+        problems.append(f"KABINET_ENV is {config.get('KABINET_ENV')!r} in the ConfigMap")
+    for key in SECRET_KEYS:
         if "change-me" not in secret_data.get(key, ""):
             problems.append(f"Secret lacks a change-me placeholder for {key}")
         if key in config:
@@ -449,6 +465,49 @@ def kustomization_problems(kustomization: Doc, files: list[str], docs: list[Doc]
     return problems
 
 
+def _selects(selector: Doc, labels: dict[str, str]) -> bool:
+    wanted = selector.get("matchLabels") or {}
+    return not selector.get("matchExpressions") and wanted.items() <= labels.items()
+
+
+def k8s_network_problems(docs: list[Doc]) -> list[str]:
+    """Every service's pods are isolated for ingress, and only the gateway's pods may reach them."""
+    deployments = by_kind(docs, "Deployment")
+    labels = {
+        name: deployment["spec"]["template"]["metadata"].get("labels") or {}
+        for name, deployment in deployments.items()
+    }
+    gateway_labels = labels.get("gateway", {})
+    policies = by_kind(docs, "NetworkPolicy").values()
+    problems = []
+    for service in SERVICE_PORTS:
+        selecting = [
+            policy
+            for policy in policies
+            if _selects(policy["spec"].get("podSelector") or {}, labels.get(service, {}))
+            and "Ingress" in policy["spec"].get("policyTypes", ["Ingress"])
+        ]
+        if not selecting:
+            problems.append(f"{service}: no NetworkPolicy isolates its pods")
+        for policy in selecting:
+            for rule in policy["spec"].get("ingress") or []:
+                peers = rule.get("from")
+                if not peers:
+                    problems.append(f"{policy['metadata']['name']} lets anyone reach {service}")
+                for peer in peers or []:
+                    if set(peer) != {"podSelector"} or not _selects(
+                        peer["podSelector"], gateway_labels
+                    ):
+                        problems.append(
+                            f"{policy['metadata']['name']} lets {peer!r:.60} reach {service}"
+                        )
+    if any(
+        _selects(policy["spec"].get("podSelector") or {}, gateway_labels) for policy in policies
+    ):
+        problems.append("a NetworkPolicy isolates the gateway: the Ingress could not reach it")
+    return problems
+
+
 K8S_CHECKS: dict[str, Callable[[list[Doc]], list[str]]] = {
     "shape": k8s_shape_problems,
     "deployments": k8s_deployment_problems,
@@ -456,6 +515,7 @@ K8S_CHECKS: dict[str, Callable[[list[Doc]], list[str]]] = {
     "hpa": k8s_hpa_problems,
     "ingress": k8s_ingress_problems,
     "config": k8s_config_problems,
+    "network": k8s_network_problems,
 }
 
 
@@ -528,6 +588,14 @@ def _container(docs: list[Doc], name: str) -> Doc:
 
 def _remove(docs: list[Doc], kind: str, name: str) -> None:
     docs.remove(by_kind(docs, kind)[name])
+
+
+NETWORK_POLICY = "services-only-from-gateway"
+
+
+def _network_rule(docs: list[Doc]) -> Doc:
+    rule: Doc = by_kind(docs, "NetworkPolicy")[NETWORK_POLICY]["spec"]["ingress"][0]
+    return rule
 
 
 def _ingress_backend(docs: list[Doc]) -> Doc:
@@ -622,6 +690,26 @@ COMPOSE_BREAKAGES: list[tuple[str, str, Callable[[Doc], None]]] = [
                 "KABINET_HELPDESK_URL": "http://127.0.0.1:8003",
             }
         ),
+    ),
+    (
+        "environment",
+        "no internal secret",
+        lambda c: c["x-kabinet-environment"].pop("KABINET_INTERNAL_SECRET"),
+    ),
+    (
+        "environment",
+        "a committed internal secret",
+        lambda c: c["services"]["identity"].update(
+            environment={
+                **c["services"]["identity"]["environment"],
+                "KABINET_INTERNAL_SECRET": "kabinet-local-internal-secret",
+            }
+        ),
+    ),
+    (
+        "environment",
+        "not production",
+        lambda c: c["x-kabinet-environment"].update(KABINET_ENV="local"),
     ),
     (
         "environment",
@@ -746,6 +834,32 @@ K8S_BREAKAGES: list[tuple[str, str, Callable[[list[Doc]], None]]] = [
         ),
     ),
     ("config", "no migration Job", lambda d: _remove(d, "Job", "kabinet-migrate")),
+    (
+        "config",
+        "no internal secret",
+        lambda d: _drop(
+            by_kind(d, "Secret")["kabinet-secrets"]["stringData"], "KABINET_INTERNAL_SECRET"
+        ),
+    ),
+    (
+        "config",
+        "not production",
+        lambda d: _drop(by_kind(d, "ConfigMap")["kabinet-config"]["data"], "KABINET_ENV"),
+    ),
+    ("network", "no NetworkPolicy", lambda d: _remove(d, "NetworkPolicy", NETWORK_POLICY)),
+    ("network", "open to anyone", lambda d: _network_rule(d).pop("from")),
+    (
+        "network",
+        "open to a namespace",
+        lambda d: _network_rule(d)["from"].append({"namespaceSelector": {}}),
+    ),
+    (
+        "network",
+        "a service left out",
+        lambda d: _deployment(d, "dongle")["spec"]["template"]["metadata"]["labels"].update(
+            {"app.kubernetes.io/component": "worker"}
+        ),
+    ),
 ]
 
 

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from shared.auth import PRINCIPAL_HEADER
+from shared.auth import PRINCIPAL_HEADER, Principal, sign_principal
 from shared.testing.plugin import eventually
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Stack
 from tests.requisites import (
@@ -101,9 +101,28 @@ async def test_register_sign_in_and_see_only_ones_own_organization(stack: Stack)
             f"/api/v1/organizations/{theirs['organization_id']}{path}", headers=headers
         )
         assert other.status_code == 404, path
-    # A client cannot pose as someone else by sending the services' caller header.
-    forged = await stack.gateway.get("/api/v1/me", headers={PRINCIPAL_HEADER: "x.y"})
-    assert forged.status_code == 401
+
+    # A client cannot pose as someone else by sending the services' caller header, even one
+    # that identity would believe (sealed with the real secret for this very call): the
+    # gateway drops it and speaks for the caller itself.
+    def posing_as_theirs() -> dict[str, str]:
+        principal = Principal(
+            kind="user",
+            user_id=uuid.UUID(theirs["user_id"]),
+            organization_id=uuid.UUID(theirs["organization_id"]),
+            roles=["contact", "responsible"],
+        )
+        secret = stack.settings.internal_secret
+        sealed = sign_principal(
+            principal, secret, service="identity", method="GET", path="/api/v1/me"
+        )
+        return {PRINCIPAL_HEADER: sealed}
+
+    anonymous = await stack.gateway.get("/api/v1/me", headers=posing_as_theirs())
+    assert anonymous.status_code == 401, anonymous.text
+    signed_in = await stack.gateway.get("/api/v1/me", headers={**headers, **posing_as_theirs()})
+    assert signed_in.status_code == 200, signed_in.text
+    assert signed_in.json()["organization"]["id"] == ours["organization_id"]
 
 
 @pytest.mark.parametrize(

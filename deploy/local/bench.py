@@ -195,7 +195,14 @@ def scenarios(gateway_url: str, identity_url: str, contact: Contact, secret: str
             me(gateway_url, lambda: {"Authorization": f"Bearer {token}"}),
             # What the gateway sends the service once it has verified the token: signed per
             # call, as the gateway does, since services refuse an old signature.
-            me(identity_url, lambda: {PRINCIPAL_HEADER: sign_principal(principal, secret)}),
+            me(
+                identity_url,
+                lambda: {
+                    PRINCIPAL_HEADER: sign_principal(
+                        principal, secret, service="identity", method="GET", path="/api/v1/me"
+                    )
+                },
+            ),
         ),
     ]
 

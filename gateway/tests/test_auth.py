@@ -10,6 +10,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import jwt
@@ -44,11 +45,17 @@ LEEWAY_SECONDS = DEFAULTS["gateway_jwt_leeway_seconds"].default
 
 def received_principal(double: ServiceDouble, identity: RunningIdentity) -> Principal:
     """The caller the last request that reached `double` was vouched for as."""
-    values = double.received[-1].header_values(PRINCIPAL_HEADER.lower())
+    received = double.received[-1]
+    values = received.header_values(PRINCIPAL_HEADER.lower())
     assert len(values) == 1, values
-    principal = verify_principal(values[0], identity.settings.internal_secret)
-    assert principal is not None, "the principal header does not verify with the shared secret"
-    return principal
+    # Sealed for this service, method and path, or verify_principal refuses it.
+    return verify_principal(
+        values[0],
+        identity.settings.internal_secret,
+        service=double.name,
+        method=received.method,
+        path=unquote(received.raw_path),
+    )
 
 
 def assert_refused(response: httpx.Response, status: int) -> None:
@@ -113,6 +120,9 @@ async def test_principal_sent_by_a_client_is_stripped_and_replaced(
     forged = sign_principal(
         Principal(kind="user", user_id=uuid.uuid4(), roles=["admin"]),
         identity_service.settings.internal_secret,
+        service="helpdesk",
+        method="GET",
+        path="/api/v1/tickets",
     )
     contact = await identity_service.contact()
     async with start_edge() as gateway:

@@ -1,16 +1,20 @@
 """`Idempotency-Key` on partner POSTs: the same key and request give the first answer once."""
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import httpx
 from sqlalchemy import func, select
 
-from shared.auth import PRINCIPAL_HEADER, Principal, sign_principal
+from shared.auth import Principal
 from shared.clock import ManualClock
 from shared.idempotency import idempotency_housekeeping
 from shared.jobs import JobRunner
 from shared.service import create_service_app
+from shared.testing.harness import describe_caller, seal_requests
 from shared.testing.plugin import eventually, running
 from shared.tests.conftest import producer_bus, producer_definition, producer_idempotency
 
@@ -22,7 +26,7 @@ def partner(settings, api_key_id: uuid.UUID | None = None) -> dict[str, str]:
         organization_id=uuid.uuid4(),
         roles=["partner"],
     )
-    return {PRINCIPAL_HEADER: sign_principal(principal, settings.internal_secret)}
+    return describe_caller(principal)
 
 
 async def staged(engine, n: int) -> int:
@@ -45,11 +49,21 @@ def producer(settings, clock=None):
     )
 
 
+@contextlib.asynccontextmanager
+async def serving(app) -> AsyncIterator[httpx.AsyncClient]:
+    """The app running, with a client that seals every described caller for its request."""
+    async with running(app) as client:
+        seal_requests(
+            client, app.state.runtime.definition.name, app.state.runtime.settings.internal_secret
+        )
+        yield client
+
+
 async def test_a_repeated_partner_call_returns_the_first_answer_and_acts_once(
     platform_settings, clean_probe_tables
 ):
     headers = {**partner(platform_settings), "Idempotency-Key": "order-7"}
-    async with running(producer(platform_settings)) as client:
+    async with serving(producer(platform_settings)) as client:
         first = await client.post("/probe", params={"n": 701}, headers=headers)
         again = await client.post("/probe", params={"n": 701}, headers=headers)
     assert first.status_code == again.status_code == 201
@@ -62,7 +76,7 @@ async def test_a_repeated_partner_call_returns_the_first_answer_and_acts_once(
 
 async def test_the_same_key_with_another_request_is_refused(platform_settings, clean_probe_tables):
     headers = {**partner(platform_settings), "Idempotency-Key": "order-8"}
-    async with running(producer(platform_settings)) as client:
+    async with serving(producer(platform_settings)) as client:
         await client.post("/probe", params={"n": 801}, headers=headers)
         other = await client.post("/probe", params={"n": 802}, headers=headers)
     assert other.status_code == 422
@@ -75,8 +89,8 @@ async def test_keys_belong_to_one_api_key_and_only_partners_use_them(
 ):
     key = {"Idempotency-Key": "shared-name"}
     user = Principal(kind="user", user_id=uuid.uuid4(), roles=["admin"])
-    user_headers = {PRINCIPAL_HEADER: sign_principal(user, platform_settings.internal_secret)}
-    async with running(producer(platform_settings)) as client:
+    user_headers = describe_caller(user)
+    async with serving(producer(platform_settings)) as client:
         for headers in (partner(platform_settings), partner(platform_settings)):
             response = await client.post("/probe", params={"n": 901}, headers={**headers, **key})
             assert response.status_code == 201
@@ -94,7 +108,7 @@ async def test_failures_are_kept_but_server_errors_are_retried(
 ):
     refused = {**partner(platform_settings), "Idempotency-Key": "refused-once"}
     crashed = {**partner(platform_settings), "Idempotency-Key": "crashed-once"}
-    async with running(producer(platform_settings)) as client:
+    async with serving(producer(platform_settings)) as client:
         first = await client.post("/probe", params={"n": 1001, "fail": True}, headers=refused)
         again = await client.post("/probe", params={"n": 1001, "fail": True}, headers=refused)
         assert first.status_code == again.status_code == 409
@@ -110,7 +124,7 @@ async def test_a_repeat_while_the_first_runs_is_told_to_retry(
 ):
     headers = {**partner(platform_settings), "Idempotency-Key": "in-flight"}
     app = producer(platform_settings)
-    async with running(app) as client:
+    async with serving(app) as client:
         runtime = app.state.runtime
         # The first call stays in flight: its write to the outbox waits for our table lock.
         async with runtime.sessionmaker() as blocker, blocker.begin():
@@ -128,7 +142,7 @@ async def test_kept_answers_expire_after_a_day(platform_settings, clean_probe_ta
     clock = ManualClock()
     headers = {**partner(platform_settings), "Idempotency-Key": "daily"}
     app = producer(platform_settings, clock)
-    async with running(app) as client:
+    async with serving(app) as client:
         await client.post("/probe", params={"n": 1201}, headers=headers)
         clock.advance(timedelta(hours=25))
         later = await client.post("/probe", params={"n": 1201}, headers=headers)
