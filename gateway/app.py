@@ -58,7 +58,7 @@ class Gateway:
         self.service_urls = settings.service_urls()
         self.authenticator = Authenticator(settings, client, clock)
         self.rate_limits = RateLimits(settings, clock)
-        self.proxy = ServiceProxy(client, self.service_urls, settings.gateway_max_body_bytes)
+        self.proxy = ServiceProxy(client, self.service_urls, settings)
         self.documents = ServiceDocuments(
             client,
             self.service_urls,

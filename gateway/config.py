@@ -23,6 +23,13 @@ class GatewaySettings(PlatformSettings):
     gateway_connect_timeout: float = Field(default=5.0, gt=0)
     gateway_upstream_connections: int = Field(default=200, ge=1)
     gateway_max_body_bytes: int = Field(default=10 * MIB, ge=0)
+    # Bodies up to this size (the JSON of every API call) are read whole before a service
+    # connection is taken; larger ones (uploads) are streamed.
+    gateway_buffered_body_bytes: int = Field(default=MIB, ge=0)
+    # Longest wait for a request body (whole when read first, else between two chunks): 408.
+    gateway_body_timeout: float = Field(default=10.0, gt=0)
+    # Service connections one client address may hold at once (a quarter of the pool): 429.
+    gateway_upstream_connections_per_address: int = Field(default=50, ge=1)
     # Readiness checks and OpenAPI fetches must answer quickly: they run on every probe.
     gateway_probe_timeout: float = Field(default=2.0, gt=0)
     # How long a service's OpenAPI document is reused before it is fetched again.

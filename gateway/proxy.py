@@ -1,7 +1,8 @@
 """Forwarding a public request to the service that owns its path, streaming bodies both ways."""
 
+import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
@@ -15,7 +16,7 @@ from gateway.auth import is_caller_header, is_credential_header
 from gateway.config import GatewaySettings
 from gateway.routes import owning_service
 from shared.observability import REQUEST_ID_HEADER, current_request_id
-from shared.problems import BadGateway, GatewayTimeout, NotFound, ProblemError
+from shared.problems import BadGateway, GatewayTimeout, NotFound, ProblemError, TooManyRequests
 
 log = structlog.get_logger(__name__)
 
@@ -68,6 +69,46 @@ class InvalidContentLength(ProblemError):
     status, type_name, title = 400, "invalid-content-length", "Invalid Content-Length"
 
 
+class RequestTimeout(ProblemError):
+    status, type_name, title = 408, "request-timeout", "Request body too slow"
+
+
+class UpstreamSlots:
+    """How many service connections each client address holds at once, and a cap on it, so a
+    few addresses (slow uploads, floods) cannot take the whole pool from everyone else."""
+
+    def __init__(self, per_address: int) -> None:
+        self._per_address = per_address
+        self._held: dict[str, int] = {}
+
+    def held(self, address: str) -> int:
+        return self._held.get(address, 0)
+
+    def take(self, address: str) -> Callable[[], None]:
+        """Takes a slot for `address` (429 when it holds them all); returns the release."""
+        held = self._held.get(address, 0)
+        if held >= self._per_address:
+            raise TooManyRequests(
+                f"More than {self._per_address} requests at once from this address",
+                retry_after=1,
+            )
+        self._held[address] = held + 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if released:
+                return
+            released = True
+            left = self._held[address] - 1
+            if left:
+                self._held[address] = left
+            else:
+                del self._held[address]
+
+        return release
+
+
 def upstream_client(settings: GatewaySettings) -> httpx.AsyncClient:
     """The one connection pool to every service, shared by all requests of the process."""
     connect = settings.gateway_connect_timeout
@@ -89,11 +130,14 @@ class ServiceProxy:
     """Sends each public request to the service that owns its path and relays the answer."""
 
     def __init__(
-        self, client: httpx.AsyncClient, service_urls: dict[str, str], max_body_bytes: int
+        self, client: httpx.AsyncClient, service_urls: dict[str, str], settings: GatewaySettings
     ) -> None:
         self._client = client
         self._service_urls = service_urls
-        self._max_body_bytes = max_body_bytes
+        self._max_body_bytes = settings.gateway_max_body_bytes
+        self._buffered_body_bytes = settings.gateway_buffered_body_bytes
+        self._body_timeout = settings.gateway_body_timeout
+        self.slots = UpstreamSlots(settings.gateway_upstream_connections_per_address)
 
     def service_for(self, request: Request) -> str:
         """The service that owns the request's path; 404 when none does."""
@@ -107,7 +151,28 @@ class ServiceProxy:
     ) -> Response:
         """Relays `request` to `service` with `caller_headers` (the edge's word on the caller)."""
         path = request.url.path
-        body = self._request_body(request)
+        # A small body is read whole before any service connection is taken: a client that
+        # sends it slowly holds only its own socket, and gets a 408.
+        body = await self._request_body(request)
+        release = self.slots.take(request.client.host if request.client else "unknown")
+        try:
+            upstream = await self._send(request, service, caller_headers, body)
+        except BaseException:
+            release()
+            raise
+        if upstream is None:
+            release()
+            return Response(status_code=499)
+        return RelayedResponse(upstream, service, release)
+
+    async def _send(
+        self,
+        request: Request,
+        service: str,
+        caller_headers: dict[str, str],
+        body: bytes | AsyncIterator[bytes] | None,
+    ) -> httpx.Response | None:
+        path = request.url.path
         upstream_request = httpx.Request(
             request.method,
             self._service_urls[service] + _raw_target(request),
@@ -128,13 +193,16 @@ class ServiceProxy:
         except ClientDisconnect:
             # The caller left while sending the body; nobody is there to read an answer.
             UPSTREAM_REQUESTS.labels(service, "client_disconnected").inc()
-            return Response(status_code=499)
+            return None
         UPSTREAM_LATENCY.labels(service).observe(time.perf_counter() - started)
         UPSTREAM_REQUESTS.labels(service, str(upstream.status_code)).inc()
-        return RelayedResponse(upstream, service)
+        return upstream
 
-    def _request_body(self, request: Request) -> AsyncIterator[bytes] | None:
-        """The body as a stream, or None when the request has none (so none is sent on)."""
+    async def _request_body(self, request: Request) -> bytes | AsyncIterator[bytes] | None:
+        """The body: read whole when small and declared, else a stream; None when there is none.
+
+        Either way a client that stalls for `gateway_body_timeout` gets a 408.
+        """
         declared = request.headers.get("content-length")
         if declared is not None:
             try:
@@ -146,18 +214,33 @@ class ServiceProxy:
                 raise self._too_large()
             if length == 0:
                 return None
+            if length <= self._buffered_body_bytes:
+                try:
+                    return await asyncio.wait_for(request.body(), self._body_timeout)
+                except TimeoutError as exc:
+                    raise self._too_slow() from exc
         elif "transfer-encoding" not in request.headers:
             return None
         return self._limited(request.stream())
 
     async def _limited(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        """Passes chunks on as they arrive; a chunked body stops at the limit with a 413."""
+        """Passes chunks on as they arrive; a chunked body stops at the limit with a 413, a
+        stalled one with a 408."""
         received = 0
-        async for chunk in chunks:
+        while True:
+            try:
+                chunk = await asyncio.wait_for(anext(chunks), self._body_timeout)
+            except StopAsyncIteration:
+                return
+            except TimeoutError as exc:
+                raise self._too_slow() from exc
             received += len(chunk)
             if received > self._max_body_bytes:
                 raise self._too_large()
             yield chunk
+
+    def _too_slow(self) -> RequestTimeout:
+        return RequestTimeout(f"The request body did not arrive within {self._body_timeout:g} s")
 
     def _too_large(self) -> PayloadTooLarge:
         return PayloadTooLarge(f"The request body is larger than {self._max_body_bytes} bytes")
@@ -166,7 +249,7 @@ class ServiceProxy:
 class RelayedResponse(StreamingResponse):
     """A service's response streamed to the caller; its connection is released however it ends."""
 
-    def __init__(self, upstream: httpx.Response, service: str) -> None:
+    def __init__(self, upstream: httpx.Response, service: str, release: Callable[[], None]) -> None:
         super().__init__(_relay_body(upstream, service), status_code=upstream.status_code)
         self.raw_headers = [
             (name, value)
@@ -174,11 +257,13 @@ class RelayedResponse(StreamingResponse):
             if name not in RESPONSE_HEADERS_SET_BY_GATEWAY
         ]
         self._upstream = upstream
+        self._release = release
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
+            self._release()
             await self._upstream.aclose()
 
 

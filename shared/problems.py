@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://kabinet.dev/problems/"
@@ -114,6 +115,15 @@ class GatewayTimeout(ProblemError):
     status, type_name, title = 504, "gateway-timeout", "Upstream service timed out"
 
 
+class ProblemWhileReading(StarletteHTTPException):
+    """A problem found while the framework reads the request body: FastAPI passes an HTTP
+    exception raised there on unchanged (anything else would become a bare 400)."""
+
+    def __init__(self, problem: ProblemError) -> None:
+        super().__init__(problem.status, problem.detail)
+        self.problem = problem
+
+
 def problem_response(
     status: int,
     body: dict[str, Any],
@@ -170,21 +180,58 @@ def install_problem_handlers(app: FastAPI) -> None:
         ).model_dump(exclude_none=True)
         return problem_response(status, body, dict(exc.headers or {}))
 
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled_error", path=request.url.path)
-        body = Problem(
-            type=TYPE_BASE + "internal-error",
-            title="Internal server error",
-            status=500,
-            detail="The request could not be completed; it has been logged.",
-            instance=request.url.path,
-        ).model_dump(exclude_none=True)
-        return problem_response(500, body)
+    async def on_problem_while_reading(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ProblemWhileReading)
+        return await on_problem(request, exc.problem)
 
     app.add_exception_handler(ProblemError, on_problem)
+    app.add_exception_handler(ProblemWhileReading, on_problem_while_reading)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(Exception, on_unexpected)
+    # Innermost of the middlewares, so the others see an ordinary 500 answer.
+    app.add_middleware(UnexpectedErrorMiddleware)
+
+
+def internal_error_body(path: str) -> dict[str, Any]:
+    return Problem(
+        type=TYPE_BASE + "internal-error",
+        title="Internal server error",
+        status=500,
+        detail="The request could not be completed; it has been logged.",
+        instance=path,
+    ).model_dump(exclude_none=True)
+
+
+class UnexpectedErrorMiddleware:
+    """Answers an unexpected exception with a 500 problem and keeps the connection usable.
+
+    Starlette's own handler re-raises after answering, and the ASGI server then closes the
+    keep-alive connection: the gateway's next request on it would fail as "unreachable".
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            log.exception("unhandled_error", path=scope["path"])
+            if started:
+                # Half an answer is out: only dropping the connection tells the client.
+                raise
+            await problem_response(500, internal_error_body(scope["path"]))(scope, receive, send)
 
 
 # OpenAPI `responses=` fragment so clients see the problem shape in every service's document.

@@ -32,6 +32,7 @@ from shared.observability import (
     metrics_endpoint,
 )
 from shared.problems import install_problem_handlers
+from shared.storable import StorableTextMiddleware
 
 log = structlog.get_logger(__name__)
 
@@ -168,6 +169,7 @@ def create_service_app(
         generate_unique_id_function=operation_id,
     )
     install_problem_handlers(app)
+    app.add_middleware(StorableTextMiddleware)
     if definition.idempotency is not None:
         app.add_middleware(IdempotencyMiddleware, table=definition.idempotency)
     # Outside the idempotency layer, which keys a partner's answers by the verified caller.
