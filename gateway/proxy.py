@@ -150,7 +150,6 @@ class ServiceProxy:
         self, request: Request, service: str, caller_headers: dict[str, str]
     ) -> Response:
         """Relays `request` to `service` with `caller_headers` (the edge's word on the caller)."""
-        path = request.url.path
         # A small body is read whole before any service connection is taken: a client that
         # sends it slowly holds only its own socket, and gets a 408.
         body = await self._request_body(request)
