@@ -30,7 +30,7 @@ from shared.observability import (
     configure_logging,
     metrics_endpoint,
 )
-from shared.problems import install_problem_handlers
+from shared.problems import Unauthorized, install_problem_handlers
 
 log = structlog.get_logger(__name__)
 
@@ -130,6 +130,7 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.add_api_route("/healthz", healthz, include_in_schema=False)
     app.add_api_route("/readyz", readyz, include_in_schema=False)
+    app.add_api_route("/status", status, include_in_schema=False)
     app.add_api_route("/openapi.json", openapi_document, include_in_schema=False)
     app.add_api_route("/docs", swagger_ui, include_in_schema=False)
     # Swagger UI's own files are served from here, so /docs works without the internet.
@@ -143,13 +144,21 @@ async def healthz() -> dict[str, str]:
 
 
 async def readyz(gateway: GatewayDep) -> JSONResponse:
-    """Ready only when every service says it is ready."""
-    checks = await gateway.service_readiness()
+    """Ready when the gateway itself can serve: it knows identity's signing keys. One service's
+    outage must not take the whole edge out of the load balancer (see /status for those)."""
+    checks = {"signing_keys": await gateway.authenticator.signing_keys.readiness()}
     ready = all(status == "ok" for status in checks.values())
     return JSONResponse(
         {"status": "ready" if ready else "not_ready", "checks": checks},
         status_code=200 if ready else 503,
     )
+
+
+async def status(gateway: GatewayDep) -> JSONResponse:
+    """Every service's own readiness, asked at once: what is up behind the edge."""
+    services = await gateway.service_readiness()
+    healthy = all(state == "ok" for state in services.values())
+    return JSONResponse({"status": "ok" if healthy else "degraded", "services": services})
 
 
 async def openapi_document(gateway: GatewayDep) -> JSONResponse:
@@ -168,10 +177,22 @@ async def swagger_ui() -> HTMLResponse:
 
 async def forward(request: Request, gateway: GatewayDep) -> Response:
     """The edge steps in order: who calls (401/403), within its limits (429), then the service."""
-    caller = await gateway.authenticator.identify(request)
+    authenticator = gateway.authenticator
+    if authenticator.has_credential(request):
+        failure = gateway.rate_limits.hold_failure(request)
+        try:
+            caller = await authenticator.identify(request)
+        except Unauthorized:
+            raise
+        except BaseException:
+            gateway.rate_limits.clear_failure(failure)
+            raise
+        gateway.rate_limits.clear_failure(failure)
+    else:
+        caller = None
     quota = gateway.rate_limits.admit(request, caller)
     service = gateway.proxy.service_for(request)
-    caller_headers = gateway.authenticator.caller_headers(caller, service, request)
+    caller_headers = authenticator.caller_headers(caller, service, request)
     response = await gateway.proxy.forward(request, service, caller_headers)
     if quota is not None:
         response.headers.update(quota.headers())

@@ -9,6 +9,7 @@ each service decides what anyone may do.
 """
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import uuid
@@ -228,6 +229,19 @@ class SigningKeys:
             raise AuthenticationUnavailable("identity's signing keys are not known yet")
         return self._keys.get(kid)
 
+    async def readiness(self) -> str:
+        """ "ok" once identity's keys are at hand (fetched now if they never were)."""
+        if self._fetched_at is None:
+            async with self._lock:
+                if self._fetched_at is None and self._may_fetch():
+                    with contextlib.suppress(AuthenticationUnavailable):
+                        await self._fetch(keep_cached=False)
+        return "ok" if self._fetched_at is not None else "unavailable: identity's keys unknown"
+
+    def _may_fetch(self) -> bool:
+        now = _timestamp(self._clock)
+        return self._attempted_at is None or now - self._attempted_at >= self._refetch
+
     def _needs_fetch(self, kid: str) -> bool:
         now = _timestamp(self._clock)
         if self._attempted_at is not None and now - self._attempted_at < self._refetch:
@@ -272,29 +286,40 @@ class _CachedVerdict:
 
 
 class ApiKeyVerdicts:
-    """identity's verdicts on API keys, kept `ttl_seconds`, valid and unknown keys alike.
+    """identity's verdicts on API keys, kept `ttl_seconds`, valid and unknown keys apart.
 
-    Keyed by a SHA-256 of the key, so the cache holds no usable secret. Concurrent calls with
-    the same uncached key share one question to identity.
+    Keyed by a SHA-256 of the key, so the cache holds no usable secret. Unknown keys have a
+    cache of their own, so a flood of made-up keys pushes out only other made-up keys, never a
+    partner's real one. Concurrent calls with the same uncached key share one question.
     """
 
     def __init__(
-        self, identity: IdentityClient, clock: Clock, *, ttl_seconds: float, max_entries: int
+        self,
+        identity: IdentityClient,
+        clock: Clock,
+        *,
+        ttl_seconds: float,
+        max_entries: int,
+        max_unknown_entries: int,
     ) -> None:
         self._identity = identity
         self._clock = clock
         self._ttl = ttl_seconds
-        self._max_entries = max_entries
+        self._limits = {True: max_entries, False: max_unknown_entries}
         # Insertion order is expiry order: every entry lives the same `ttl_seconds`.
-        self._verdicts: OrderedDict[str, _CachedVerdict] = OrderedDict()
+        self._verdicts: dict[bool, OrderedDict[str, _CachedVerdict]] = {
+            True: OrderedDict(),
+            False: OrderedDict(),
+        }
         self._asking: dict[str, asyncio.Task[VerifiedApiKey | None]] = {}
 
     async def verify(self, key: str) -> VerifiedApiKey | None:
         digest = hashlib.sha256(key.encode()).hexdigest()
         now = _timestamp(self._clock)
-        cached = self._verdicts.get(digest)
-        if cached is not None and cached.expires_at > now:
-            return cached.verified
+        for verdicts in self._verdicts.values():
+            cached = verdicts.get(digest)
+            if cached is not None and cached.expires_at > now:
+                return cached.verified
         asking = self._asking.get(digest)
         if asking is None:
             asking = asyncio.create_task(self._ask(digest, key))
@@ -313,19 +338,23 @@ class ApiKeyVerdicts:
         verified = await self._identity.api_key(key)
         if self._ttl > 0:
             now = _timestamp(self._clock)
-            self._forget_expired(now)
-            self._verdicts.pop(digest, None)
-            self._verdicts[digest] = _CachedVerdict(now + self._ttl, verified)
-            while len(self._verdicts) > self._max_entries:
-                self._verdicts.popitem(last=False)
+            for verdicts in self._verdicts.values():
+                _forget_expired(verdicts, now)
+                verdicts.pop(digest, None)
+            known = verified is not None
+            verdicts = self._verdicts[known]
+            verdicts[digest] = _CachedVerdict(now + self._ttl, verified)
+            while len(verdicts) > self._limits[known]:
+                verdicts.popitem(last=False)
         return verified
 
-    def _forget_expired(self, now: float) -> None:
-        while self._verdicts:
-            oldest = next(iter(self._verdicts.values()))
-            if oldest.expires_at > now:
-                return
-            self._verdicts.popitem(last=False)
+
+def _forget_expired(verdicts: "OrderedDict[str, _CachedVerdict]", now: float) -> None:
+    while verdicts:
+        oldest = next(iter(verdicts.values()))
+        if oldest.expires_at > now:
+            return
+        verdicts.popitem(last=False)
 
 
 class Authenticator:
@@ -348,7 +377,13 @@ class Authenticator:
             clock,
             ttl_seconds=settings.gateway_api_key_cache_seconds,
             max_entries=settings.gateway_api_key_cache_entries,
+            max_unknown_entries=settings.gateway_unknown_api_key_cache_entries,
         )
+
+    @staticmethod
+    def has_credential(request: Request) -> bool:
+        headers = request.headers
+        return "authorization" in headers or API_KEY_HEADER in headers
 
     async def identify(self, request: Request) -> Principal | None:
         """The verified caller of `request`, or None for a call without a credential.

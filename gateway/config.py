@@ -48,6 +48,8 @@ class GatewaySettings(PlatformSettings):
     # working at most this much later.
     gateway_api_key_cache_seconds: float = Field(default=5.0, ge=0)
     gateway_api_key_cache_entries: int = Field(default=10_000, ge=1)
+    # Unknown keys are remembered as long, in a cache of their own that cannot push out good keys.
+    gateway_unknown_api_key_cache_entries: int = Field(default=10_000, ge=1)
     # Longest wait for identity's JWKS or API-key answer before the call is a 503.
     gateway_identity_timeout: float = Field(default=3.0, gt=0)
 

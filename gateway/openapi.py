@@ -13,6 +13,7 @@ import httpx
 import structlog
 
 from gateway.routes import owning_service
+from shared.problems import PROBLEM_MEDIA_TYPE, Problem
 
 log = structlog.get_logger(__name__)
 
@@ -39,6 +40,23 @@ SECURITY_SCHEMES: JsonObject = {
 }
 # Either credential, or none for the public endpoints; operations may state their own.
 DEFAULT_SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"apiKeyAuth": []}, {}]
+
+# What the edge or the platform itself may answer to any operation, whatever the service says.
+EDGE_PROBLEMS: dict[int, str] = {
+    400: "Malformed request (unreadable body, bad Content-Length)",
+    401: "The bearer token or API key did not verify",
+    403: "The caller may not do this (role, API-key scope, accountant session)",
+    408: "The request body arrived too slowly",
+    413: "The request body is too large",
+    422: "Invalid input: `errors` names each field and the rule it breaks",
+    429: "Too many calls, failed authentications or concurrent requests; see Retry-After",
+    502: "The owning service is unreachable",
+    503: "The owning service or authentication is unavailable",
+    504: "The owning service did not answer in time",
+}
+# Only an operation on a path with parameters can name something that is not there.
+PATH_PARAMETER_PROBLEMS: dict[int, str] = {404: "Not found, or not visible to the caller"}
+PROBLEM_REF = "#/components/schemas/Problem"
 
 DESCRIPTION = (
     "The Kabinet customer-portal API: identity, licensing, helpdesk and dongle, "
@@ -159,6 +177,11 @@ def merge_documents(
                 tags.setdefault(tag["name"], tag)
 
     _make_operation_ids_unique(operation_owners)
+    for path, item in paths.items():
+        for method in HTTP_METHODS:
+            if isinstance(item.get(method), dict):
+                _document_problems(path, item[method])
+    _add_problem_schema(components["schemas"])
     # The gateway decides how callers authenticate; its schemes win over a service's own.
     components["securitySchemes"].update(copy.deepcopy(SECURITY_SCHEMES))
 
@@ -259,3 +282,31 @@ def _make_operation_ids_unique(operations: Sequence[tuple[str, JsonObject]]) -> 
             unique = f"{operation_id}_{number}"
         taken.add(unique)
         operation["operationId"] = unique
+
+
+def _document_problems(path: str, operation: JsonObject) -> None:
+    """Every error answer as what it is on the wire, an `application/problem+json` Problem,
+    and the answers the edge may give added where the service did not list them."""
+    responses: JsonObject = operation.setdefault("responses", {})
+    for code, response in responses.items():
+        if code.isdigit() and int(code) >= 400 and isinstance(response, dict):
+            response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}}
+    wanted = dict(EDGE_PROBLEMS)
+    if "{" in path:
+        wanted.update(PATH_PARAMETER_PROBLEMS)
+    for status, description in sorted(wanted.items()):
+        responses.setdefault(
+            str(status),
+            {
+                "description": description,
+                "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}},
+            },
+        )
+
+
+def _add_problem_schema(schemas: JsonObject) -> None:
+    """The platform's Problem (shared.problems), unless every service already shares it."""
+    generated = Problem.model_json_schema(ref_template=COMPONENTS_PREFIX + "schemas/{model}")
+    for name, definition in generated.pop("$defs", {}).items():
+        schemas.setdefault(name, definition)
+    schemas.setdefault("Problem", generated)

@@ -150,6 +150,12 @@ class Gcra:
             self._arrivals[(bucket.name, bucket.key)] = next_arrival
         return min(quotas, key=lambda quota: quota.remaining)
 
+    def refund(self, bucket: Bucket) -> None:
+        """Gives back the call `admit` last counted in `bucket`."""
+        key = (bucket.name, bucket.key)
+        if key in self._arrivals:
+            self._arrivals[key] -= max(1, self._period // bucket.limit)
+
     def _sweep(self, now: int) -> None:
         """Forgets buckets that are full again (at most once a period): memory stays bounded."""
         if now - self._swept_at < self._period:
@@ -186,17 +192,40 @@ class RateLimits:
             raise RateLimited(quota)
         return quota
 
+    def hold_failure(self, request: Request) -> Bucket:
+        """Counts a credential about to be checked as a failure of its address (429 when the
+        address has none left, and then it is not even checked), until `clear_failure` gives
+        it back. Held before the check, so concurrent guesses cannot overrun the limit."""
+        bucket = self._failures(request)
+        quota = self._gcra.admit([bucket])
+        if not quota.allowed:
+            RATE_LIMITED.labels(bucket.name).inc()
+            raise RateLimited(quota)
+        return bucket
+
+    def clear_failure(self, bucket: Bucket) -> None:
+        """The credential verified (or could not be checked): not a failure after all."""
+        self._gcra.refund(bucket)
+
+    def _failures(self, request: Request) -> Bucket:
+        # Throttled like an anonymous caller (spec: Gateway), per address.
+        return Bucket(
+            "failed_authentication",
+            _address(request),
+            self._settings.anon_rate_per_minute,
+            "with a credential that did not verify from this address",
+        )
+
     def buckets(self, request: Request, caller: Principal | None) -> list[Bucket]:
         settings = self._settings
         buckets: list[Bucket] = []
         # Counted per address whoever calls: a credential must not lift the login limit.
         group = endpoint_group(request.method, request.url.path)
         if group is not None:
-            address = request.client.host if request.client else "unknown"
             buckets.append(
                 Bucket(
                     group,
-                    address,
+                    _address(request),
                     settings.anon_rate_per_minute,
                     f"from this address to the {group} endpoints",
                 )
@@ -217,3 +246,7 @@ class RateLimits:
                 Bucket("user", who, settings.user_rate_per_minute, "for this signed-in user")
             )
         return buckets
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

@@ -18,7 +18,8 @@ async def fuzz(stack: Stack, *headers: str) -> tuple[int, str]:
         "run",
         f"{stack.urls['gateway']}/openapi.json",
         "--checks",
-        "not_a_server_error,response_schema_conformance,content_type_conformance",
+        "not_a_server_error,status_code_conformance,response_schema_conformance,"
+        "content_type_conformance",
         "--phases",
         "examples,fuzzing",
         "--max-examples",

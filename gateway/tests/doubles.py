@@ -187,6 +187,10 @@ def _identity_routes() -> APIRouter:
     async def read_organization(organization_id: int) -> Organization:
         return Organization(id=organization_id, name="Ромашка")
 
+    @router.get("/api/v1/auth/jwks.json", include_in_schema=False)
+    async def jwks() -> dict[str, list[str]]:
+        return {"keys": []}
+
     @router.get("/internal/sync")
     async def internal_sync() -> dict[str, str]:
         return {}

@@ -1,4 +1,4 @@
-"""Liveness, readiness of every service, metrics, CORS."""
+"""Liveness, the gateway's readiness, every service's status, metrics, CORS."""
 
 import asyncio
 
@@ -13,47 +13,66 @@ async def test_healthz_answers_without_asking_the_services(gateway, doubles):
     assert not any(double.hits for double in doubles.values())
 
 
-async def test_readyz_is_200_when_every_service_is_ready(gateway, doubles):
-    response = await gateway.get("/readyz")
-    assert response.status_code == 200
-    assert response.json() == {
-        "status": "ready",
-        "checks": {"identity": "ok", "licensing": "ok", "helpdesk": "ok", "dongle": "ok"},
+async def test_status_shows_every_service_and_readyz_only_the_gateway(gateway, doubles):
+    status = await gateway.get("/status")
+    assert status.status_code == 200
+    assert status.json() == {
+        "status": "ok",
+        "services": {"identity": "ok", "licensing": "ok", "helpdesk": "ok", "dongle": "ok"},
     }
+    ready = await gateway.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "checks": {"signing_keys": "ok"}}
 
 
-async def test_readyz_is_503_when_a_service_is_down(start_gateway, doubles):
+async def test_a_service_down_is_in_status_but_the_gateway_stays_ready(start_gateway, doubles):
     async with start_gateway(dongle_url=f"http://127.0.0.1:{free_port()}") as gateway:
-        response = await gateway.get("/readyz")
-    assert response.status_code == 503
-    body = response.json()
-    assert body["status"] == "not_ready"
-    assert body["checks"]["dongle"] == "unavailable: ConnectError"
-    assert body["checks"]["identity"] == "ok"
+        ready = await gateway.get("/readyz")
+        status = await gateway.get("/status")
+    assert ready.status_code == 200, ready.text
+    assert status.status_code == 200
+    assert status.json()["status"] == "degraded"
+    assert status.json()["services"]["dongle"] == "unavailable: ConnectError"
+    assert status.json()["services"]["identity"] == "ok"
 
 
-async def test_readyz_is_503_when_a_service_is_not_ready(gateway, doubles):
+async def test_readyz_is_503_while_identitys_keys_are_unknown(start_gateway, doubles):
+    async with start_gateway(identity_url=f"http://127.0.0.1:{free_port()}") as gateway:
+        ready = await gateway.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["signing_keys"].startswith("unavailable")
+
+
+async def test_once_the_keys_are_known_identitys_outage_does_not_unready_the_gateway(
+    start_gateway, doubles
+):
+    async with start_gateway() as gateway:
+        assert (await gateway.get("/readyz")).status_code == 200
+        doubles["identity"].ready = False
+        assert (await gateway.get("/readyz")).status_code == 200
+        assert (await gateway.get("/status")).json()["services"]["identity"] == "not ready: 503"
+
+
+async def test_status_reports_a_service_that_is_not_ready(gateway, doubles):
     doubles["licensing"].ready = False
-    response = await gateway.get("/readyz")
-    assert response.status_code == 503
-    assert response.json()["checks"]["licensing"] == "not ready: 503"
+    response = await gateway.get("/status")
+    assert response.json()["services"]["licensing"] == "not ready: 503"
 
 
-async def test_readyz_does_not_wait_for_a_hanging_service(start_gateway, doubles):
+async def test_status_does_not_wait_for_a_hanging_service(start_gateway, doubles):
     doubles["helpdesk"].hold_readiness = True
     async with start_gateway(gateway_probe_timeout=0.3) as gateway:
-        response = await asyncio.wait_for(gateway.get("/readyz"), 5)
-    assert response.status_code == 503
-    assert response.json()["checks"]["helpdesk"] == "unavailable: ReadTimeout"
+        response = await asyncio.wait_for(gateway.get("/status"), 5)
+    assert response.json()["services"]["helpdesk"] == "unavailable: ReadTimeout"
 
 
-async def test_readyz_asks_all_services_at_once(gateway, doubles: Doubles):
+async def test_status_asks_all_services_at_once(gateway, doubles: Doubles):
     # Each service answers only when all four have been asked: one at a time would never finish.
     barrier = asyncio.Barrier(len(doubles))
     for double in doubles.values():
         double.readiness_barrier = barrier
-    response = await gateway.get("/readyz")
-    assert response.status_code == 200, response.text
+    response = await gateway.get("/status")
+    assert response.json()["status"] == "ok", response.text
 
 
 async def test_metrics_count_requests_per_service(gateway, doubles):

@@ -104,6 +104,31 @@ async def test_gateway_security_schemes_are_documented(gateway, doubles):
     assert {"bearerAuth": []} in document["security"]
 
 
+async def test_every_operation_documents_its_problems_as_problem_json(gateway, doubles):
+    document = (await gateway.get("/openapi.json")).json()
+    operations = [
+        (path, operation)
+        for path, item in document["paths"].items()
+        for operation in item.values()
+        if isinstance(operation, dict) and "responses" in operation
+    ]
+    assert operations
+    for path, operation in operations:
+        responses = operation["responses"]
+        wanted = {"400", "401", "403", "408", "413", "422", "429", "502", "503", "504"}
+        if "{" in path:
+            wanted.add("404")
+        assert wanted <= set(responses), (path, sorted(responses))
+        for code, response in responses.items():
+            if int(code) >= 400:
+                assert response["content"] == {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                }, (path, code)
+    assert {"type", "title", "status"} <= set(
+        document["components"]["schemas"]["Problem"]["properties"]
+    )
+
+
 async def test_swagger_ui_is_served(gateway, doubles):
     response = await gateway.get("/docs")
     assert response.status_code == 200
@@ -207,7 +232,15 @@ def test_discriminator_mappings_and_nested_refs_follow_a_rename():
         {"identity": document("me", ["name"]), "licensing": document("acts", ["inn"])}
     )
     schemas = merged["components"]["schemas"]
-    assert set(schemas) == {"identity_Pet", "licensing_Pet", "identity_Animal", "licensing_Animal"}
+    assert set(schemas) == {
+        "identity_Pet",
+        "licensing_Pet",
+        "identity_Animal",
+        "licensing_Animal",
+        # The platform's error shape, which every error answer refers to.
+        "Problem",
+        "FieldError",
+    }
     assert schemas["licensing_Animal"]["oneOf"] == [{"$ref": f"{SCHEMAS}licensing_Pet"}]
     assert schemas["licensing_Animal"]["discriminator"]["mapping"] == {
         "pet": f"{SCHEMAS}licensing_Pet"
