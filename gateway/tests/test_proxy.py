@@ -209,5 +209,5 @@ async def test_cookies_are_relayed_but_never_kept_by_the_gateway(gateway, double
     await gateway.get("/api/v1/auth/session")
     assert doubles["identity"].received[1].header("cookie") is None
     # The gateway's own calls to the service must not carry a caller's cookie either.
-    await gateway.get("/readyz")
+    await gateway.get("/status")
     assert b"cookie" not in doubles["identity"].last_headers["/readyz"]
