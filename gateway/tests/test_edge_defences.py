@@ -82,16 +82,23 @@ async def test_one_address_cannot_hold_every_service_connection(start_gateway, d
     assert again.status_code == 200
 
 
-async def test_a_500_in_a_service_does_not_break_the_next_call(
-    start_gateway, doubles: Doubles, platform_settings
-):
+@contextlib.asynccontextmanager
+async def probe_behind(start_gateway, platform_settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A real service (text_probe_definition) as dongle, behind a gateway with ONE pooled
+    connection to it: every call after another goes over the connection that one used."""
     settings = platform_settings.model_copy(update={"run_workers": False})
     service = create_service_app(text_probe_definition("dongle"), settings)
     async with (
         serve(service) as dongle_url,
-        # One pooled connection: every call after the 500 goes over the connection it used.
         start_gateway(dongle_url=dongle_url, gateway_upstream_connections=1) as gateway,
     ):
+        yield gateway
+
+
+async def test_a_500_in_a_service_does_not_break_the_next_call(
+    start_gateway, doubles: Doubles, platform_settings
+):
+    async with probe_behind(start_gateway, platform_settings) as gateway:
         # Queued behind each other, so a call takes the connection the instant a 500 frees it.
         answers = await asyncio.gather(
             *(gateway.get(f"/api/v1/keys/{path}") for _ in range(20) for path in ("crash", "fine"))
@@ -107,12 +114,7 @@ async def test_a_500_in_a_service_does_not_break_the_next_call(
 async def test_nul_through_the_gateway_is_a_422_and_the_next_call_is_served(
     start_gateway, doubles: Doubles, platform_settings
 ):
-    settings = platform_settings.model_copy(update={"run_workers": False})
-    service = create_service_app(text_probe_definition("dongle"), settings)
-    async with (
-        serve(service) as dongle_url,
-        start_gateway(dongle_url=dongle_url, gateway_upstream_connections=1) as gateway,
-    ):
+    async with probe_behind(start_gateway, platform_settings) as gateway:
         for _ in range(5):
             refused = await gateway.post("/api/v1/keys/notes", json={"title": "\u0000"})
             assert refused.status_code == 422, refused.text
