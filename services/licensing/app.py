@@ -5,9 +5,14 @@ from fastapi import FastAPI
 from services.licensing.catalogue.bootstrap import ensure_default_catalogue
 from services.licensing.catalogue.endpoints import router as catalogue_router
 from services.licensing.config import Settings, get_settings
+from services.licensing.contracts.endpoints import router as contracts_router
 from services.licensing.events import handlers
 from services.licensing.jobs import jobs
+from services.licensing.licenses.endpoints import router as licenses_router
 from services.licensing.models import Base, bus, idempotency
+from services.licensing.runtime import remember_runtime
+from services.licensing.support.endpoints import router as support_router
+from services.licensing.uploads.endpoints import router as uploads_router
 from shared.clock import Clock
 from shared.service import ServiceDefinition, create_service_app
 
@@ -20,10 +25,10 @@ definition = ServiceDefinition(
     metadata=Base.metadata,
     bus=bus,
     idempotency=idempotency,
-    routers=[catalogue_router],
+    routers=[catalogue_router, contracts_router, uploads_router, licenses_router, support_router],
     handlers=handlers,
     jobs=jobs,
-    startup=[ensure_default_catalogue],
+    startup=[remember_runtime, ensure_default_catalogue],
 )
 
 

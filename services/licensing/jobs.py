@@ -1,5 +1,26 @@
-"""licensing's scheduled work, each job run by one replica at a time."""
+"""licensing's scheduled work, each job run by one replica at a time (and each expiry applied
+once even if two sweeps met: see the repositories' row conditions)."""
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.licensing.licenses.service import license_service
+from services.licensing.support.service import support_service
+from shared.bus.consumer import handler_outbox
+from shared.clock import Clock
 from shared.jobs import Job
 
-jobs: list[Job] = []
+SWEEP_EVERY_SECONDS = 60.0
+
+
+async def expire_licenses(session: AsyncSession, clock: Clock) -> None:
+    await license_service.sweep_expired(session, clock, handler_outbox(session))
+
+
+async def end_certificates(session: AsyncSession, clock: Clock) -> None:
+    await support_service.sweep_ended(session, clock, handler_outbox(session))
+
+
+jobs: list[Job] = [
+    Job("license-expiry", SWEEP_EVERY_SECONDS, expire_licenses),
+    Job("certificate-expiry", SWEEP_EVERY_SECONDS, end_certificates),
+]

@@ -9,10 +9,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Integer,
     Numeric,
     String,
+    Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from uuid6 import uuid7
 
@@ -113,3 +116,196 @@ class Organization(Base):
     foreign_tax_id: Mapped[str | None] = mapped_column(String(32))
     # When the event whose values the row holds happened: an older event never overwrites them.
     as_of: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class User(Base):
+    """identity's contact person as licensing needs it: whose e-mail asks for an upload."""
+
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    organization_id: Mapped[uuid.UUID | None] = mapped_column()
+    email: Mapped[str] = mapped_column(String(254))
+    as_of: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Contract(Base):
+    """A license contract (or an invoice-offer) as imported (rule 2); in an organization's
+    account only once an upload request attached it (rule 3)."""
+
+    __tablename__ = "contracts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    contract_date: Mapped[date] = mapped_column(Date)
+    licensee_inn: Mapped[str] = mapped_column(String(32), index=True)
+    licensee_kpp: Mapped[str | None] = mapped_column(String(9))
+    licensee_name: Mapped[str] = mapped_column(String(500))
+    licensee_email: Mapped[str] = mapped_column(String(254))
+    end_user_email: Mapped[str | None] = mapped_column(String(254))
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    attached_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # The partner whose API key imported it: its customers' licenses are the partner's to manage.
+    partner_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    imported_at: Mapped[datetime] = mapped_column(Timestamp)
+
+    licenses: Mapped[list["License"]] = relationship(
+        back_populates="contract", order_by="License.id"
+    )
+    acts: Mapped[list["Act"]] = relationship(back_populates="contract", order_by="Act.id")
+    documents: Mapped[list["Document"]] = relationship(
+        back_populates="contract", order_by="Document.id"
+    )
+
+
+class License(Base):
+    """A license (rule 4): its activation code, status and expiry (a Moscow calendar date)."""
+
+    __tablename__ = "licenses"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('active', 'suspended', 'expired', 'revoked')", name="status_known"
+        ),
+        CheckConstraint("seats >= 1", name="seats_positive"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    contract_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contracts.id"), index=True)
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    partner_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id"))
+    edition: Mapped[str | None] = mapped_column(String(100))
+    seats: Mapped[int] = mapped_column(Integer)
+    activation_code: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(20))
+    starts_at: Mapped[date] = mapped_column(Date)
+    # Valid through this day, Moscow time; none for a perpetual license.
+    expires_at: Mapped[date | None] = mapped_column(Date, index=True)
+    key_serial: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    # When its product key was registered into an account (rule 6: free support once).
+    registered_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # When `licensing.license.lapsed` went out; set once, so it goes out once.
+    lapsed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    contract: Mapped[Contract | None] = relationship(back_populates="licenses")
+    product: Mapped[Product] = relationship(lazy="joined")
+
+
+class Act(Base):
+    """An act of services rendered: a financial document; may carry a support subscription."""
+
+    __tablename__ = "acts"
+    __table_args__ = (
+        CheckConstraint("issued_by IN ('vendor', 'partner')", name="issued_by_known"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    contract_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contracts.id"), index=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    act_date: Mapped[date] = mapped_column(Date)
+    # `partner`: produced by a partner's own accounting program (rule 8 refuses it).
+    issued_by: Mapped[str] = mapped_column(String(10))
+    total: Mapped[Decimal] = mapped_column(Roubles)
+
+    contract: Mapped[Contract] = relationship(back_populates="acts")
+    items: Mapped[list["ActItem"]] = relationship(
+        back_populates="act", order_by="ActItem.position", lazy="selectin"
+    )
+
+
+class ActItem(Base):
+    __tablename__ = "act_items"
+    __table_args__ = (
+        UniqueConstraint("act_id", "position"),
+        CheckConstraint("quantity >= 1 AND amount >= 0", name="quantity_and_amount"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    act_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("acts.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(Roubles)
+
+    act: Mapped[Act] = relationship(back_populates="items")
+
+
+class Document(Base):
+    """A file of a contract; its bytes live in the document store, named by the id."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    contract_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contracts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+    contract: Mapped[Contract] = relationship(back_populates="documents")
+
+
+class UploadRequest(Base):
+    """A request to upload contracts into an organization's account (rule 3)."""
+
+    __tablename__ = "upload_requests"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status_known"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    organization_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    requested_by: Mapped[uuid.UUID] = mapped_column()
+    numbers: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    terms_version: Mapped[str] = mapped_column(String(32))
+    accepted_at: Mapped[datetime] = mapped_column(Timestamp)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # The admin who decided; none when approved automatically.
+    decided_by: Mapped[uuid.UUID | None] = mapped_column()
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class SupportCertificate(Base):
+    """A support certificate (rule 7): tier, what it covers, its term."""
+
+    __tablename__ = "support_certificates"
+    __table_args__ = (
+        CheckConstraint("tier IN ('free', 'paid', 'partner')", name="tier_known"),
+        CheckConstraint("status IN ('active', 'ended')", name="status_known"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    tier: Mapped[str] = mapped_column(String(10))
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # Issued for an INN no organization has registered yet: registering it by number attaches it.
+    organization_inn: Mapped[str | None] = mapped_column(String(32))
+    products: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    key_serials: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    starts_at: Mapped[datetime] = mapped_column(Timestamp)
+    ends_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    # The license whose product key registration started it: free support once per license.
+    license_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("licenses.id"), unique=True)
+    partner_id: Mapped[uuid.UUID | None] = mapped_column()
+    registered_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class ActRenewal(Base):
+    """An act used to renew paid support (rule 8): the unique act id makes "used once" a fact
+    the database keeps, whatever two concurrent renewals do."""
+
+    __tablename__ = "act_renewals"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    act_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("acts.id"), unique=True)
+    certificate_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("support_certificates.id"))
+    renewed_at: Mapped[datetime] = mapped_column(Timestamp)
+    previous_ends_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    ends_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -87,11 +87,12 @@ class OrganizationRegistered(Event):
 class UserRegistered(Event):
     """A person completed registration (a contact) or was created as staff.
 
-    Consumed by helpdesk: author names on tickets and the e-mail address for notifications.
+    Consumed by helpdesk (author names on tickets and the e-mail address for notifications) and
+    licensing (an upload request from the contract's e-mail is approved automatically).
     """
 
     event_type: ClassVar[str] = "identity.user.registered"
-    consumers: ClassVar[tuple[Service, ...]] = ("helpdesk",)
+    consumers: ClassVar[tuple[Service, ...]] = ("helpdesk", "licensing")
 
     user_id: UUID = Field(description="The user's id in identity.")
     organization_id: UUID | None = Field(
@@ -150,7 +151,7 @@ class UserUpdated(Event):
     """
 
     event_type: ClassVar[str] = "identity.user.updated"
-    consumers: ClassVar[tuple[Service, ...]] = ("helpdesk",)
+    consumers: ClassVar[tuple[Service, ...]] = ("helpdesk", "licensing")
 
     user_id: UUID = Field(description="The user's id in identity.")
     organization_id: UUID | None = Field(

@@ -7,7 +7,7 @@ from sqlalchemy import case, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.licensing.models import Organization
+from services.licensing.models import Organization, User
 
 # Requisites every identity event carries in full; they follow the newest event.
 REQUISITES = ("name", "full_name", "country", "resident", "inn", "kpp", "foreign_tax_id")
@@ -38,4 +38,23 @@ class OrganizationRepository:
             updates["customer_number"] = excluded.customer_number
         await self.session.execute(
             statement.on_conflict_do_update(index_elements=[Organization.id], set_=updates)
+        )
+
+    async def user(self, user_id: uuid.UUID) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def merge_user(self, values: dict[str, Any]) -> None:
+        """Inserts the user or updates it where `values` are newer than what it holds."""
+        statement = insert(User).values(**values)
+        excluded = statement.excluded
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[User.id],
+                set_={
+                    "organization_id": excluded.organization_id,
+                    "email": excluded.email,
+                    "as_of": excluded.as_of,
+                },
+                where=User.as_of < excluded.as_of,
+            )
         )

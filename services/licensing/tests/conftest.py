@@ -34,8 +34,8 @@ def licensing_settings(platform_settings: PlatformSettings, **overrides: Any) ->
 
 
 @pytest.fixture
-async def licensing(platform_settings) -> AsyncIterator[LicensingHarness]:
-    settings = licensing_settings(platform_settings)
+async def licensing(platform_settings, tmp_path) -> AsyncIterator[LicensingHarness]:
+    settings = licensing_settings(platform_settings, documents_dir=tmp_path / "documents")
     clock = ManualClock()
     app = create_app(settings, clock=clock)
     async with running(app) as client:

@@ -1,0 +1,80 @@
+"""Every query of licenses."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.licensing.access import Viewer
+from services.licensing.models import License
+from shared.pagination import PageParams, paginate
+
+
+class LicenseRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, license_: License) -> None:
+        self.session.add(license_)
+        await self.session.flush()
+
+    async def page_for(
+        self, viewer: Viewer, params: PageParams
+    ) -> tuple[list[License], str | None]:
+        statement = select(License).where(viewer.sees(License.organization_id, License.partner_id))
+        return await paginate(self.session, statement, [License.id], params)
+
+    async def get(self, license_id: uuid.UUID, *, for_update: bool = False) -> License | None:
+        statement = (
+            select(License)
+            .where(License.id == license_id)
+            .execution_options(populate_existing=True)
+        )
+        if for_update:
+            statement = statement.with_for_update(of=License)
+        return await self.session.scalar(statement)
+
+    async def by_code(self, code: str, *, for_update: bool = False) -> License | None:
+        statement = select(License).where(License.activation_code == code)
+        if for_update:
+            statement = statement.with_for_update(of=License)
+        return await self.session.scalar(statement)
+
+    async def of_contract(self, contract_id: uuid.UUID) -> Sequence[License]:
+        return (
+            await self.session.scalars(select(License).where(License.contract_id == contract_id))
+        ).all()
+
+    async def expire_passed(self, today: date, now: datetime, limit: int) -> list[uuid.UUID]:
+        """Marks up to `limit` active licenses whose last day is before `today` expired.
+
+        Row locks taken with SKIP LOCKED and the `status = 'active'` condition re-checked by the
+        UPDATE make each license expire once, whoever else sweeps at the same time.
+        """
+        due = (
+            select(License.id)
+            .where(License.status == "active", License.expires_at < today)
+            .order_by(License.expires_at, License.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        expired = await self.session.scalars(
+            update(License)
+            .where(License.id.in_(due), License.status == "active")
+            .values(status="expired")
+            .returning(License.id)
+        )
+        return list(expired)
+
+    async def mark_lapsed(self, license_id: uuid.UUID, now: datetime) -> bool:
+        """Records that the lapse was published; False when it already was (never twice)."""
+        marked = await self.session.scalar(
+            update(License)
+            .where(License.id == license_id, License.lapsed_at.is_(None))
+            .values(lapsed_at=now)
+            .returning(License.id)
+        )
+        return marked is not None
