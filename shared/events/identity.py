@@ -147,7 +147,8 @@ class UserUpdated(Event):
     """A user's full name, e-mail or phone changed (an approved data-change request).
 
     Added to the table's events: helpdesk keeps author names and notification addresses, which
-    would go stale without it. Consumed by helpdesk.
+    would go stale without it. Consumed by helpdesk, and by licensing (the contact's e-mail
+    decides automatic approval of uploads into the account).
     """
 
     event_type: ClassVar[str] = "identity.user.updated"

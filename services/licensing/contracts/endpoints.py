@@ -4,6 +4,7 @@ by the organization's contacts and accountant and by staff."""
 import uuid
 from typing import Annotated
 
+import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 
@@ -22,8 +23,10 @@ from services.licensing.licenses.schemas import LicenseRead
 from shared.auth import Principal, require_scope
 from shared.db import SessionDep
 from shared.pagination import Page, PageParams, page_params
-from shared.problems import PROBLEM_RESPONSES, Forbidden
+from shared.problems import PROBLEM_RESPONSES, Forbidden, NotFound
 from shared.service import ClockDep
+
+log = structlog.get_logger(__name__)
 
 router = APIRouter(tags=["contracts"], responses=PROBLEM_RESPONSES)
 
@@ -122,8 +125,12 @@ async def download_document(
     document = await contract_service.document_for(
         session, viewer_of(principal, accountant=True), document_id
     )
+    path = DocumentStore(settings.documents_dir).path_of(document.id)
+    if not path.is_file():
+        log.error("document_file_missing", document_id=str(document.id), path=str(path))
+        raise NotFound("The document's file is not available")
     return FileResponse(
-        DocumentStore(settings.documents_dir).path_of(document.id),
+        path,
         media_type=document.content_type,
         filename=document.name,
     )

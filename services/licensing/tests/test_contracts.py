@@ -223,3 +223,17 @@ async def test_the_accountant_reads_contracts_and_acts_but_not_licenses(licensin
         "/api/v1/acts", headers=licensing.as_accountant(uuid.uuid4())
     )
     assert other.json()["items"] == []
+
+
+async def test_a_document_whose_file_is_gone_is_a_problem_not_a_server_error(licensing):
+    _org, contact, contract = await attached_contract(licensing)
+    read = await licensing.client.get(f"/api/v1/contracts/{contract['id']}", headers=contact)
+    [document] = read.json()["documents"]
+    for path in licensing.settings.documents_dir.rglob("*"):
+        if path.is_file() and path.name == uuid.UUID(document["id"]).hex:
+            path.unlink()
+
+    response = await licensing.client.get(f"/api/v1/documents/{document['id']}", headers=contact)
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
