@@ -3,7 +3,7 @@
 from functools import cached_property
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -50,6 +50,14 @@ class PlatformSettings(BaseSettings):
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
+    # Login and transport security of a real relay (shared.mail); the local sink needs neither.
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    # A CA bundle for a relay whose certificate the system's CAs do not vouch for.
+    smtp_ca_file: str | None = None
+    smtp_timeout_seconds: float = Field(default=10, gt=0)
+    mail_from: str = "Kabinet <no-reply@kabinet.local>"
     gateway_port: int = 8000
     cors_origins: list[str] = []
 

@@ -1,12 +1,18 @@
-"""`make run`: migrate, start the SMTP sink, the four services and the gateway; Ctrl-C stops all.
+"""`make run`: migrate, start the four services and the gateway; Ctrl-C stops all.
+
+Mail goes to whatever answers at KABINET_SMTP_HOST:PORT; only when nothing does (and the address
+is this machine's) is the development SMTP sink started there. Each service listens on
+KABINET_<SERVICE>_PORT (8001-8004 by default), the gateway on KABINET_GATEWAY_PORT.
 
 Every child gets SIGTERM if this supervisor dies, and the supervisor stops when its parent
 (`make`) goes away, so nothing is left running whichever way the run ends.
 """
 
 import ctypes
+import ipaddress
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -40,14 +46,54 @@ def _ready(url: str) -> bool:
         return False
 
 
+def service_ports() -> dict[str, int]:
+    """Each service's port: KABINET_<SERVICE>_PORT, or its default."""
+    return {
+        name: int(os.environ.get(f"KABINET_{name.upper()}_PORT", default))
+        for name, default in SERVICE_PORTS.items()
+    }
+
+
+def smtp_answers(host: str, port: int) -> str | None:
+    """What answers at the SMTP address (its greeting, if it sends one in plain text), or None."""
+    try:
+        with socket.create_connection((host, port), timeout=2) as connection:
+            try:
+                greeting = connection.recv(512).decode("ascii", "replace").strip()
+            except TimeoutError:
+                greeting = ""  # an SMTPS relay waits for the TLS handshake first
+            return greeting.splitlines()[0] if greeting else "no plain-text greeting"
+    except OSError:
+        return None
+
+
+def is_local(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def main() -> int:
     settings = PlatformSettings()
     migrate(settings, list(SERVICES))
     env = dict(os.environ)
-    for name, port in SERVICE_PORTS.items():
+    ports = service_ports()
+    for name, port in ports.items():
         env.setdefault(f"KABINET_{name.upper()}_URL", f"http://127.0.0.1:{port}")
-    children: dict[str, subprocess.Popen[bytes]] = {
-        "smtp": _spawn(
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    smtp = f"{settings.smtp_host}:{settings.smtp_port}"
+    greeting = smtp_answers(settings.smtp_host, settings.smtp_port)
+    if greeting is not None:
+        mail = (
+            f"SMTP server   {smtp} (already running: {greeting}; "
+            f"tls={settings.smtp_tls}, login={'yes' if settings.smtp_username else 'no'})"
+        )
+    elif is_local(settings.smtp_host):
+        mail = f"SMTP sink     {smtp} (nothing answered there; mail kept in .run/mail/)"
+        children["smtp"] = _spawn(
             "smtp sink",
             [
                 "-m",
@@ -59,8 +105,10 @@ def main() -> int:
             ],
             env,
         )
-    }
-    for name, port in SERVICE_PORTS.items():
+    else:
+        mail = f"SMTP server   {smtp} (not answering yet: mail fails until it does)"
+    print(f"mail: {' '.join(mail.split())}", flush=True)
+    for name, port in ports.items():
         children[name] = _spawn(
             name,
             [
@@ -117,7 +165,7 @@ def main() -> int:
                 f"  gateway       {gateway}\n"
                 f"  API docs      {gateway}/docs\n"
                 f"  OpenAPI       {gateway}/openapi.json\n"
-                f"  SMTP sink     {settings.smtp_host}:{settings.smtp_port} (mail in .run/mail/)\n"
+                f"  {mail}\n"
                 "Press Ctrl-C to stop.\n",
                 flush=True,
             )

@@ -10,7 +10,6 @@ from shared.config import PlatformSettings
 class Settings(PlatformSettings):
     sms_provider: Literal["log", "webhook"] = "log"
     sms_webhook_url: str | None = None
-    mail_from: str = "Kabinet <no-reply@kabinet.local>"
     # The first admin; a password is generated and printed at start when none is given.
     admin_email: str = "admin@kabinet.local"
     admin_password: str | None = None

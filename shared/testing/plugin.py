@@ -50,12 +50,13 @@ async def platform_settings() -> AsyncIterator[PlatformSettings]:
     try:
         yield settings
     finally:
-        await _delete_bus_names(settings)
+        await delete_bus_names(settings)
         if not os.environ.get("KABINET_KEEP_TEST_DB"):
             await drop_database(database_url)
 
 
-async def _delete_bus_names(settings: PlatformSettings) -> None:
+async def delete_bus_names(settings: PlatformSettings) -> None:
+    """Removes every queue and exchange of the settings' bus namespace."""
     with contextlib.suppress(Exception):
         connection = await aio_pika.connect(settings.amqp_url)
         async with connection:

@@ -1,13 +1,13 @@
-"""How codes and notices reach people: e-mail over SMTP, SMS through a provider."""
+"""How codes and notices reach people: e-mail through the platform's mailer, SMS through a
+provider."""
 
-from email.message import EmailMessage
 from typing import Protocol
 
-import aiosmtplib
 import httpx
 import structlog
 
 from services.identity.config import Settings
+from shared.mail import Mailer, MailNotSent
 from shared.problems import ProblemError
 
 log = structlog.get_logger(__name__)
@@ -43,7 +43,7 @@ class WebhookSmsProvider:
 
 class Delivery:
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        self.mailer = Mailer(settings)
         self.sms: SmsProvider
         if settings.sms_provider == "webhook":
             if not settings.sms_webhook_url:
@@ -53,20 +53,10 @@ class Delivery:
             self.sms = LogSmsProvider()
 
     async def send_email(self, to: str, subject: str, text: str) -> None:
-        message = EmailMessage()
-        message["From"] = self.settings.mail_from
-        message["To"] = to
-        message["Subject"] = subject
-        message.set_content(text)
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=self.settings.smtp_host,
-                port=self.settings.smtp_port,
-                timeout=10,
-            )
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            log.error("email_not_sent", error=repr(exc))
+            await self.mailer.send(self.mailer.compose(to, subject, text))
+        except MailNotSent as exc:
+            log.error("email_not_sent", error=str(exc))
             raise DeliveryFailed("The e-mail could not be sent; try again shortly") from exc
 
     async def send_sms(self, to: str, text: str) -> None:
