@@ -21,7 +21,8 @@ RUN groupadd --system --gid 10001 kabinet \
 
 WORKDIR /app
 
-# Pinned dependencies first: this layer is rebuilt only when the lock file changes.
+# Pinned runtime dependencies first (no test or lint tools: those are in requirements-dev.lock);
+# this layer is rebuilt only when the lock file changes.
 COPY requirements.lock ./
 RUN pip install -r requirements.lock
 

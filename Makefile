@@ -2,20 +2,29 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+LOCK_SUM = $(shell cat $(1) | cksum | cut -d' ' -f1)
+# `make run` and friends need the runtime lock only; tests and lint add the development lock.
+RUNTIME_STAMP := $(VENV)/.runtime-$(call LOCK_SUM,requirements.lock pyproject.toml)
+DEV_STAMP := $(VENV)/.dev-$(call LOCK_SUM,requirements.lock requirements-dev.lock pyproject.toml)
 
-.PHONY: install run test lint format migrate replay-dlq bench asyncapi clean
+.PHONY: install install-runtime run test lint format migrate replay-dlq bench asyncapi clean
 
-install: $(STAMP)
+install: $(DEV_STAMP) ## runtime and development dependencies (tests, lint, type checks)
 
-$(STAMP): requirements.lock pyproject.toml
+install-runtime: $(RUNTIME_STAMP) ## what the services need to run, nothing more
+
+$(RUNTIME_STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	rm -f $(VENV)/.installed-* && touch $@
+	rm -f $(VENV)/.runtime-* $(VENV)/.installed-* && touch $@
 
-run: install ## migrate and start everything; Ctrl-C stops it
+$(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.lock
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	rm -f $(VENV)/.dev-* && touch $@
+
+run: install-runtime ## migrate and start everything; Ctrl-C stops it
 	exec $(BIN)/python -m deploy.local.run
 
 test: install ## the whole suite against the real PostgreSQL and RabbitMQ
@@ -30,10 +39,10 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-migrate: install
+migrate: install-runtime
 	$(BIN)/python -m shared.cli migrate
 
-replay-dlq: install ## make replay-dlq SERVICE=licensing
+replay-dlq: install-runtime ## make replay-dlq SERVICE=licensing
 	$(BIN)/python -m shared.cli replay-dlq $(SERVICE)
 
 bench: install

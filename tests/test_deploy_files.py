@@ -1,5 +1,6 @@
 """The deployment files: docker-compose.yml against the Compose specification and the way the
-system must be wired, and the Kubernetes manifests in deploy/k8s checked structurally.
+system must be wired, the Kubernetes manifests in deploy/k8s checked structurally, and the
+dependency locks (the image gets the runtime lock only, and it is enough to run every process).
 
 Each check is a function returning the problems it finds. The real files must have none, and
 the self-tests at the bottom break a copy of the real files in one way each and require the
@@ -7,9 +8,11 @@ matching check to notice, so that no check can pass vacuously.
 """
 
 import copy
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -881,3 +884,170 @@ def test_kustomization_check_notices() -> None:
     short = {**kustomization, "resources": kustomization["resources"][1:]}
     assert kustomization_problems(short, files, docs)
     assert kustomization_problems({**kustomization, "namespace": "other"}, files, docs)
+
+
+# --------------------------------------------------------------------------- dependency locks
+
+RUNTIME_LOCK = ROOT / "requirements.lock"
+DEV_LOCK = ROOT / "requirements-dev.lock"
+INCLUDE_RUNTIME = "-r requirements.lock"
+# What only tests, lint and type checks use: none of it may reach the image.
+DEVELOPMENT_TOOLS = {
+    "pytest",
+    "pytest-asyncio",
+    "hypothesis",
+    "schemathesis",
+    "mypy",
+    "ruff",
+    "check-jsonschema",
+    "types-pyyaml",
+}
+# Every process the image and `make run` start, built the way they start.
+PROCESSES = [
+    "gateway.app",
+    *(f"services.{name}.app" for name in SERVICE_PORTS),
+    "shared.cli",
+    "shared.devsmtp",
+    "deploy.local.run",
+]
+# Starts them with every distribution outside the allowed set made unimportable, as in the image
+# (optional imports such as structlog's `rich` fall back the same way), and names what they load.
+RUNTIME_ONLY = """
+import importlib, importlib.metadata, re, sys
+allowed = set(sys.argv[1].split(","))
+owners = importlib.metadata.packages_distributions()
+def normalized(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+class RuntimeOnly:
+    def find_spec(self, name, path=None, target=None):
+        dists = owners.get(name) if "." not in name else None
+        if dists and not any(normalized(dist) in allowed for dist in dists):
+            raise ModuleNotFoundError(f"No module named {name!r} in the runtime lock", name=name)
+sys.meta_path.insert(0, RuntimeOnly())
+for name in sys.argv[2:]:
+    module = importlib.import_module(name)
+    if hasattr(module, "create_app"):
+        module.create_app()
+for name in sorted({module.split(".")[0] for module in list(sys.modules)}):
+    print("loaded:", *owners.get(name, []))
+"""
+
+
+def normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_name(requirement: str) -> str:
+    return normalized(re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0])
+
+
+def read_lock(text: str) -> tuple[set[str], list[str]]:
+    """The pinned names, and the lines that are neither an exact pin nor the runtime include."""
+    pinned, other = set(), []
+    for line in (raw.split("#", 1)[0].strip() for raw in text.splitlines()):
+        if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.+!-]+", line):
+            pinned.add(normalized(line.split("==")[0]))
+        elif line and line != INCLUDE_RUNTIME:
+            other.append(line)
+    return pinned, other
+
+
+def lock_problems(runtime_text: str, dev_text: str, pyproject: Doc) -> list[str]:
+    runtime, loose = read_lock(runtime_text)
+    dev, dev_loose = read_lock(dev_text)
+    problems = [f"requirements.lock: {line!r} is not an exact pin" for line in loose]
+    problems += [f"requirements-dev.lock: {line!r} is not an exact pin" for line in dev_loose]
+    if INCLUDE_RUNTIME not in dev_text.splitlines():
+        problems.append(f"requirements-dev.lock does not start from {INCLUDE_RUNTIME!r}")
+    problems += [
+        f"requirements.lock carries {name}" for name in sorted(DEVELOPMENT_TOOLS & runtime)
+    ]
+    problems += [f"{name} is pinned in both locks" for name in sorted(runtime & dev)]
+    project = pyproject["project"]
+    for requirement in project["dependencies"]:
+        if requirement_name(requirement) not in runtime:
+            problems.append(f"requirements.lock does not pin {requirement}")
+    for requirement in project["optional-dependencies"]["dev"]:
+        if requirement_name(requirement) not in dev:
+            problems.append(f"requirements-dev.lock does not pin {requirement}")
+    return problems
+
+
+def image_install_problems(dockerfile: str) -> list[str]:
+    installed = re.findall(r"pip install\b[^\n]*?-r\s+(\S+)", dockerfile)
+    if installed != [RUNTIME_LOCK.name]:
+        return [f"the image installs {installed}, not {RUNTIME_LOCK.name} alone"]
+    return []
+
+
+def runtime_import_problems(runtime: set[str]) -> list[str]:
+    """Why the processes cannot start with the runtime lock's distributions alone."""
+    result = subprocess.run(
+        [sys.executable, "-c", RUNTIME_ONLY, ",".join(runtime | {"kabinet"}), *PROCESSES],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+    if result.returncode != 0:
+        return [f"the processes do not start: {result.stderr.strip().splitlines()[-1]}"]
+    if "loaded: fastapi" not in result.stdout:
+        return ["the processes were not loaded"]
+    return []
+
+
+def test_the_image_gets_runtime_dependencies_only() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert lock_problems(RUNTIME_LOCK.read_text(), DEV_LOCK.read_text(), pyproject) == []
+    assert image_install_problems((ROOT / "Dockerfile").read_text()) == []
+
+
+def test_the_runtime_lock_is_enough_to_start_every_process() -> None:
+    runtime, _ = read_lock(RUNTIME_LOCK.read_text())
+    assert runtime_import_problems(runtime) == []
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        lambda runtime, dev: (runtime + "mypy==2.4.1\n", dev),
+        lambda runtime, dev: (runtime + "hypothesis==6.170.15\n", dev),
+        lambda runtime, dev: (runtime + "schemathesis>=4\n", dev),
+        lambda runtime, dev: (runtime.replace("fastapi==", "fastapi>="), dev),
+        lambda runtime, dev: (re.sub(r"(?m)^aiosmtplib==.*$", "", runtime), dev),
+        lambda runtime, dev: (runtime, dev.replace(INCLUDE_RUNTIME, "")),
+        lambda runtime, dev: (runtime, re.sub(r"(?m)^pytest==.*$", "", dev)),
+        lambda runtime, dev: (runtime, dev + "fastapi==0.165.0\n"),
+    ],
+    ids=[
+        "mypy at runtime",
+        "hypothesis at runtime",
+        "schemathesis at runtime",
+        "a loose runtime pin",
+        "a runtime dependency unpinned",
+        "dev lock without the runtime",
+        "pytest unpinned",
+        "pinned twice",
+    ],
+)
+def test_lock_check_notices(breakage: Callable[[str, str], tuple[str, str]]) -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    runtime, dev = breakage(RUNTIME_LOCK.read_text(), DEV_LOCK.read_text())
+    assert lock_problems(runtime, dev, pyproject)
+
+
+def test_image_install_check_notices() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert image_install_problems(
+        dockerfile.replace("-r requirements.lock", "-r requirements-dev.lock")
+    )
+    assert image_install_problems(dockerfile + "RUN pip install -r requirements-dev.lock\n")
+
+
+def test_runtime_import_check_notices() -> None:
+    runtime, _ = read_lock(RUNTIME_LOCK.read_text())
+    for name in ("fastapi", "aiosmtpd", "pymorphy3"):
+        problems = runtime_import_problems(runtime - {name})
+        assert len(problems) == 1
+        assert "in the runtime lock" in problems[0]
