@@ -66,6 +66,7 @@ async def supervisor(
         KABINET_ADMIN_EMAIL=ADMIN,
         KABINET_ADMIN_PASSWORD="Run-Admin-Pass-1",
         KABINET_LOG_LEVEL="WARNING",
+        KABINET_DB_POOL_SIZE="2",  # five processes beside the suite's own: spare the database
         **{f"KABINET_{name.upper()}_PORT": str(port) for name, port in ports.items()},
     )
     log = tmp_path / "run.log"
