@@ -3,12 +3,12 @@
 "Иванов Иван Иванович" → "Иванова Ивана Ивановича" ("в лице Генерального директора …").
 """
 
-import functools
 from typing import Any, Literal
 
 import pymorphy3
 
 from services.identity.requisites.errors import RequisiteError
+from shared.memory import ReleasedWhenIdle
 
 Gender = Literal["masc", "femn"]
 Role = Literal["Surn", "Name", "Patr"]
@@ -27,10 +27,13 @@ _VOWELS = "аяоеиуыэюё"
 _UNCHANGING_ENDINGS = "оеиуыэюё"  # Шевченко, Дюбуа, Гюго
 
 
-@functools.cache
+# pymorphy3's dictionaries take ~25 MB and 0.3 s to load: loaded on first use, dropped after
+# five quiet minutes, so an idle identity process does not carry them (docs/platform.md).
+_analyzer = ReleasedWhenIdle(lambda: pymorphy3.MorphAnalyzer(lang="ru"), idle_seconds=300)
+
+
 def _morph() -> Any:
-    """pymorphy3 loads its dictionaries for a while: once per process, on first use."""
-    return pymorphy3.MorphAnalyzer(lang="ru")
+    return _analyzer.get()
 
 
 def director_name_genitive(full_name: str) -> str:
