@@ -8,6 +8,8 @@ from services.helpdesk.calendar.endpoints import router as calendar_router
 from services.helpdesk.config import Settings, get_settings
 from services.helpdesk.events import handlers
 from services.helpdesk.jobs import jobs
+from services.helpdesk.kb.bootstrap import load_sample_articles
+from services.helpdesk.kb.endpoints import router as kb_router
 from services.helpdesk.models import Base, bus, idempotency
 from services.helpdesk.tickets.endpoints import router as tickets_router
 from shared.clock import Clock
@@ -22,10 +24,10 @@ definition = ServiceDefinition(
     metadata=Base.metadata,
     bus=bus,
     idempotency=idempotency,
-    routers=[calendar_router, tickets_router, attachments_router],
+    routers=[calendar_router, tickets_router, attachments_router, kb_router],
     handlers=handlers,
     jobs=jobs,
-    startup=[ensure_production_calendar],
+    startup=[ensure_production_calendar, load_sample_articles],
 )
 
 

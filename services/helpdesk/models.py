@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
@@ -16,8 +17,9 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    Uuid,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import bus_tables
@@ -221,3 +223,81 @@ class TicketAttachment(Base):
     uploaded_by: Mapped[uuid.UUID] = mapped_column()
     uploader_role: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+# Rule 9: title above tags above body in the ranking (weights A, B, C of the `russian` search).
+KB_SEARCH_VECTOR = (
+    "setweight(to_tsvector('russian', title), 'A') || "
+    "setweight(to_tsvector('russian', keywords), 'B') || "
+    "setweight(to_tsvector('russian', body), 'C')"
+)
+
+
+class KbArticle(Base):
+    """A knowledge-base article (rule 9): Markdown body, products it concerns, tags, draft or
+    published. `keywords` is the tags as text (a generated column cannot read an array)."""
+
+    __tablename__ = "kb_articles"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'published')", name="status"),
+        Index(None, "search_vector", postgresql_using="gin"),
+        Index(
+            "ix_kb_articles_title_trgm",
+            "title",
+            postgresql_using="gin",
+            postgresql_ops={"title": "public.gin_trgm_ops"},
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    # A shipped article's stable name, so loading the sample at every start adds it once.
+    slug: Mapped[str | None] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    products: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    tags: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    keywords: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+    search_vector: Mapped[str] = mapped_column(
+        TSVECTOR, Computed(KB_SEARCH_VECTOR, persisted=True), deferred=True
+    )
+
+
+class KbFeedback(Base):
+    """One "was this helpful?" answer: yes, or no with a reason (rule 9)."""
+
+    __tablename__ = "kb_feedback"
+    __table_args__ = (
+        CheckConstraint(
+            "(helpful AND reason IS NULL) OR (NOT helpful AND reason IN "
+            "('not_relevant', 'unclear', 'outdated', 'incomplete', 'other'))",
+            name="reason_when_not_helpful",
+        ),
+        Index(None, "article_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    article_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("kb_articles.id", ondelete="CASCADE"))
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(String(20))
+    comment: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class KbSuggestion(Base):
+    """Articles suggested while a ticket was being written (rule 9); `ticket_id` is set when a
+    ticket was opened after it, so the share of writings that ended without one (deflection)
+    can be reported."""
+
+    __tablename__ = "kb_suggestions"
+    __table_args__ = (Index(None, "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    query: Mapped[str] = mapped_column(Text)
+    product_code: Mapped[str | None] = mapped_column(String(64))
+    # Every article shown during this writing, in the order first shown.
+    article_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(unique=True)

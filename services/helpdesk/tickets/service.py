@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.helpdesk.attachments.service import attachment_service
 from services.helpdesk.certificates.service import certificate_service
 from services.helpdesk.config import Settings
+from services.helpdesk.kb.service import kb_service
 from services.helpdesk.models import Ticket, TicketMessage
 from services.helpdesk.tickets import sla
 from services.helpdesk.tickets.auth import Actor, require_agent, visible
@@ -99,6 +100,8 @@ class TicketService:
                 calendar = await sla.calendar_from(session, now)
                 sla.start_first_response_clock(ticket, now, timedelta(hours=hours), calendar)
         await TicketRepository(session).add(ticket)
+        if asked.suggestion_id is not None:
+            await kb_service.ticket_opened(session, asked.suggestion_id, ticket.id)
         if ticket.category == "support_renewal":
             assert ticket.act_number is not None
             await outbox.add(
