@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from services.helpdesk.attachments.endpoints import router as attachments_router
 from services.helpdesk.calendar.bootstrap import ensure_production_calendar
 from services.helpdesk.calendar.endpoints import router as calendar_router
+from services.helpdesk.callbacks.endpoints import router as callbacks_router
 from services.helpdesk.config import Settings, get_settings
 from services.helpdesk.events import handlers
 from services.helpdesk.jobs import jobs
@@ -24,7 +25,13 @@ definition = ServiceDefinition(
     metadata=Base.metadata,
     bus=bus,
     idempotency=idempotency,
-    routers=[calendar_router, tickets_router, attachments_router, kb_router],
+    routers=[
+        calendar_router,
+        tickets_router,
+        attachments_router,
+        kb_router,
+        callbacks_router,
+    ],
     handlers=handlers,
     jobs=jobs,
     startup=[ensure_production_calendar, load_sample_articles],

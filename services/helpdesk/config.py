@@ -18,6 +18,9 @@ class Settings(PlatformSettings):
     attachments_dir: Path = Path(".run/attachments")
     # Rule 4: the largest attachment accepted (10 MiB, as the gateway's body limit).
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    # Rule 10: callback requests accepted per phone number per day, and per address per hour.
+    callbacks_per_phone_per_day: int = Field(default=3, ge=1)
+    callbacks_per_address_per_hour: int = Field(default=10, ge=1)
 
 
 def get_settings() -> Settings:

@@ -301,3 +301,27 @@ class KbSuggestion(Base):
     article_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     ticket_id: Mapped[uuid.UUID | None] = mapped_column(unique=True)
+
+
+class CallbackRequest(Base):
+    """A visitor's request to be called back (rule 10), scheduled for support's next opening."""
+
+    __tablename__ = "callback_requests"
+    __table_args__ = (
+        CheckConstraint("status IN ('scheduled', 'done')", name="status"),
+        CheckConstraint("(status = 'done') = (done_at IS NOT NULL)", name="done_when_done"),
+        Index(None, "status", "scheduled_for"),
+        Index(None, "phone", "requested_at"),
+        Index(None, "client_address", "requested_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(20))  # E.164
+    topic: Mapped[str] = mapped_column(String(1000))
+    status: Mapped[str] = mapped_column(String(10))
+    requested_at: Mapped[datetime] = mapped_column(Timestamp)
+    scheduled_for: Mapped[datetime] = mapped_column(Timestamp)
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    done_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    done_by: Mapped[uuid.UUID | None] = mapped_column()
