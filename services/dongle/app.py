@@ -6,7 +6,11 @@ from services.dongle.config import Settings, get_settings
 from services.dongle.events import handlers
 from services.dongle.jobs import jobs
 from services.dongle.keys.endpoints import router as keys_router
+from services.dongle.losses.endpoints import router as losses_router
 from services.dongle.models import Base, bus, idempotency
+from services.dongle.protection.endpoints import router as protection_router
+from services.dongle.update_files.endpoints import router as update_files_router
+from services.dongle.update_files.signing import update_file_keys
 from shared.clock import Clock
 from shared.service import ServiceDefinition, create_service_app
 
@@ -19,9 +23,11 @@ definition = ServiceDefinition(
     metadata=Base.metadata,
     bus=bus,
     idempotency=idempotency,
-    routers=[keys_router],
+    # The update-file routes first: `/api/v1/keys/update-files/…` is not a key's serial.
+    routers=[update_files_router, keys_router, protection_router, losses_router],
     handlers=handlers,
     jobs=jobs,
+    startup=[update_file_keys.ensure],
 )
 
 

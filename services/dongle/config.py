@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import SecretStr
 
 from shared.config import PlatformSettings
 
@@ -12,10 +12,6 @@ class Settings(PlatformSettings):
     # neither, one is generated at first start and kept in the database (development).
     update_file_signing_key: SecretStr | None = None
     update_file_signing_key_file: Path | None = None
-    # How often the monthly run and the maintenance sweep look for work.
-    prolongation_check_seconds: float = Field(default=300, gt=0)
-    # Keys handled per batch of the monthly run (memory stays bounded by it).
-    prolongation_batch_size: int = Field(default=2000, ge=1)
 
 
 def get_settings() -> Settings:

@@ -4,16 +4,22 @@ Handlers translate an event into a call of the domain's service; `envelope.occur
 passed along so that a service can tell an event older than what it already applied.
 """
 
+import uuid
+
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.dongle.invoices.service import invoice_service
 from services.dongle.licenses.service import LicenseState, license_service
 from services.dongle.maintenance.service import maintenance_service
 from services.dongle.models import Organization
-from shared.bus.consumer import EventHandlers, handler_clock
+from services.dongle.protection.service import protection_service
+from shared.bus.consumer import EventHandlers, handler_clock, handler_outbox
 from shared.bus.envelope import Envelope
 from shared.events.identity import OrganizationRegistered
 from shared.events.licensing import (
+    InvoiceIssued,
+    InvoicePaid,
     LicenseIssued,
     LicenseLapsed,
     LicenseReinstated,
@@ -85,9 +91,10 @@ async def on_license_changed(
 async def on_license_lapsed(
     session: AsyncSession, event: LicenseLapsed, envelope: Envelope
 ) -> None:
-    await license_service.apply(
+    clock = handler_clock(session)
+    change = await license_service.apply(
         session,
-        handler_clock(session),
+        clock,
         LicenseState(
             license_id=event.license_id,
             organization_id=event.organization_id,
@@ -98,6 +105,13 @@ async def on_license_lapsed(
         ),
         envelope.occurred_at,
     )
+    if change is not None:
+        for key_id in {change.previous_key_id, change.key_id}:
+            if key_id is None:
+                continue
+            await protection_service.after_license_lapsed(
+                session, clock, handler_outbox(session), key_id
+            )
 
 
 @handlers.on(SupportRegistered)
@@ -105,7 +119,7 @@ async def on_license_lapsed(
 async def on_support_in_force(
     session: AsyncSession, event: SupportRegistered | SupportRenewed, envelope: Envelope
 ) -> None:
-    await maintenance_service.apply(
+    key_ids = await maintenance_service.apply(
         session,
         certificate_id=event.certificate_id,
         organization_id=event.organization_id,
@@ -114,13 +128,14 @@ async def on_support_in_force(
         ended=False,
         occurred_at=envelope.occurred_at,
     )
+    await _follow_maintenance(session, key_ids, envelope)
 
 
 @handlers.on(SupportExpired)
 async def on_support_expired(
     session: AsyncSession, event: SupportExpired, envelope: Envelope
 ) -> None:
-    await maintenance_service.apply(
+    key_ids = await maintenance_service.apply(
         session,
         certificate_id=event.certificate_id,
         organization_id=event.organization_id,
@@ -129,3 +144,26 @@ async def on_support_expired(
         ended=True,
         occurred_at=envelope.occurred_at,
     )
+    await _follow_maintenance(session, key_ids, envelope)
+
+
+async def _follow_maintenance(
+    session: AsyncSession, key_ids: list[uuid.UUID] | None, envelope: Envelope
+) -> None:
+    """Rule 6 on the keys whose maintenance changed; a renewal counts from when it was made."""
+    if key_ids:
+        await protection_service.follow_maintenance(
+            session, handler_clock(session), handler_outbox(session), key_ids, envelope.occurred_at
+        )
+
+
+@handlers.on(InvoiceIssued)
+async def on_invoice_issued(
+    session: AsyncSession, event: InvoiceIssued, envelope: Envelope
+) -> None:
+    await invoice_service.issued(session, event, envelope.occurred_at)
+
+
+@handlers.on(InvoicePaid)
+async def on_invoice_paid(session: AsyncSession, event: InvoicePaid, envelope: Envelope) -> None:
+    await invoice_service.paid(session, handler_clock(session), handler_outbox(session), event)

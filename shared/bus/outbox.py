@@ -1,6 +1,7 @@
 """Writing events into the outbox, inside the caller's business transaction."""
 
 import asyncio
+from collections.abc import Sequence
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import insert
@@ -43,10 +44,35 @@ class Outbox:
                 created_at=envelope.occurred_at,
             )
         )
+        self._wake_after_commit(session)
+        return envelope
+
+    async def add_many(self, session: AsyncSession, payloads: Sequence[EventPayload]) -> None:
+        """Stages many events with one statement (a batch job's events), in the given order."""
+        if not payloads:
+            return
+        now = self.clock.now()
+        correlation_id = current_request_id()
+        rows = []
+        for payload in payloads:
+            envelope = Envelope.wrap(
+                payload, producer=self.producer, occurred_at=now, correlation_id=correlation_id
+            )
+            rows.append(
+                {
+                    "event_id": envelope.id,
+                    "event_type": envelope.type,
+                    "envelope": envelope.model_dump(mode="json"),
+                    "created_at": now,
+                }
+            )
+        await session.execute(insert(self.table), rows)
+        self._wake_after_commit(session)
+
+    def _wake_after_commit(self, session: AsyncSession) -> None:
         if not session.info.get("outbox_wakes_relay"):
             session.info["outbox_wakes_relay"] = True
             sa_event.listen(session.sync_session, "after_commit", self._on_commit)
-        return envelope
 
     def _on_commit(self, _session: object) -> None:
         self.committed.set()

@@ -38,3 +38,10 @@ class LicenseRepository:
         ):
             license_.key_id = to_key
         await self.session.flush()
+
+    async def move_onto(self, license_ids: list[uuid.UUID], key_id: uuid.UUID) -> None:
+        for license_ in await self.session.scalars(
+            select(KeyLicense).where(KeyLicense.id.in_(license_ids))
+        ):
+            license_.key_id = key_id
+        await self.session.flush()

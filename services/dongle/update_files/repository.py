@@ -1,0 +1,128 @@
+"""Every query of update files, set-based where the monthly run handles keys by thousands."""
+
+import uuid
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.dongle.models import (
+    KeyLicense,
+    LossReport,
+    ProtectionKey,
+    ProtectionSubscription,
+    UpdateFile,
+)
+
+# Keys that get update files: not reported lost or stolen (rule 4).
+PROGRAMMABLE = ("active", "carrier")
+
+
+class UpdateFileRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _protected(self, columns: Any) -> Any:
+        """Keys with an active subscription and no loss report: not lost or stolen, and not a
+        found key whose subscription waits to move onto its replacement."""
+        return (
+            select(columns)
+            .select_from(ProtectionKey)
+            .join(
+                ProtectionSubscription,
+                and_(
+                    ProtectionSubscription.key_id == ProtectionKey.id,
+                    ProtectionSubscription.status == "active",
+                ),
+            )
+            .where(ProtectionKey.status.in_(PROGRAMMABLE))
+            .where(
+                ~exists().where(
+                    LossReport.key_id == ProtectionKey.id,
+                    LossReport.restoration == "invoiced",
+                    LossReport.replaced_at.is_(None),
+                )
+            )
+        )
+
+    def _has_file(self, month: str) -> Any:
+        return exists().where(UpdateFile.key_id == ProtectionKey.id, UpdateFile.month == month)
+
+    async def count_done(self, month: str) -> int:
+        """Protected keys that have their file for `month` already."""
+        statement = self._protected(func.count()).where(self._has_file(month))
+        return int(await self.session.scalar(statement) or 0)
+
+    async def claim_batch(
+        self, month: str, after: uuid.UUID | None, limit: int, valid_until: datetime
+    ) -> list[Any]:
+        """Takes the next `limit` keys due a file for `month` (by id, after `after`), moves
+        each one's sequence on and its programmed end, and returns them."""
+        due = self._protected(ProtectionKey.id).where(~self._has_file(month))
+        if after is not None:
+            due = due.where(ProtectionKey.id > after)
+        due = due.order_by(ProtectionKey.id).limit(limit).subquery()
+        rows = await self.session.execute(
+            update(ProtectionKey)
+            .where(ProtectionKey.id == due.c.id)
+            .values(
+                update_sequence=ProtectionKey.update_sequence + 1,
+                programmed_until=func.greatest(ProtectionKey.programmed_until, valid_until),
+            )
+            .returning(
+                ProtectionKey.id,
+                ProtectionKey.serial,
+                ProtectionKey.organization_id,
+                ProtectionKey.update_sequence,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(rows.all(), key=lambda row: row.id)
+
+    async def claim_key(self, key_id: uuid.UUID, valid_until: datetime) -> Any:
+        rows = await self.session.execute(
+            update(ProtectionKey)
+            .where(ProtectionKey.id == key_id)
+            .values(
+                update_sequence=ProtectionKey.update_sequence + 1,
+                programmed_until=func.greatest(ProtectionKey.programmed_until, valid_until),
+            )
+            .returning(
+                ProtectionKey.id,
+                ProtectionKey.serial,
+                ProtectionKey.organization_id,
+                ProtectionKey.update_sequence,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return rows.one()
+
+    async def active_licenses(
+        self, key_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, list[tuple[uuid.UUID, str, date | None]]]:
+        rows = await self.session.execute(
+            select(KeyLicense.key_id, KeyLicense.id, KeyLicense.product_code, KeyLicense.expires_at)
+            .where(KeyLicense.key_id.in_(key_ids), KeyLicense.status == "active")
+            .order_by(KeyLicense.key_id, KeyLicense.product_code, KeyLicense.id)
+        )
+        by_key: dict[uuid.UUID, list[tuple[uuid.UUID, str, date | None]]] = defaultdict(list)
+        for key_id, license_id, product_code, expires_at in rows:
+            assert key_id is not None  # selected by key
+            by_key[key_id].append((license_id, product_code, expires_at))
+        return by_key
+
+    async def add_many(self, files: list[dict[str, Any]]) -> None:
+        await self.session.execute(insert(UpdateFile), files)
+
+    async def of_key(self, key_id: uuid.UUID) -> list[UpdateFile]:
+        rows = await self.session.scalars(
+            select(UpdateFile).where(UpdateFile.key_id == key_id).order_by(UpdateFile.sequence)
+        )
+        return list(rows)
+
+    async def one(self, key_id: uuid.UUID, sequence: int) -> UpdateFile | None:
+        return await self.session.scalar(
+            select(UpdateFile).where(UpdateFile.key_id == key_id, UpdateFile.sequence == sequence)
+        )

@@ -1,0 +1,170 @@
+"""Rule 3: prolongation update files — on activation, then on the 1st of every month.
+
+An update file is a compact JWS (EdDSA) of `{serial, sequence, valid_until, licenses,
+issued_at}`, valid 30 days from when it was made. The monthly run takes the protected keys in
+batches by key id: one UPDATE moves each batch's sequences on, one query reads their licenses,
+the files are signed in memory and written with one INSERT, with their events — so memory
+stays bounded by the batch and the database does set work, not a row-by-row loop. A key has at
+most one file per business month (an activation file counts as its month's), so running a
+month again generates nothing, and the run of the current month catches up whatever the
+service missed while it was down.
+"""
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from uuid6 import uuid7
+
+from services.dongle.update_files.repository import UpdateFileRepository
+from services.dongle.update_files.signing import Signer, update_file_keys
+from shared.bus.outbox import Outbox
+from shared.clock import Clock, business_date, business_midnight
+from shared.db import advisory_key
+from shared.events.dongle import UpdateFileGenerated, UpdateTrigger
+from shared.problems import InvalidInput
+
+VALIDITY = timedelta(days=30)
+BATCH_SIZE = 2000
+# The monthly job's advisory lock: the admin's run of a month waits for it, and vice versa.
+MONTHLY_LOCK = "job:dongle:monthly_update_files"
+
+
+def month_of(moment: datetime) -> str:
+    """The business month (`YYYY-MM`, Moscow time) a moment falls in."""
+    return business_date(moment).strftime("%Y-%m")
+
+
+def month_start(month: str) -> datetime:
+    year, number = (int(part) for part in month.split("-"))
+    return business_midnight(date(year, number, 1))
+
+
+def _utc(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class MonthlyRun:
+    month: str
+    generated: int
+    already_done: int
+
+
+class UpdateFileService:
+    async def generate_for_key(
+        self,
+        session: AsyncSession,
+        clock: Clock,
+        outbox: Outbox,
+        key_id: uuid.UUID,
+        trigger: UpdateTrigger,
+    ) -> None:
+        """One file for one key now (activation, resumption, replacement)."""
+        now = clock.now()
+        repository = UpdateFileRepository(session)
+        row = await repository.claim_key(key_id, now + VALIDITY)
+        signer = await update_file_keys.signer(session)
+        files, events = self._sign(
+            [row], await repository.active_licenses([row.id]), signer, now, month_of(now), trigger
+        )
+        await repository.add_many(files)
+        await outbox.add_many(session, events)
+
+    async def run_month(
+        self,
+        session: AsyncSession,
+        clock: Clock,
+        outbox: Outbox,
+        month: str,
+        *,
+        wait_for_lock: bool = True,
+        batch_size: int = BATCH_SIZE,
+    ) -> MonthlyRun:
+        """Makes `month`'s file for every protected key that lacks one (rule 3)."""
+        now = clock.now()
+        if month_start(month) > now:
+            raise InvalidInput("month", "this month has not begun yet (Moscow time)")
+        if wait_for_lock:
+            await session.execute(select(func.pg_advisory_xact_lock(advisory_key(MONTHLY_LOCK))))
+        repository = UpdateFileRepository(session)
+        # Counted for the admin's answer; the scheduled run does not need it.
+        already_done = await repository.count_done(month) if wait_for_lock else 0
+        signer = await update_file_keys.signer(session)
+        valid_until = now + VALIDITY
+        generated, after = 0, None
+        while True:
+            rows = await repository.claim_batch(month, after, batch_size, valid_until)
+            if not rows:
+                break
+            licenses = await repository.active_licenses([row.id for row in rows])
+            files, events = self._sign(rows, licenses, signer, now, month, "monthly")
+            await repository.add_many(files)
+            await outbox.add_many(session, events)
+            generated += len(rows)
+            after = rows[-1].id
+        return MonthlyRun(month, generated, already_done)
+
+    def _sign(
+        self,
+        rows: list[Any],
+        licenses: dict[uuid.UUID, list[tuple[uuid.UUID, str, date | None]]],
+        signer: Signer,
+        now: datetime,
+        month: str,
+        trigger: UpdateTrigger,
+    ) -> tuple[list[dict[str, Any]], list[UpdateFileGenerated]]:
+        valid_until = now + VALIDITY
+        issued_at, valid_text = _utc(now), _utc(valid_until)
+        files: list[dict[str, Any]] = []
+        events: list[UpdateFileGenerated] = []
+        for row in rows:
+            on_key = licenses.get(row.id, [])
+            payload = {
+                "serial": row.serial,
+                "sequence": row.update_sequence,
+                "valid_until": valid_text,
+                "licenses": [
+                    {
+                        "id": str(license_id),
+                        "product_code": product_code,
+                        "expires_at": None if expires_at is None else expires_at.isoformat(),
+                    }
+                    for license_id, product_code, expires_at in on_key
+                ],
+                "issued_at": issued_at,
+            }
+            file_id = uuid7()
+            files.append(
+                {
+                    "id": file_id,
+                    "key_id": row.id,
+                    "sequence": row.update_sequence,
+                    "month": month,
+                    "trigger": trigger,
+                    "generated_at": now,
+                    "valid_until": valid_until,
+                    "signing_key_id": signer.kid,
+                    "jws": signer.sign(json.dumps(payload, separators=(",", ":")).encode()),
+                }
+            )
+            events.append(
+                UpdateFileGenerated(
+                    update_file_id=file_id,
+                    key_serial=row.serial,
+                    organization_id=row.organization_id,
+                    sequence=row.update_sequence,
+                    valid_until=valid_until,
+                    trigger=trigger,
+                    month=month if trigger == "monthly" else None,
+                    license_ids=[license_id for license_id, _, _ in on_key],
+                )
+            )
+        return files, events
+
+
+update_file_service = UpdateFileService()
