@@ -1,11 +1,16 @@
 """Writing events into the outbox, inside the caller's business transaction."""
 
 import asyncio
+import json
 from collections.abc import Sequence
+from datetime import UTC
+from typing import Any
 
+from sqlalchemy import DateTime, String, Text, Uuid, bindparam, cast, func, insert, literal, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from uuid6 import uuid7
 
 from shared.bus.envelope import Envelope, EventPayload
 from shared.bus.tables import BusTables
@@ -49,24 +54,57 @@ class Outbox:
 
     async def add_many(self, session: AsyncSession, payloads: Sequence[EventPayload]) -> None:
         """Stages many events with one statement (a batch job's events), in the given order."""
-        if not payloads:
+        for event_type in dict.fromkeys(payload.event_type for payload in payloads):
+            of_type = [payload for payload in payloads if payload.event_type == event_type]
+            await self.add_many_json(
+                session,
+                type(of_type[0]),
+                [payload.model_dump(mode="json") for payload in of_type],
+            )
+
+    async def add_many_json(
+        self,
+        session: AsyncSession,
+        payload_type: type[EventPayload],
+        datas: Sequence[dict[str, Any]],
+    ) -> None:
+        """Stages events of one type whose `data` is already in JSON form — a batch job's fast
+        path that skips building a model per event (its tests validate what it writes).
+        One INSERT from arrays, so thousands of events cost one round trip."""
+        if not datas:
             return
         now = self.clock.now()
+        occurred_at = now.astimezone(UTC).isoformat().replace("+00:00", "Z")
         correlation_id = current_request_id()
-        rows = []
-        for payload in payloads:
-            envelope = Envelope.wrap(
-                payload, producer=self.producer, occurred_at=now, correlation_id=correlation_id
-            )
-            rows.append(
+        ids = [uuid7() for _ in datas]
+        envelopes = [
+            json.dumps(
                 {
-                    "event_id": envelope.id,
-                    "event_type": envelope.type,
-                    "envelope": envelope.model_dump(mode="json"),
-                    "created_at": now,
-                }
+                    "id": str(event_id),
+                    "type": payload_type.event_type,
+                    "version": payload_type.event_version,
+                    "occurred_at": occurred_at,
+                    "producer": self.producer,
+                    "correlation_id": correlation_id,
+                    "data": data,
+                },
+                separators=(",", ":"),
+                ensure_ascii=False,
             )
-        await session.execute(insert(self.table), rows)
+            for event_id, data in zip(ids, datas, strict=True)
+        ]
+        table = self.table
+        rows = select(
+            func.unnest(bindparam("ids", ids, type_=ARRAY(Uuid))).label("event_id"),
+            literal(payload_type.event_type, String).label("event_type"),
+            cast(func.unnest(bindparam("envelopes", envelopes, type_=ARRAY(Text))), JSONB).label(
+                "envelope"
+            ),
+            literal(now, DateTime(timezone=True)).label("created_at"),
+        )
+        await session.execute(
+            insert(table).from_select(["event_id", "event_type", "envelope", "created_at"], rows)
+        )
         self._wake_after_commit(session)
 
     def _wake_after_commit(self, session: AsyncSession) -> None:

@@ -10,6 +10,7 @@ import jwt
 from services.dongle.jobs import MONTHLY_UPDATE_FILES
 from services.dongle.tests.factories import protected_key, published, read_key
 from shared.clock import business_midnight
+from shared.events.dongle import UpdateFileGenerated
 
 MOSCOW_MIDNIGHT = timedelta(hours=-3)  # 00:00 in Moscow is 21:00 UTC the day before
 
@@ -91,6 +92,9 @@ async def test_the_1st_on_a_sunday_and_on_a_public_holiday_each_bring_one_file(d
         "2027-01-30T21:05:00Z"
     )
     events = await published(dongle, "dongle.update_file.generated", serial)
+    # Written by the batch fast path: each still matches the event's contract.
+    for event in events:
+        UpdateFileGenerated.model_validate(event)
     assert [(event["sequence"], event["month"]) for event in events] == [
         (1, None),
         (2, "2026-11"),

@@ -2,10 +2,27 @@
 
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    String,
+    Table,
+    Text,
+    Uuid,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dongle.models import (
@@ -18,6 +35,27 @@ from services.dongle.models import (
 
 # Keys that get update files: not reported lost or stolen (rule 4).
 PROGRAMMABLE = ("active", "carrier")
+
+
+@dataclass
+class SignedFiles:
+    """A batch of signed files of one month and trigger, kept as columns for one INSERT."""
+
+    month: str
+    trigger: str
+    generated_at: datetime
+    valid_until: datetime
+    signing_key_id: str
+    ids: list[uuid.UUID] = field(default_factory=list)
+    key_ids: list[uuid.UUID] = field(default_factory=list)
+    sequences: list[int] = field(default_factory=list)
+    jws: list[str] = field(default_factory=list)
+
+    def add(self, file_id: uuid.UUID, key_id: uuid.UUID, sequence: int, jws: str) -> None:
+        self.ids.append(file_id)
+        self.key_ids.append(key_id)
+        self.sequences.append(sequence)
+        self.jws.append(jws)
 
 
 class UpdateFileRepository:
@@ -64,20 +102,16 @@ class UpdateFileRepository:
         if after is not None:
             due = due.where(ProtectionKey.id > after)
         due = due.order_by(ProtectionKey.id).limit(limit).subquery()
+        # The table, not the mapped class: plain rows back, no ORM bookkeeping per key.
+        keys = cast(Table, ProtectionKey.__table__)
         rows = await self.session.execute(
-            update(ProtectionKey)
-            .where(ProtectionKey.id == due.c.id)
+            update(keys)
+            .where(keys.c.id == due.c.id)
             .values(
-                update_sequence=ProtectionKey.update_sequence + 1,
-                programmed_until=func.greatest(ProtectionKey.programmed_until, valid_until),
+                update_sequence=keys.c.update_sequence + 1,
+                programmed_until=func.greatest(keys.c.programmed_until, valid_until),
             )
-            .returning(
-                ProtectionKey.id,
-                ProtectionKey.serial,
-                ProtectionKey.organization_id,
-                ProtectionKey.update_sequence,
-            )
-            .execution_options(synchronize_session=False)
+            .returning(keys.c.id, keys.c.serial, keys.c.organization_id, keys.c.update_sequence)
         )
         return sorted(rows.all(), key=lambda row: row.id)
 
@@ -102,10 +136,14 @@ class UpdateFileRepository:
     async def active_licenses(
         self, key_ids: list[uuid.UUID]
     ) -> dict[uuid.UUID, list[tuple[uuid.UUID, str, date | None]]]:
+        table = cast(Table, KeyLicense.__table__)
         rows = await self.session.execute(
-            select(KeyLicense.key_id, KeyLicense.id, KeyLicense.product_code, KeyLicense.expires_at)
-            .where(KeyLicense.key_id.in_(key_ids), KeyLicense.status == "active")
-            .order_by(KeyLicense.key_id, KeyLicense.product_code, KeyLicense.id)
+            select(table.c.key_id, table.c.id, table.c.product_code, table.c.expires_at)
+            .where(
+                table.c.key_id == func.any(bindparam("key_ids", key_ids, type_=ARRAY(Uuid))),
+                table.c.status == "active",
+            )
+            .order_by(table.c.key_id, table.c.product_code, table.c.id)
         )
         by_key: dict[uuid.UUID, list[tuple[uuid.UUID, str, date | None]]] = defaultdict(list)
         for key_id, license_id, product_code, expires_at in rows:
@@ -113,8 +151,22 @@ class UpdateFileRepository:
             by_key[key_id].append((license_id, product_code, expires_at))
         return by_key
 
-    async def add_many(self, files: list[dict[str, Any]]) -> None:
-        await self.session.execute(insert(UpdateFile), files)
+    async def add_signed(self, files: "SignedFiles") -> None:
+        """One INSERT from arrays for a whole batch of files."""
+        rows = select(
+            func.unnest(bindparam("ids", files.ids, type_=ARRAY(Uuid))),
+            func.unnest(bindparam("key_ids", files.key_ids, type_=ARRAY(Uuid))),
+            func.unnest(bindparam("sequences", files.sequences, type_=ARRAY(Integer))),
+            literal(files.month, String),
+            literal(files.trigger, String),
+            literal(files.generated_at, DateTime(timezone=True)),
+            literal(files.valid_until, DateTime(timezone=True)),
+            literal(files.signing_key_id, String),
+            func.unnest(bindparam("jws", files.jws, type_=ARRAY(Text))),
+        )
+        columns = ["id", "key_id", "sequence", "month", "trigger", "generated_at"]
+        columns += ["valid_until", "signing_key_id", "jws"]
+        await self.session.execute(insert(UpdateFile).from_select(columns, rows))
 
     async def of_key(self, key_id: uuid.UUID) -> list[UpdateFile]:
         rows = await self.session.scalars(

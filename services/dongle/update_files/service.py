@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
-from services.dongle.update_files.repository import UpdateFileRepository
+from services.dongle.update_files.repository import SignedFiles, UpdateFileRepository
 from services.dongle.update_files.signing import Signer, update_file_keys
 from shared.bus.outbox import Outbox
 from shared.clock import Clock, business_date, business_midnight
@@ -72,8 +72,8 @@ class UpdateFileService:
         files, events = self._sign(
             [row], await repository.active_licenses([row.id]), signer, now, month_of(now), trigger
         )
-        await repository.add_many(files)
-        await outbox.add_many(session, events)
+        await repository.add_signed(files)
+        await outbox.add_many_json(session, UpdateFileGenerated, events)
 
     async def run_month(
         self,
@@ -103,8 +103,8 @@ class UpdateFileService:
                 break
             licenses = await repository.active_licenses([row.id for row in rows])
             files, events = self._sign(rows, licenses, signer, now, month, "monthly")
-            await repository.add_many(files)
-            await outbox.add_many(session, events)
+            await repository.add_signed(files)
+            await outbox.add_many_json(session, UpdateFileGenerated, events)
             generated += len(rows)
             after = rows[-1].id
         return MonthlyRun(month, generated, already_done)
@@ -117,52 +117,48 @@ class UpdateFileService:
         now: datetime,
         month: str,
         trigger: UpdateTrigger,
-    ) -> tuple[list[dict[str, Any]], list[UpdateFileGenerated]]:
+    ) -> tuple[SignedFiles, list[dict[str, Any]]]:
+        """Signs one file per row; returns the files (as columns, for one INSERT) and the
+        `data` of their `dongle.update_file.generated` events (JSON form)."""
         valid_until = now + VALIDITY
         issued_at, valid_text = _utc(now), _utc(valid_until)
-        files: list[dict[str, Any]] = []
-        events: list[UpdateFileGenerated] = []
+        files = SignedFiles(month, trigger, now, valid_until, signer.kid)
+        events: list[dict[str, Any]] = []
+        event_month = month if trigger == "monthly" else None
         for row in rows:
-            on_key = licenses.get(row.id, [])
+            on_key = [
+                {
+                    "id": str(license_id),
+                    "product_code": product_code,
+                    "expires_at": None if expires_at is None else expires_at.isoformat(),
+                }
+                for license_id, product_code, expires_at in licenses.get(row.id, [])
+            ]
             payload = {
                 "serial": row.serial,
                 "sequence": row.update_sequence,
                 "valid_until": valid_text,
-                "licenses": [
-                    {
-                        "id": str(license_id),
-                        "product_code": product_code,
-                        "expires_at": None if expires_at is None else expires_at.isoformat(),
-                    }
-                    for license_id, product_code, expires_at in on_key
-                ],
+                "licenses": on_key,
                 "issued_at": issued_at,
             }
             file_id = uuid7()
-            files.append(
-                {
-                    "id": file_id,
-                    "key_id": row.id,
-                    "sequence": row.update_sequence,
-                    "month": month,
-                    "trigger": trigger,
-                    "generated_at": now,
-                    "valid_until": valid_until,
-                    "signing_key_id": signer.kid,
-                    "jws": signer.sign(json.dumps(payload, separators=(",", ":")).encode()),
-                }
+            files.add(
+                file_id,
+                row.id,
+                row.update_sequence,
+                signer.sign(json.dumps(payload, separators=(",", ":")).encode()),
             )
             events.append(
-                UpdateFileGenerated(
-                    update_file_id=file_id,
-                    key_serial=row.serial,
-                    organization_id=row.organization_id,
-                    sequence=row.update_sequence,
-                    valid_until=valid_until,
-                    trigger=trigger,
-                    month=month if trigger == "monthly" else None,
-                    license_ids=[license_id for license_id, _, _ in on_key],
-                )
+                {
+                    "update_file_id": str(file_id),
+                    "key_serial": row.serial,
+                    "organization_id": str(row.organization_id),
+                    "sequence": row.update_sequence,
+                    "valid_until": valid_text,
+                    "trigger": trigger,
+                    "month": event_month,
+                    "license_ids": [license_["id"] for license_ in on_key],
+                }
             )
         return files, events
 

@@ -6,9 +6,11 @@ others find it. Every key that ever signed stays in `signing_keys` with its publ
 file signed before a key change still verifies.
 """
 
+import base64
+import json
 from dataclasses import dataclass
+from functools import cached_property
 
-import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -23,19 +25,26 @@ from shared.signing import ED25519_ALGORITHM, ed25519_public_jwk, load_ed25519, 
 JWS_TYPE = "JOSE"
 
 
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
 @dataclass(frozen=True)
 class Signer:
     kid: str
     private_key: Ed25519PrivateKey
 
+    @cached_property
+    def _protected_header(self) -> bytes:
+        header = {"alg": ED25519_ALGORITHM, "kid": self.kid, "typ": JWS_TYPE}
+        return _b64(json.dumps(header, separators=(",", ":"), sort_keys=True).encode())
+
     def sign(self, payload: bytes) -> str:
-        """A compact JWS of the payload bytes (EdDSA, `kid` in the header)."""
-        return jwt.api_jws.encode(
-            payload,
-            self.private_key,
-            algorithm=ED25519_ALGORITHM,
-            headers={"kid": self.kid, "typ": JWS_TYPE},
-        )
+        """A compact JWS (RFC 7515) of the payload bytes, EdDSA with `kid` in the header.
+        Assembled here rather than by PyJWT because the monthly run signs 100,000 at a time and
+        the header is the same for all of them; the tests verify the result with PyJWT."""
+        signing_input = self._protected_header + b"." + _b64(payload)
+        return (signing_input + b"." + _b64(self.private_key.sign(signing_input))).decode()
 
 
 class UpdateFileKeys:
