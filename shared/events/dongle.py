@@ -47,7 +47,7 @@ class ProtectionRequested(Event):
     )
 
 
-class _ProtectionChanged(Event):
+class ProtectionChanged(Event):
     """Common fields of a protection subscription's state change."""
 
     subscription_id: UUID = Field(description="The protection subscription's id in dongle.")
@@ -57,7 +57,7 @@ class _ProtectionChanged(Event):
     note: str | None = Field(default=None, description="Free-text detail of the change, if any.")
 
 
-class ProtectionActivated(_ProtectionChanged):
+class ProtectionActivated(ProtectionChanged):
     """A protection subscription became active: its invoice was paid.
 
     Consumed by helpdesk (visible to agents) and licensing (the service is in force).
@@ -71,7 +71,7 @@ class ProtectionActivated(_ProtectionChanged):
     invoice_id: UUID | None = Field(default=None, description="The paid invoice, in licensing.")
 
 
-class ProtectionLapsed(_ProtectionChanged):
+class ProtectionLapsed(ProtectionChanged):
     """A protection subscription lapsed because the key's maintenance ended (rule 6): no more
     update files. It resumes by itself if maintenance is renewed by `resumable_until`.
 
@@ -89,7 +89,7 @@ class ProtectionLapsed(_ProtectionChanged):
     )
 
 
-class ProtectionResumed(_ProtectionChanged):
+class ProtectionResumed(ProtectionChanged):
     """A lapsed protection subscription resumed: maintenance was renewed within 14 days.
 
     Consumed by helpdesk (visible to agents) and licensing.
@@ -105,7 +105,7 @@ class ProtectionResumed(_ProtectionChanged):
     maintenance_ends_at: UtcDateTime = Field(description="When the renewed maintenance ends.")
 
 
-class ProtectionCancelled(_ProtectionChanged):
+class ProtectionCancelled(ProtectionChanged):
     """A protection subscription ended for good; reconnecting means paying again.
 
     Consumed by helpdesk (visible to agents) and licensing.

@@ -21,6 +21,7 @@ from services.dongle.keys.service import key_service
 from services.dongle.licenses.repository import LicenseRepository
 from services.dongle.models import ProtectionKey, ProtectionSubscription, SubscriptionChange
 from services.dongle.protection.repository import SubscriptionRepository
+from services.dongle.update_files.repository import PROGRAMMABLE
 from services.dongle.update_files.service import update_file_service
 from shared.auth import Principal
 from shared.bus.outbox import Outbox
@@ -28,6 +29,7 @@ from shared.clock import Clock, business_date, business_midnight
 from shared.events.dongle import (
     ProtectionActivated,
     ProtectionCancelled,
+    ProtectionChanged,
     ProtectionLapsed,
     ProtectionRequested,
     ProtectionResumed,
@@ -72,7 +74,7 @@ class ProtectionService:
             raise RuleBroken(
                 "The protection service is offered for CodeMeter keys only", rule="codemeter_only"
             )
-        if key.status not in ("active", "carrier"):
+        if key.status not in PROGRAMMABLE:
             raise RuleBroken(
                 "A key reported lost or stolen cannot be protected", rule="key_not_in_use"
             )
@@ -171,19 +173,17 @@ class ProtectionService:
         subscription.activated_at = clock.now()
         key = await KeyRepository(session).with_id(subscription.key_id)
         assert key is not None
-        await self._move(session, clock, subscription, "active", "payment_received", SYSTEM)
-        await outbox.add(
+        await self._change(
             session,
-            ProtectionActivated(
-                subscription_id=subscription.id,
-                organization_id=subscription.organization_id,
-                key_serial=key.serial,
-                status="active",
-                reason="payment_received",
-                invoice_id=subscription.invoice_id,
-            ),
+            clock,
+            outbox,
+            (subscription, key),
+            ProtectionActivated,
+            "active",
+            "payment_received",
+            invoice_id=subscription.invoice_id,
         )
-        if key.status in ("active", "carrier"):
+        if key.status in PROGRAMMABLE:
             await update_file_service.generate_for_key(session, clock, outbox, key.id, "activation")
         # Maintenance may have ended while the invoice waited.
         await self.follow_maintenance(session, clock, outbox, [key.id], clock.now())
@@ -242,16 +242,15 @@ class ProtectionService:
     ) -> None:
         subscription.ended_at = clock.now()
         subscription.cancel_reason = reason
-        await self._move(session, clock, subscription, "cancelled", reason, actor)
-        await outbox.add(
+        await self._change(
             session,
-            ProtectionCancelled(
-                subscription_id=subscription.id,
-                organization_id=subscription.organization_id,
-                key_serial=key.serial,
-                status="cancelled",
-                reason=reason,
-            ),
+            clock,
+            outbox,
+            (subscription, key),
+            ProtectionCancelled,
+            "cancelled",
+            reason,
+            actor,
         )
 
     async def _lapse(
@@ -265,18 +264,16 @@ class ProtectionService:
     ) -> None:
         subscription.maintenance_ended_at = ended_at
         subscription.resumable_until = resumable_until(ended_at)
-        await self._move(session, clock, subscription, "lapsed", "maintenance_ended", SYSTEM)
-        await outbox.add(
+        await self._change(
             session,
-            ProtectionLapsed(
-                subscription_id=subscription.id,
-                organization_id=subscription.organization_id,
-                key_serial=key.serial,
-                status="lapsed",
-                reason="maintenance_ended",
-                maintenance_ended_at=ended_at,
-                resumable_until=subscription.resumable_until,
-            ),
+            clock,
+            outbox,
+            (subscription, key),
+            ProtectionLapsed,
+            "lapsed",
+            "maintenance_ended",
+            maintenance_ended_at=ended_at,
+            resumable_until=subscription.resumable_until,
         )
 
     async def _resume(
@@ -290,20 +287,47 @@ class ProtectionService:
         assert key.maintenance_ends_at is not None
         subscription.maintenance_ended_at = None
         subscription.resumable_until = None
-        await self._move(session, clock, subscription, "active", "maintenance_renewed", SYSTEM)
+        await self._change(
+            session,
+            clock,
+            outbox,
+            (subscription, key),
+            ProtectionResumed,
+            "active",
+            "maintenance_renewed",
+            maintenance_ends_at=key.maintenance_ends_at,
+        )
+        if key.status in PROGRAMMABLE:
+            await update_file_service.generate_for_key(session, clock, outbox, key.id, "resumption")
+
+    async def _change(
+        self,
+        session: AsyncSession,
+        clock: Clock,
+        outbox: Outbox,
+        subject: tuple[ProtectionSubscription, ProtectionKey],
+        event_type: type[ProtectionChanged],
+        to: str,
+        reason: str,
+        actor: str = SYSTEM,
+        **fields: object,
+    ) -> None:
+        """Moves the subscription, keeps the change in its history, publishes the event."""
+        subscription, key = subject
+        await self._move(session, clock, subscription, to, reason, actor)
         await outbox.add(
             session,
-            ProtectionResumed(
-                subscription_id=subscription.id,
-                organization_id=subscription.organization_id,
-                key_serial=key.serial,
-                status="active",
-                reason="maintenance_renewed",
-                maintenance_ends_at=key.maintenance_ends_at,
+            event_type.model_validate(
+                {
+                    "subscription_id": subscription.id,
+                    "organization_id": subscription.organization_id,
+                    "key_serial": key.serial,
+                    "status": to,
+                    "reason": reason,
+                    **fields,
+                }
             ),
         )
-        if key.status in ("active", "carrier"):
-            await update_file_service.generate_for_key(session, clock, outbox, key.id, "resumption")
 
     async def record_move(
         self,

@@ -50,7 +50,7 @@ async def list_update_files(
 )
 async def download_update_file(
     serial: SerialPath,
-    sequence: Annotated[int, Path(ge=1)],
+    sequence: Annotated[int, Path(ge=1, le=2**31 - 1)],
     principal: CurrentPrincipal,
     session: SessionDep,
 ) -> Response:

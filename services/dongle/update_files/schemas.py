@@ -6,7 +6,6 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.dongle.models import UpdateFile
-from shared.events.dongle import Month
 
 
 class UpdateFileRead(BaseModel):
@@ -34,7 +33,12 @@ class UpdateFiles(BaseModel):
 class ProlongationRunAsked(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    month: Month = Field(description="`YYYY-MM`; a month that has begun (Moscow time).")
+    # Years 2000-2999: the months update files can exist for (and dates can be made of).
+    month: str = Field(
+        pattern=r"^2\d{3}-(0[1-9]|1[0-2])$",
+        description="`YYYY-MM`; a month that has begun (Moscow time).",
+        examples=["2026-12"],
+    )
 
 
 class ProlongationRunRead(BaseModel):
