@@ -2,7 +2,6 @@
 
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -32,30 +31,10 @@ from services.dongle.models import (
     ProtectionSubscription,
     UpdateFile,
 )
+from services.dongle.update_files.files import SignedFiles
 
 # Keys that get update files: not reported lost or stolen (rule 4).
 PROGRAMMABLE = ("active", "carrier")
-
-
-@dataclass
-class SignedFiles:
-    """A batch of signed files of one month and trigger, kept as columns for one INSERT."""
-
-    month: str
-    trigger: str
-    generated_at: datetime
-    valid_until: datetime
-    signing_key_id: str
-    ids: list[uuid.UUID] = field(default_factory=list)
-    key_ids: list[uuid.UUID] = field(default_factory=list)
-    sequences: list[int] = field(default_factory=list)
-    jws: list[str] = field(default_factory=list)
-
-    def add(self, file_id: uuid.UUID, key_id: uuid.UUID, sequence: int, jws: str) -> None:
-        self.ids.append(file_id)
-        self.key_ids.append(key_id)
-        self.sequences.append(sequence)
-        self.jws.append(jws)
 
 
 class UpdateFileRepository:
@@ -151,7 +130,7 @@ class UpdateFileRepository:
             by_key[key_id].append((license_id, product_code, expires_at))
         return by_key
 
-    async def add_signed(self, files: "SignedFiles") -> None:
+    async def add_signed(self, files: SignedFiles) -> None:
         """One INSERT from arrays for a whole batch of files."""
         rows = select(
             func.unnest(bindparam("ids", files.ids, type_=ARRAY(Uuid))),

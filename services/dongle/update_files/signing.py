@@ -6,45 +6,16 @@ others find it. Every key that ever signed stays in `signing_keys` with its publ
 file signed before a key change still verifies.
 """
 
-import base64
-import json
-from dataclasses import dataclass
-from functools import cached_property
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dongle.config import Settings
 from services.dongle.models import SigningKey
+from services.dongle.update_files.files import Signer
 from shared.db import advisory_key
 from shared.service import Runtime
-from shared.signing import ED25519_ALGORITHM, ed25519_public_jwk, load_ed25519, new_ed25519_pem
-
-JWS_TYPE = "JOSE"
-
-
-def _b64(data: bytes) -> bytes:
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
-
-
-@dataclass(frozen=True)
-class Signer:
-    kid: str
-    private_key: Ed25519PrivateKey
-
-    @cached_property
-    def _protected_header(self) -> bytes:
-        header = {"alg": ED25519_ALGORITHM, "kid": self.kid, "typ": JWS_TYPE}
-        return _b64(json.dumps(header, separators=(",", ":"), sort_keys=True).encode())
-
-    def sign(self, payload: bytes) -> str:
-        """A compact JWS (RFC 7515) of the payload bytes, EdDSA with `kid` in the header.
-        Assembled here rather than by PyJWT because the monthly run signs 100,000 at a time and
-        the header is the same for all of them; the tests verify the result with PyJWT."""
-        signing_input = self._protected_header + b"." + _b64(payload)
-        return (signing_input + b"." + _b64(self.private_key.sign(signing_input))).decode()
+from shared.signing import ed25519_public_jwk, new_ed25519_pem
 
 
 class UpdateFileKeys:
@@ -103,7 +74,7 @@ class UpdateFileKeys:
                     "no update-file signing key; UpdateFileKeys.ensure runs at start"
                 )
             pem = stored.private_pem
-        return Signer(ed25519_public_jwk(pem)["kid"], load_ed25519(pem))
+        return Signer(ed25519_public_jwk(pem)["kid"], pem)
 
     async def published(self, session: AsyncSession) -> list[dict[str, str]]:
         rows = await session.scalars(select(SigningKey.public_jwk).order_by(SigningKey.created_at))
