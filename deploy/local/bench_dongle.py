@@ -172,21 +172,22 @@ async def monthly_run(
     admin = Principal(kind="user", user_id=uuid.uuid4(), roles=["admin"])
     month = month_of(datetime.now(UTC) + timedelta(days=0))
     peak_before, rss_before = _peak_kib(pid), _rss_kib(pid)
+    path = "/api/v1/admin/prolongation-runs"
+
+    def as_admin() -> dict[str, str]:
+        # The gateway's header, sealed for this one call.
+        header = sign_principal(
+            admin, settings.internal_secret, service="dongle", method="POST", path=path
+        )
+        return {PRINCIPAL_HEADER: header}
+
     async with httpx.AsyncClient(timeout=600) as client:
         started = time.perf_counter()
-        response = await client.post(
-            f"{url}/api/v1/admin/prolongation-runs",
-            json={"month": month},
-            headers={PRINCIPAL_HEADER: sign_principal(admin, settings.internal_secret)},
-        )
+        response = await client.post(f"{url}{path}", json={"month": month}, headers=as_admin())
         seconds = time.perf_counter() - started
         response.raise_for_status()
         again_started = time.perf_counter()
-        again = await client.post(
-            f"{url}/api/v1/admin/prolongation-runs",
-            json={"month": month},
-            headers={PRINCIPAL_HEADER: sign_principal(admin, settings.internal_secret)},
-        )
+        again = await client.post(f"{url}{path}", json={"month": month}, headers=as_admin())
         again_seconds = time.perf_counter() - again_started
     body = response.json()
     print(
