@@ -67,7 +67,9 @@ class KeyRepository:
         )
         return {subscription.key_id: subscription for subscription in rows}
 
-    async def organization_with_inn(self, inn: str) -> uuid.UUID | None:
-        return await self.session.scalar(
-            select(Organization.id).where(Organization.inn == inn).limit(1)
+    async def organizations_with_inn(self, inn: str) -> list[uuid.UUID]:
+        """At most two: enough to tell one organization from an ambiguous INN."""
+        rows = await self.session.scalars(
+            select(Organization.id).where(Organization.inn == inn).limit(2)
         )
+        return list(rows)

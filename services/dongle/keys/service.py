@@ -36,9 +36,15 @@ class KeyService:
         keys = KeyRepository(session)
         organization_id = asked.organization_id
         if organization_id is None and asked.organization_inn is not None:
-            organization_id = await keys.organization_with_inn(asked.organization_inn)
-            if organization_id is None:
+            found = await keys.organizations_with_inn(asked.organization_inn)
+            if not found:
                 raise InvalidInput("organization_inn", "no registered organization has this INN")
+            if len(found) > 1:
+                # Subdivisions share their organization's INN: only the id tells them apart.
+                raise InvalidInput(
+                    "organization_inn", "several organizations have this INN; give organization_id"
+                )
+            organization_id = found[0]
         assert organization_id is not None  # KeyImport asks for one of the two
         if await keys.with_serial(asked.serial) is not None:
             raise Conflict(DUPLICATE_SERIAL)

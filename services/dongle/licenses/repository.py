@@ -2,27 +2,27 @@
 
 import uuid
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dongle.models import KeyLicense
+from services.dongle.models import KeyLicense, ProtectionKey
 
 
 class LicenseRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def with_id(self, license_id: uuid.UUID) -> KeyLicense | None:
-        return await self.session.scalar(
-            select(KeyLicense).where(KeyLicense.id == license_id).with_for_update()
-        )
-
-    async def key_has_active_license(self, key_id: uuid.UUID) -> bool:
-        return bool(
-            await self.session.scalar(
-                select(exists().where(KeyLicense.key_id == key_id, KeyLicense.status == "active"))
+    async def with_id(self, license_id: uuid.UUID) -> tuple[KeyLicense | None, str | None]:
+        """The license (locked) and the serial of the key it is on, in one query."""
+        row = (
+            await self.session.execute(
+                select(KeyLicense, ProtectionKey.serial)
+                .outerjoin(ProtectionKey, ProtectionKey.id == KeyLicense.key_id)
+                .where(KeyLicense.id == license_id)
+                .with_for_update(of=KeyLicense)
             )
-        )
+        ).first()
+        return (None, None) if row is None else (row[0], row[1])
 
     async def ids_on_key(self, key_id: uuid.UUID) -> list[uuid.UUID]:
         rows = await self.session.scalars(

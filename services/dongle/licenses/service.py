@@ -45,11 +45,13 @@ class LicenseService:
     ) -> LicenseChange | None:
         """Stores the license's state; None when a newer event was applied already."""
         licenses = LicenseRepository(session)
-        license_ = await licenses.with_id(state.license_id)
+        license_, serial_now = await licenses.with_id(state.license_id)
         if license_ is not None and license_.applied_at >= occurred_at:
             return None
         key_id = None
-        if state.key_serial is not None:
+        if license_ is not None and state.key_serial is not None and serial_now == state.key_serial:
+            key_id = license_.key_id  # still on the same key
+        elif state.key_serial is not None:
             key = await key_service.key_for_license(
                 session,
                 clock,

@@ -3,11 +3,12 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dongle.models import (
     LIVE_STATUSES,
+    KeyLicense,
     ProtectionKey,
     ProtectionSubscription,
     SubscriptionChange,
@@ -35,6 +36,19 @@ class SubscriptionRepository:
             .where(
                 ProtectionSubscription.key_id == key_id,
                 ProtectionSubscription.status.in_(LIVE_STATUSES),
+            )
+            .with_for_update()
+        )
+
+    async def protecting_unlicensed_key(self, key_id: uuid.UUID) -> ProtectionSubscription | None:
+        """The key's active or lapsed subscription, if the key has no active license left
+        (one query: rule 7 runs on every lapsed license)."""
+        return await self.session.scalar(
+            select(ProtectionSubscription)
+            .where(
+                ProtectionSubscription.key_id == key_id,
+                ProtectionSubscription.status.in_(("active", "lapsed")),
+                ~exists().where(KeyLicense.key_id == key_id, KeyLicense.status == "active"),
             )
             .with_for_update()
         )

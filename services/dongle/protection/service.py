@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.dongle.keys.auth import KeyViewer
 from services.dongle.keys.repository import KeyRepository
 from services.dongle.keys.service import key_service
-from services.dongle.licenses.repository import LicenseRepository
 from services.dongle.models import ProtectionKey, ProtectionSubscription, SubscriptionChange
 from services.dongle.protection.repository import SubscriptionRepository
 from services.dongle.update_files.repository import PROGRAMMABLE
@@ -221,10 +220,8 @@ class ProtectionService:
         self, session: AsyncSession, clock: Clock, outbox: Outbox, key_id: uuid.UUID
     ) -> None:
         """Rule 7: a protected key left with no active license loses its protection."""
-        if await LicenseRepository(session).key_has_active_license(key_id):
-            return
-        subscription = await SubscriptionRepository(session).live_on_key(key_id)
-        if subscription is None or subscription.status not in ("active", "lapsed"):
+        subscription = await SubscriptionRepository(session).protecting_unlicensed_key(key_id)
+        if subscription is None:
             return
         key = await KeyRepository(session).with_id(key_id)
         assert key is not None

@@ -205,7 +205,8 @@ async def test_accountants_partners_and_strangers_see_no_keys(dongle):
 
 async def test_a_partner_imports_a_key_by_its_customers_inn(dongle):
     customer = uuid.uuid4()
-    await handled(dongle, envelope_of(organization_registered(customer, "5001007329")))
+    registered = envelope_of(organization_registered(customer, "5001007329"))
+    await handled(dongle, registered, registered)
     partner = dongle.as_api_key(uuid.uuid4(), scopes=("licenses:write",))
     body = {"serial": codemeter_serial(), "kind": "codemeter", "organization_inn": "5001007329"}
     retry = {**partner, "Idempotency-Key": f"import-{body['serial']}"}
@@ -240,6 +241,22 @@ async def test_an_inn_no_organization_has_is_422_naming_the_field(dongle):
     response = await dongle.client.post(
         "/api/v1/keys",
         json={"serial": codemeter_serial(), "kind": "codemeter", "organization_inn": "7811009871"},
+        headers=dongle.as_api_key(uuid.uuid4(), scopes=("licenses:write",)),
+    )
+    assert response.status_code == 422
+    assert [error["field"] for error in response.json()["errors"]] == ["organization_inn"]
+
+
+async def test_an_inn_shared_by_several_organizations_asks_for_the_id(dongle):
+    head, branch = uuid.uuid4(), uuid.uuid4()
+    await handled(
+        dongle,
+        envelope_of(organization_registered(head, "7707083893")),
+        envelope_of(organization_registered(branch, "7707083893")),
+    )
+    response = await dongle.client.post(
+        "/api/v1/keys",
+        json={"serial": codemeter_serial(), "kind": "codemeter", "organization_inn": "7707083893"},
         headers=dongle.as_api_key(uuid.uuid4(), scopes=("licenses:write",)),
     )
     assert response.status_code == 422

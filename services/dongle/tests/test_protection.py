@@ -51,8 +51,9 @@ async def test_the_invoice_gives_the_price_and_only_its_payment_activates(dongle
         organization_id, reference("protection_subscription", uuid.uuid4()), [("X", "1.00")]
     )
     now = dongle.clock.now()
+    issued_once = envelope_of(issued, now)
 
-    await handled(dongle, envelope_of(issued, now), envelope_of(invoice_paid(other, now), now))
+    await handled(dongle, issued_once, issued_once, envelope_of(invoice_paid(other, now), now))
 
     protection = (await read_key(dongle, serial))["protection"]
     assert protection["status"] == "pending_payment"

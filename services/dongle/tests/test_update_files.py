@@ -6,10 +6,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import jwt
+from sqlalchemy import func, select
 
 from services.dongle.jobs import MONTHLY_UPDATE_FILES
 from services.dongle.tests.factories import protected_key, published, read_key
 from shared.clock import business_midnight
+from shared.db import advisory_key
 from shared.events.dongle import UpdateFileGenerated
 
 MOSCOW_MIDNIGHT = timedelta(hours=-3)  # 00:00 in Moscow is 21:00 UTC the day before
@@ -193,3 +195,20 @@ async def test_a_key_reported_lost_gets_no_more_files(dongle):
 
     assert [item["month"] for item in await files(dongle, lost)] == ["2027-07"]
     assert [item["month"] for item in await files(dongle, kept)] == ["2027-07", "2027-08"]
+
+
+async def test_the_monthly_run_waits_while_another_replica_holds_it(dongle):
+    organization_id = uuid.uuid4()
+    dongle.clock.set(datetime(2027, 9, 20, 9, 0, tzinfo=UTC))
+    serial, _, _ = await protected_key(dongle, organization_id)
+    dongle.clock.set(datetime(2027, 10, 1, 9, 0, tzinfo=UTC))
+    runtime = dongle.app.state.runtime
+
+    async with runtime.sessionmaker() as other_replica, other_replica.begin():
+        lock = advisory_key(f"job:dongle:{MONTHLY_UPDATE_FILES}")
+        assert await other_replica.scalar(select(func.pg_try_advisory_xact_lock(lock)))
+        assert await runtime.jobs.run_once(MONTHLY_UPDATE_FILES) is False
+        assert [item["month"] for item in await files(dongle, serial)] == ["2027-09"]
+
+    await monthly_job(dongle)
+    assert [item["month"] for item in await files(dongle, serial)] == ["2027-09", "2027-10"]
