@@ -28,9 +28,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from services.dongle.tests.bus import envelope_of
 from services.dongle.update_files.service import month_of
 from shared.auth import PRINCIPAL_HEADER, Principal, sign_principal
+from shared.bus.envelope import Envelope
 from shared.bus.topology import Topology, delete_exchanges, delete_service_queues
 from shared.cli import declare_bus
 from shared.config import SERVICES, PlatformSettings
@@ -133,7 +133,7 @@ async def lapse_latency(
         start = time.perf_counter()
         for index, (license_id, organization_id, serial) in enumerate(rows):
             await asyncio.sleep(max(0.0, start + index / rate - time.perf_counter()))
-            envelope = envelope_of(
+            envelope = Envelope.wrap(
                 LicenseLapsed(
                     license_id=license_id,
                     organization_id=organization_id,
@@ -143,7 +143,8 @@ async def lapse_latency(
                     status="expired",
                     expires_at=None,
                 ),
-                datetime.now(UTC),
+                producer="licensing",
+                occurred_at=datetime.now(UTC),
             )
             sent[serial] = time.perf_counter()
             await exchange.publish(
