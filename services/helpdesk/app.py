@@ -1,5 +1,7 @@
 """The helpdesk service: `uvicorn services.helpdesk.app:create_app --factory`."""
 
+import dataclasses
+
 from fastapi import FastAPI
 
 from services.helpdesk.attachments.endpoints import router as attachments_router
@@ -8,7 +10,7 @@ from services.helpdesk.calendar.endpoints import router as calendar_router
 from services.helpdesk.callbacks.endpoints import router as callbacks_router
 from services.helpdesk.config import Settings, get_settings
 from services.helpdesk.events import handlers
-from services.helpdesk.jobs import jobs
+from services.helpdesk.jobs import jobs, jobs_for
 from services.helpdesk.kb.bootstrap import load_sample_articles
 from services.helpdesk.kb.endpoints import router as kb_router
 from services.helpdesk.models import Base, bus, idempotency
@@ -39,4 +41,7 @@ definition = ServiceDefinition(
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    return create_service_app(definition, settings or get_settings(), clock=clock)
+    settings = settings or get_settings()
+    return create_service_app(
+        dataclasses.replace(definition, jobs=jobs_for(settings)), settings, clock=clock
+    )

@@ -4,9 +4,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.helpdesk.certificates.service import certificate_service, person_service
 from services.helpdesk.config import get_settings
+from services.helpdesk.notifications.service import notification_service
 from services.helpdesk.tickets.renewals import renewal_service
 from shared.bus.consumer import EventHandlers, handler_clock, handler_outbox
 from shared.bus.envelope import Envelope
+from shared.events.helpdesk import TicketStatusChanged
 from shared.events.identity import UserRegistered, UserUpdated
 from shared.events.licensing import (
     RenewalRejected,
@@ -67,3 +69,13 @@ async def person_registered(
 @handlers.on(UserUpdated)
 async def person_updated(session: AsyncSession, event: UserUpdated, envelope: Envelope) -> None:
     await person_service.apply(session, event, envelope)
+
+
+@handlers.on(TicketStatusChanged)
+async def notify_status_change(
+    session: AsyncSession, event: TicketStatusChanged, envelope: Envelope
+) -> None:
+    """Rule 8: the ticket's author gets an e-mail about every status change."""
+    await notification_service.status_changed(
+        session, event, envelope.id, handler_clock(session).now()
+    )

@@ -4,15 +4,19 @@ each effect guarded in the database too, so that two replicas never apply one tw
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.helpdesk.calendar.bootstrap import seed_production_calendar
-from services.helpdesk.config import get_settings
+from services.helpdesk.config import Settings, get_settings
 from services.helpdesk.models import bus
+from services.helpdesk.notifications.service import notification_service
 from services.helpdesk.tickets.service import ticket_service
 from shared.bus.outbox import Outbox
 from shared.clock import Clock
-from shared.jobs import Job
+from shared.jobs import Job, JobFn
+from shared.mail import Mailer
 
 # The breach flag is set within this long of the deadline passing.
 SLA_CHECK_SECONDS = 15
+# A notification waits at most this long for its first try.
+MAIL_SECONDS = 5
 
 
 async def mark_sla_breaches(session: AsyncSession, clock: Clock) -> None:
@@ -23,6 +27,26 @@ async def mark_sla_breaches(session: AsyncSession, clock: Clock) -> None:
 async def auto_close_tickets(session: AsyncSession, clock: Clock) -> None:
     """Rule 5: tickets waiting for a customer who did not react close with reason `auto`."""
     await ticket_service.auto_close(session, clock, Outbox(bus, "helpdesk", clock), get_settings())
+
+
+def send_notifications(settings: Settings) -> JobFn:
+    """Rule 8: the notification outbox handed to the mail server, retried while it is down."""
+    mailer = Mailer(settings)
+
+    async def run(session: AsyncSession, clock: Clock) -> None:
+        await notification_service.send_due(session, clock, mailer)
+
+    return run
+
+
+def jobs_for(settings: Settings) -> list[Job]:
+    """The jobs with this service's settings (the mail server's address, …)."""
+    return [
+        *jobs,
+        Job(
+            name="send_notifications", every_seconds=MAIL_SECONDS, run=send_notifications(settings)
+        ),
+    ]
 
 
 jobs: list[Job] = [

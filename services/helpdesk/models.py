@@ -325,3 +325,30 @@ class CallbackRequest(Base):
     client_address: Mapped[str | None] = mapped_column(String(64))
     done_at: Mapped[datetime | None] = mapped_column(Timestamp)
     done_by: Mapped[uuid.UUID | None] = mapped_column()
+
+
+class Notification(Base):
+    """An e-mail to a ticket's author (rule 8), kept until the mail server took it: written in
+    the transaction of what it reports, sent by a job with retries, so an outage loses none.
+    `dedup_key` names what it reports (a status event, a reply), so it is written once."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sent')", name="status"),
+        Index(None, "status", "next_attempt_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(100), unique=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    # The address is looked up when sending: identity may tell it after the ticket changed.
+    recipient_id: Mapped[uuid.UUID] = mapped_column()
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(Timestamp)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    sent_to: Mapped[str | None] = mapped_column(String(254))

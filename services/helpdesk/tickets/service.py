@@ -17,6 +17,7 @@ from services.helpdesk.certificates.service import certificate_service
 from services.helpdesk.config import Settings
 from services.helpdesk.kb.service import kb_service
 from services.helpdesk.models import Ticket, TicketMessage
+from services.helpdesk.notifications.service import notification_service
 from services.helpdesk.tickets import sla
 from services.helpdesk.tickets.auth import Actor, require_agent, visible
 from services.helpdesk.tickets.repository import OPEN_STATUSES, TicketRepository
@@ -298,6 +299,7 @@ class TicketService:
         )
         if kind == "reply" and actor.is_agent:
             sla.record_first_response(ticket, now)
+            await notification_service.agent_replied(session, ticket, message)
         return message
 
     async def decide_remote_session(

@@ -1,0 +1,129 @@
+"""Rule 8: every status change and every public agent reply e-mails the ticket's author.
+
+The mail is written into `notifications` in the transaction of what it reports (a status change
+arrives as `helpdesk.ticket.status_changed` from the bus; a reply is written with the reply), and
+the job `send_notifications` hands it to the mail server, retrying with a growing pause while
+the server is down. Internal notes never make a mail.
+"""
+
+import uuid
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.helpdesk.models import Ticket, TicketMessage
+from services.helpdesk.notifications.repository import NotificationRepository
+from shared.clock import Clock
+from shared.events.helpdesk import TicketStatusChanged
+from shared.mail import Mailer, MailNotSent
+
+log = structlog.get_logger(__name__)
+
+BATCH = 50
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_RETRY = timedelta(hours=1)
+
+STATUS_WORDS = {
+    "new": "новое",
+    "in_progress": "в работе",
+    "waiting_for_customer": "ожидает вашего ответа",
+    "solution_proposed": "предложено решение",
+    "closed": "закрыто",
+}
+CLOSE_WORDS = {
+    "accepted": "вы приняли решение",
+    "auto": "закрыто автоматически: ответа не было 3 рабочих дня; его можно переоткрыть в "
+    "течение 30 дней",
+    "agent": "закрыто специалистом",
+}
+
+
+def retry_pause(attempts: int) -> timedelta:
+    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
+
+
+class NotificationService:
+    async def status_changed(
+        self, session: AsyncSession, event: TicketStatusChanged, event_id: uuid.UUID, at: datetime
+    ) -> None:
+        status = STATUS_WORDS[event.to_status]
+        lines = [
+            "Здравствуйте!",
+            "",
+            f"Статус вашего обращения {event.number} изменился: {status}.",
+        ]
+        if event.close_reason is not None:
+            lines.append(f"Обращение {CLOSE_WORDS[event.close_reason]}.")
+        if event.to_status in ("waiting_for_customer", "solution_proposed"):
+            lines.append("Ответьте в разделе «Обращения» личного кабинета.")
+        await NotificationRepository(session).add_once(
+            {
+                "id": uuid.uuid4(),
+                "dedup_key": f"status:{event_id}",
+                "ticket_id": event.ticket_id,
+                "recipient_id": event.author_id,
+                "subject": f"Обращение {event.number}: {status}",
+                "body": "\n".join(lines),
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": at,
+                "created_at": at,
+            }
+        )
+
+    async def agent_replied(
+        self, session: AsyncSession, ticket: Ticket, message: TicketMessage
+    ) -> None:
+        if message.kind != "reply":
+            return  # a note is for staff only, never mailed
+        await NotificationRepository(session).add_once(
+            {
+                "id": uuid.uuid4(),
+                "dedup_key": f"reply:{message.id}",
+                "ticket_id": ticket.id,
+                "recipient_id": ticket.author_id,
+                "subject": f"Ответ по обращению {ticket.number}: {ticket.subject}"[:300],
+                "body": "Здравствуйте!\n\nСпециалист поддержки ответил на ваше обращение "
+                f"{ticket.number}:\n\n{message.body}\n\nОтветить можно в разделе «Обращения» "
+                "личного кабинета.",
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": message.created_at,
+                "created_at": message.created_at,
+            }
+        )
+
+    async def send_due(self, session: AsyncSession, clock: Clock, mailer: Mailer) -> int:
+        """Hands the due mails to the server; a failure is retried later. Returns how many
+        were sent."""
+        sent = 0
+        for notification, person in await NotificationRepository(session).due(clock.now(), BATCH):
+            now = clock.now()
+            if person is None:
+                # Identity has not told us the address yet: try again later.
+                notification.attempts += 1
+                notification.last_error = "the recipient's address is not known yet"
+                notification.next_attempt_at = now + retry_pause(notification.attempts)
+                continue
+            try:
+                await mailer.send(
+                    mailer.compose(person.email, notification.subject, notification.body)
+                )
+            except Exception as exc:
+                if not isinstance(exc, MailNotSent):
+                    log.exception("notification_failed")
+                notification.attempts += 1
+                notification.last_error = str(exc)[:1000]
+                notification.next_attempt_at = now + retry_pause(notification.attempts)
+                log.warning("notification_not_sent", attempts=notification.attempts)
+                continue
+            notification.status = "sent"
+            notification.sent_at = now
+            notification.sent_to = person.email
+            sent += 1
+        await session.flush()
+        return sent
+
+
+notification_service = NotificationService()

@@ -1,0 +1,145 @@
+"""Rule 8: status changes and public agent replies e-mail the author from an outbox with
+retries — a mail server down when the ticket changes still gets the mail once back, once."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from services.helpdesk.models import Notification
+from services.helpdesk.tests.conftest import agent, applied, open_ticket, publish
+from shared.auth import Principal
+from shared.events.identity import UserRegistered
+from shared.testing.plugin import eventually
+from shared.testing.servers import free_port
+from shared.testing.sinks import MailSink
+
+
+async def registered_contact(helpdesk, organization_id: uuid.UUID) -> tuple[uuid.UUID, str]:
+    user_id = uuid.uuid4()
+    email = f"client-{user_id.hex[:8]}@example.ru"
+    envelope = await publish(
+        helpdesk.settings,
+        UserRegistered(
+            user_id=user_id,
+            organization_id=organization_id,
+            email=email,
+            full_name="Сидоров Иван Петрович",
+            roles=["contact"],
+        ),
+        occurred_at=datetime.now(UTC),
+    )
+    await applied(helpdesk, envelope)
+    return user_id, email
+
+
+async def notifications(helpdesk, ticket_id: str) -> list[Notification]:
+    async with helpdesk.app.state.sessionmaker() as session:
+        rows = await session.scalars(
+            select(Notification).where(Notification.ticket_id == uuid.UUID(ticket_id))
+        )
+        return list(rows)
+
+
+async def test_mail_waits_for_a_stopped_server_and_arrives_once_it_is_back(start_helpdesk):
+    sink = MailSink()
+    port = free_port()
+    server = Controller(sink, hostname="127.0.0.1", port=port)
+    # The server is down when the ticket changes.
+    async with start_helpdesk(smtp_port=port) as helpdesk:
+        org = uuid.uuid4()
+        user_id, email = await registered_contact(helpdesk, org)
+        customer = helpdesk.as_(
+            Principal(kind="user", user_id=user_id, organization_id=org, roles=["contact"])
+        )
+        ticket = await open_ticket(helpdesk, customer)
+        staff = agent(helpdesk)
+        secret_note = "Внутренняя заметка: клиент проблемный"
+        await helpdesk.client.post(
+            f"/api/v1/tickets/{ticket['id']}/messages",
+            json={"body": secret_note, "internal": True},
+            headers=staff,
+        )
+        reply = await helpdesk.client.post(
+            f"/api/v1/tickets/{ticket['id']}/messages",
+            json={"body": "Переустановите CodeMeter Runtime."},
+            headers=staff,
+        )
+        assert reply.status_code == 201
+        # The reply moved the ticket to in_progress: a status mail comes through the bus.
+        await eventually(lambda: _count(helpdesk, ticket["id"], 2))
+        jobs = helpdesk.app.state.runtime.jobs
+
+        async def try_to_send() -> None:
+            while not await jobs.run_once("send_notifications"):
+                pass
+
+        await try_to_send()
+        pending = await notifications(helpdesk, ticket["id"])
+        assert {n.status for n in pending} == {"pending"}
+        assert all(n.attempts >= 1 and n.last_error for n in pending)
+        assert sink.messages == []
+
+        server.start()
+        try:
+            helpdesk.clock.advance(timedelta(hours=2))
+            await try_to_send()
+            await try_to_send()
+            helpdesk.clock.advance(timedelta(hours=2))
+            await try_to_send()
+            mails = sink.to(email)
+            assert len(mails) == 2
+            subjects = sorted(mail.subject for mail in mails)
+            assert subjects[0].startswith(f"Обращение {ticket['number']}: в работе")
+            assert subjects[1].startswith(f"Ответ по обращению {ticket['number']}")
+            assert any("Переустановите CodeMeter Runtime." in mail.text for mail in mails)
+            assert all(secret_note not in mail.text for mail in mails)
+            sent = await notifications(helpdesk, ticket["id"])
+            assert {(n.status, n.sent_to) for n in sent} == {("sent", email)}
+        finally:
+            server.stop()
+
+
+async def _count(helpdesk, ticket_id: str, expected: int) -> bool:
+    return len(await notifications(helpdesk, ticket_id)) >= expected
+
+
+async def test_every_status_change_mails_the_author_and_a_note_does_not(start_helpdesk, mail_sink):
+    sink, port = mail_sink
+    async with start_helpdesk(smtp_port=port) as helpdesk:
+        org = uuid.uuid4()
+        user_id, email = await registered_contact(helpdesk, org)
+        customer = helpdesk.as_(
+            Principal(kind="user", user_id=user_id, organization_id=org, roles=["contact"])
+        )
+        ticket = await open_ticket(helpdesk, customer)
+        staff = agent(helpdesk)
+        for status in ("in_progress", "solution_proposed"):
+            await helpdesk.client.post(
+                f"/api/v1/tickets/{ticket['id']}/status", json={"status": status}, headers=staff
+            )
+        await helpdesk.client.post(
+            f"/api/v1/tickets/{ticket['id']}/status", json={"status": "closed"}, headers=customer
+        )
+        await helpdesk.client.post(
+            f"/api/v1/tickets/{ticket['id']}/messages",
+            json={"body": "только для своих", "internal": True},
+            headers=staff,
+        )
+        await eventually(lambda: _count(helpdesk, ticket["id"], 3))
+
+        async def delivered() -> bool:
+            await helpdesk.app.state.runtime.jobs.run_once("send_notifications")
+            return len(sink.to(email)) >= 3
+
+        await eventually(delivered)
+        mails = sink.to(email)
+        assert len(mails) == 3
+        assert [m.subject.split(": ", 1)[1] for m in mails] == [
+            "в работе",
+            "предложено решение",
+            "закрыто",
+        ]
+        assert "вы приняли решение" in mails[-1].text
+        assert all("только для своих" not in m.text for m in mails)
