@@ -48,6 +48,7 @@ replay-dlq: install-runtime ## make replay-dlq SERVICE=licensing
 bench: install
 	$(BIN)/python -m deploy.local.bench
 	$(BIN)/python -m deploy.local.bench_dongle
+	$(BIN)/python -m deploy.local.bench_helpdesk
 
 asyncapi: install
 	$(BIN)/python -m shared.events.asyncapi
