@@ -232,6 +232,12 @@ KB_SEARCH_VECTOR = (
     "setweight(to_tsvector('russian', body), 'C')"
 )
 
+# The title and tags alone: small, so ranking every article they match stays cheap.
+KB_TITLE_VECTOR = (
+    "setweight(to_tsvector('russian', title), 'A') || "
+    "setweight(to_tsvector('russian', keywords), 'B')"
+)
+
 
 class KbArticle(Base):
     """A knowledge-base article (rule 9): Markdown body, products it concerns, tags, draft or
@@ -241,6 +247,7 @@ class KbArticle(Base):
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'published')", name="status"),
         Index(None, "search_vector", postgresql_using="gin"),
+        Index(None, "title_vector", postgresql_using="gin"),
         Index(
             "ix_kb_articles_title_trgm",
             "title",
@@ -262,6 +269,9 @@ class KbArticle(Base):
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
     search_vector: Mapped[str] = mapped_column(
         TSVECTOR, Computed(KB_SEARCH_VECTOR, persisted=True), deferred=True
+    )
+    title_vector: Mapped[str] = mapped_column(
+        TSVECTOR, Computed(KB_TITLE_VECTOR, persisted=True), deferred=True
     )
 
 

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.helpdesk.models import KbArticle, KbFeedback, KbSuggestion
 from shared.pagination import PageParams, paginate
 
-# Articles ranked by the full-text search before the title similarity breaks near-ties.
-CANDIDATES = 50
+# Articles the first (title and tags) stage hands to the full ranking.
+CANDIDATES = 100
 # How alike a query word and a title word must be for the trigram fallback (0–1).
 TRIGRAM_THRESHOLD = 0.45
 SNIPPET_OPTIONS = 'MaxWords=30, MinWords=12, ShortWord=3, MaxFragments=1, StartSel="", StopSel=""'
@@ -55,29 +55,50 @@ class KbRepository:
     async def full_text(
         self, query: str, title_text: str, product_code: str | None, limit: int
     ) -> list[Hit]:
-        """Rank by `ts_rank` over the weighted vector (title A, tags B, body C), then let the
-        title's trigram likeness to the words break near-ties."""
+        """Two stages, so 10,000 articles stay fast: the articles whose title or tags match,
+        ranked on that small vector (the body only when too few match), then the best of them
+        ranked on the whole weighted vector (title A, tags B, body C), the title's trigram
+        likeness to the words breaking near-ties."""
         tsquery = func.to_tsquery("simple", query)
-        rank = func.ts_rank(KbArticle.search_vector, tsquery)
-        candidates = (
-            select(KbArticle.id, KbArticle.title, KbArticle.body, rank.label("rank"))
-            .where(KbArticle.search_vector.op("@@")(tsquery), *_visible(product_code, False))
-            .order_by(rank.desc(), KbArticle.id)
-            .limit(CANDIDATES)
-            .subquery()
+        visible = _visible(product_code, False)
+        title_rank = func.ts_rank(KbArticle.title_vector, tsquery)
+        by_title = list(
+            await self.session.scalars(
+                select(KbArticle.id)
+                .where(KbArticle.title_vector.op("@@")(tsquery), *visible)
+                .order_by(title_rank.desc(), KbArticle.id)
+                .limit(CANDIDATES)
+            )
         )
-        score = candidates.c.rank + 0.1 * func.public.word_similarity(
-            title_text, candidates.c.title
+        if len(by_title) < limit:
+            by_body = await self.session.scalars(
+                select(KbArticle.id)
+                .where(
+                    KbArticle.search_vector.op("@@")(tsquery),
+                    KbArticle.id.not_in(by_title),
+                    *visible,
+                )
+                .limit(CANDIDATES)
+            )
+            by_title += list(by_body)
+        if not by_title:
+            return []
+        rank = func.ts_rank(KbArticle.search_vector, tsquery)
+        score = rank + 0.1 * func.public.word_similarity(title_text, KbArticle.title)
+        best = (
+            select(KbArticle.id, KbArticle.title, KbArticle.body, score.label("score"))
+            .where(KbArticle.id.in_(by_title))
+            .order_by(score.desc(), KbArticle.id)
+            .limit(limit)
+            .subquery()
         )
         rows = await self.session.execute(
             select(
-                candidates.c.id,
-                candidates.c.title,
-                func.ts_headline("russian", candidates.c.body, tsquery, SNIPPET_OPTIONS),
-                score,
-            )
-            .order_by(score.desc(), candidates.c.id)
-            .limit(limit)
+                best.c.id,
+                best.c.title,
+                func.ts_headline("russian", best.c.body, tsquery, SNIPPET_OPTIONS),
+                best.c.score,
+            ).order_by(best.c.score.desc(), best.c.id)
         )
         return [Hit(row[0], row[1], row[2], float(row[3])) for row in rows]
 
