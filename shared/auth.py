@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal
 
 import structlog
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -35,6 +37,9 @@ _PRINCIPAL_HEADER_KEY = PRINCIPAL_HEADER.lower().encode()
 CALLER_LIFETIME_SECONDS = 10
 # Clocks of the gateway and the services may differ this much.
 CLOCK_SKEW_SECONDS = 5
+# What `require_scope` leaves on its check and `route_scope` on each route.
+API_KEY_SCOPE_ATTRIBUTE = "kabinet_api_key_scope"
+_UNKNOWN = object()
 # Where a service keeps a verified caller for the rest of the request (`request.state`).
 _STATE_KEY = "kabinet_principal"
 
@@ -202,7 +207,16 @@ def principal_of(scope: Scope) -> Principal | None:
 
 
 def optional_principal(request: Request) -> Principal | None:
-    return principal_of(request.scope)
+    principal = principal_of(request.scope)
+    # An API key reaches only endpoints that declare the scope they need: nothing is open to
+    # partners by accident.
+    if (
+        principal is not None
+        and principal.kind == "api_key"
+        and route_scope(request.scope.get("route")) is None
+    ):
+        raise Forbidden("This endpoint is not open to API keys")
+    return principal
 
 
 def current_principal(
@@ -252,4 +266,28 @@ def require_scope(scope: str) -> Callable[[Principal], Principal]:
             raise Forbidden(f"This API key lacks the scope {scope!r}")
         return principal
 
+    setattr(check, API_KEY_SCOPE_ATTRIBUTE, scope)
     return check
+
+
+def declared_scope(dependant: Dependant) -> str | None:
+    """The API-key scope an endpoint declares with `require_scope`, anywhere among its
+    dependencies; None when it declares none (then API keys are refused there)."""
+    scope: str | None = getattr(dependant.call, API_KEY_SCOPE_ATTRIBUTE, None)
+    if scope is not None:
+        return scope
+    return next(
+        (found for sub in dependant.dependencies if (found := declared_scope(sub)) is not None),
+        None,
+    )
+
+
+def route_scope(route: object) -> str | None:
+    """The scope the matched route declares, worked out once per route and kept on it."""
+    if not isinstance(route, APIRoute):
+        return None
+    known: str | object | None = getattr(route, API_KEY_SCOPE_ATTRIBUTE, _UNKNOWN)
+    if known is _UNKNOWN:
+        known = declared_scope(route.dependant)
+        setattr(route, API_KEY_SCOPE_ATTRIBUTE, known)
+    return known if isinstance(known, str) else None

@@ -1,6 +1,8 @@
 """The signed-in caller: profile, organization, roles; changing one's own password."""
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
 
 from services.identity.accounts.passwords import check_password_rules, secret_matches
 from services.identity.accounts.schemas import (
@@ -14,7 +16,7 @@ from services.identity.auth.endpoints import SignInDep
 from services.identity.dependencies import SettingsDep
 from services.identity.models import ApiKey, Organization, User
 from services.identity.organizations.schemas import customer_number_text
-from shared.auth import CurrentPrincipal
+from shared.auth import CurrentPrincipal, Principal, require_scope
 from shared.db import SessionDep
 from shared.problems import PROBLEM_RESPONSES, InvalidInput, NotFound, Unauthorized
 from shared.service import ClockDep
@@ -35,7 +37,9 @@ def organization_view(org: Organization | None) -> MeOrganization | None:
 
 
 @router.get("", response_model=Me)
-async def me(principal: CurrentPrincipal, session: SessionDep) -> Me:
+async def me(
+    principal: Annotated[Principal, Depends(require_scope("read"))], session: SessionDep
+) -> Me:
     org = (
         await session.get(Organization, principal.organization_id)
         if principal.organization_id
