@@ -2,8 +2,10 @@
 uvicorn on a free port, with real local SMTP and SMS-webhook servers."""
 
 import contextlib
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +15,7 @@ from gateway.app import create_app as gateway_app
 from gateway.config import GatewaySettings
 from services.dongle.app import create_app as dongle_app
 from services.helpdesk.app import create_app as helpdesk_app
+from services.helpdesk.config import Settings as HelpdeskSettings
 from services.identity.app import create_app as identity_app
 from services.identity.config import Settings as IdentitySettings
 from services.licensing.app import create_app as licensing_app
@@ -51,7 +54,12 @@ async def stack(platform_settings, mail_sink, sms_sink) -> AsyncIterator[Stack]:
     apps = {
         "identity": identity_app(identity_settings),
         "licensing": licensing_app(),
-        "helpdesk": helpdesk_app(),
+        # helpdesk mails the sink and keeps attachments in a directory of the run.
+        "helpdesk": helpdesk_app(
+            HelpdeskSettings(
+                **common, attachments_dir=Path(tempfile.mkdtemp(prefix="kabinet-e2e-"))
+            )
+        ),
         "dongle": dongle_app(),
     }
     async with contextlib.AsyncExitStack() as exit_stack:
