@@ -24,7 +24,7 @@ from shared.config import PlatformSettings
 from shared.db import SessionDep, create_engine, schema_metadata
 from shared.idempotency import idempotency_table
 from shared.problems import Conflict
-from shared.service import RuntimeDep, ServiceDefinition
+from shared.service import RuntimeDep, ServiceDefinition, Tag
 
 
 class BusProbe(EventPayload):
@@ -61,7 +61,7 @@ class ConsumerBehaviour:
 
 
 def producer_definition() -> ServiceDefinition:
-    router = APIRouter()
+    router = APIRouter(tags=["probes"])
 
     @router.post("/probe", status_code=201)
     async def produce(
@@ -81,6 +81,7 @@ def producer_definition() -> ServiceDefinition:
     return ServiceDefinition(
         name="probe_producer",
         description="bus test producer",
+        tags=[Tag("probes", "Endpoints of the plumbing tests.")],
         metadata=producer_metadata,
         bus=producer_bus,
         idempotency=producer_idempotency,
@@ -104,6 +105,7 @@ def consumer_definition(behaviour: ConsumerBehaviour) -> ServiceDefinition:
     return ServiceDefinition(
         name="probe_consumer",
         description="bus test consumer",
+        tags=[Tag("probes", "Endpoints of the plumbing tests.")],
         metadata=consumer_metadata,
         bus=consumer_bus,
         handlers=handlers,
