@@ -5,13 +5,14 @@ import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import MetaData, Table, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import CallerMiddleware
 from shared.bus.broker import BrokerConnection
@@ -272,5 +273,29 @@ def get_outbox(runtime: RuntimeDep) -> Outbox:
     return runtime.outbox
 
 
+def get_sessionmaker(runtime: RuntimeDep) -> async_sessionmaker[AsyncSession]:
+    return runtime.sessionmaker
+
+
 ClockDep = Annotated[Clock, Depends(get_clock)]
 OutboxDep = Annotated[Outbox, Depends(get_outbox)]
+# For a write that must outlive a failing request (a counted wrong code): its own transaction.
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
+
+SettingsT = TypeVar("SettingsT", bound=PlatformSettings)
+
+
+def settings_of(kind: type[SettingsT]) -> Callable[[Runtime], SettingsT]:
+    """`runtime.settings` as the service's own settings class, for a `Depends` or a start-up step.
+
+    `SettingsDep = Annotated[Settings, Depends(settings_of(Settings))]` in a service's
+    `dependencies.py`; `settings_of(Settings)(runtime)` where the runtime is at hand.
+    """
+
+    def service_settings(runtime: RuntimeDep) -> SettingsT:
+        settings = runtime.settings
+        if not isinstance(settings, kind):
+            raise TypeError(f"{runtime.definition.name} runs with {type(settings).__name__}")
+        return settings
+
+    return service_settings

@@ -7,7 +7,6 @@ from services.identity.accounts.endpoints import router as accounts_router
 from services.identity.api_keys.endpoints import router as api_keys_router
 from services.identity.auth.endpoints import router as auth_router
 from services.identity.auth.tokens import ensure_signing_key
-from services.identity.codes.delivery import Delivery
 from services.identity.config import Settings, get_settings
 from services.identity.directory.endpoints import router as directory_router
 from services.identity.directory.importer import load_offline_directory
@@ -66,8 +65,4 @@ definition = ServiceDefinition(
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    app = create_service_app(definition, settings, clock=clock)
-    app.state.settings = settings
-    app.state.delivery = Delivery(settings)
-    return app
+    return create_service_app(definition, settings or get_settings(), clock=clock)

@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from shared.config import PlatformSettings
 
@@ -31,6 +31,13 @@ class Settings(PlatformSettings):
     registry_provider: Literal["offline", "http"] = "offline"
     registry_url: str | None = None
     registry_token: str | None = None
+
+    @model_validator(mode="after")
+    def _sms_webhook_has_a_url(self) -> "Settings":
+        # Refused at start, not at the first SMS.
+        if self.sms_provider == "webhook" and not self.sms_webhook_url:
+            raise ValueError("KABINET_SMS_WEBHOOK_URL is required with the webhook provider")
+        return self
 
 
 def get_settings() -> Settings:

@@ -1,6 +1,6 @@
 """identity's scheduled work, each job run by one replica at a time."""
 
-from services.identity.registration.service import delete_expired_registrations
+from services.identity.registration.jobs import delete_expired_registrations
 from shared.jobs import Job
 
 jobs: list[Job] = [

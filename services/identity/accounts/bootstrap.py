@@ -6,6 +6,7 @@ import structlog
 from sqlalchemy import func, select
 
 from services.identity.accounts.passwords import hash_secret
+from services.identity.dependencies import identity_settings
 from services.identity.models import User
 from shared.db import advisory_key
 from shared.service import Runtime
@@ -14,8 +15,8 @@ log = structlog.get_logger(__name__)
 
 
 async def ensure_first_admin(runtime: Runtime) -> None:
-    settings = runtime.settings
-    email = str(getattr(settings, "admin_email", "")).strip().lower()
+    settings = identity_settings(runtime)
+    email = settings.admin_email.strip().lower()
     if not email:
         return
     async with runtime.sessionmaker() as session, session.begin():
@@ -26,7 +27,7 @@ async def ensure_first_admin(runtime: Runtime) -> None:
         )
         if existing is not None:
             return
-        password = getattr(settings, "admin_password", None)
+        password = settings.admin_password
         generated = not password
         password = password or secrets.token_urlsafe(12)
         session.add(

@@ -1,9 +1,8 @@
 """Sign-in, tokens, password recovery, JWKS."""
 
 from datetime import timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Response
+from fastapi import APIRouter, BackgroundTasks, Response
 
 from services.identity.auth.schemas import (
     Accepted,
@@ -17,67 +16,91 @@ from services.identity.auth.schemas import (
     RefreshRequest,
     TokenPair,
 )
-from services.identity.auth.service import SignIn
+from services.identity.auth.service import sign_in_service
 from services.identity.auth.tokens import published_keys
-from services.identity.dependencies import CodesDep, SettingsDep
+from services.identity.dependencies import DeliveryDep, SettingsDep
 from shared.db import SessionDep
 from shared.problems import PROBLEM_RESPONSES
-from shared.service import ClockDep, RuntimeDep
+from shared.service import ClockDep, SessionmakerDep
 
 router = APIRouter(tags=["sign-in"], responses=PROBLEM_RESPONSES)
 
 
-def get_sign_in(settings: SettingsDep, runtime: RuntimeDep, codes: CodesDep) -> SignIn:
-    return SignIn(settings, runtime.clock, runtime.sessionmaker, codes)
-
-
-SignInDep = Annotated[SignIn, Depends(get_sign_in)]
-
-
 @router.post("/api/v1/auth/login", response_model=TokenPair)
-async def login(body: LoginRequest, session: SessionDep, sign_in: SignInDep) -> TokenPair:
-    return await sign_in.login(session, body.login, body.password, body.organization_id)
+async def login(
+    body: LoginRequest,
+    session: SessionDep,
+    sessionmaker: SessionmakerDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> TokenPair:
+    return await sign_in_service.login(
+        session, sessionmaker, clock, settings, body.login, body.password, body.organization_id
+    )
 
 
 @router.post("/api/v1/auth/accountant", response_model=TokenPair)
 async def login_accountant(
-    body: AccountantLoginRequest, session: SessionDep, sign_in: SignInDep
+    body: AccountantLoginRequest,
+    session: SessionDep,
+    sessionmaker: SessionmakerDep,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> TokenPair:
-    return await sign_in.login_accountant(session, body.inn, body.contract_number)
+    return await sign_in_service.login_accountant(
+        session, sessionmaker, clock, settings, body.inn, body.contract_number
+    )
 
 
 @router.post("/api/v1/auth/refresh", response_model=TokenPair)
-async def refresh(body: RefreshRequest, session: SessionDep, sign_in: SignInDep) -> TokenPair:
-    return await sign_in.refresh(session, body.refresh_token)
+async def refresh(
+    body: RefreshRequest,
+    session: SessionDep,
+    sessionmaker: SessionmakerDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> TokenPair:
+    return await sign_in_service.refresh(session, sessionmaker, clock, settings, body.refresh_token)
 
 
 @router.post("/api/v1/auth/logout", status_code=204)
-async def logout(body: RefreshRequest, session: SessionDep, sign_in: SignInDep) -> Response:
-    await sign_in.logout(session, body.refresh_token)
+async def logout(body: RefreshRequest, session: SessionDep, clock: ClockDep) -> Response:
+    await sign_in_service.logout(session, clock, body.refresh_token)
     return Response(status_code=204)
 
 
 @router.post("/api/v1/auth/password-recovery", status_code=202, response_model=Accepted)
 async def start_recovery(
-    body: RecoveryStart, session: SessionDep, sign_in: SignInDep, background: BackgroundTasks
+    body: RecoveryStart,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    delivery: DeliveryDep,
+    background: BackgroundTasks,
 ) -> Accepted:
-    await sign_in.start_recovery(session, body.email, background)
+    await sign_in_service.start_recovery(session, clock, settings, delivery, body.email, background)
     return Accepted(detail="If the e-mail belongs to an account, a code has been sent to it")
 
 
 @router.post("/api/v1/auth/password-recovery/verify", response_model=RecoveryVerified)
 async def verify_recovery(
-    body: RecoveryVerify, session: SessionDep, sign_in: SignInDep
+    body: RecoveryVerify,
+    session: SessionDep,
+    sessionmaker: SessionmakerDep,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> RecoveryVerified:
-    return await sign_in.verify_recovery(session, body.email, body.code)
+    return await sign_in_service.verify_recovery(
+        session, sessionmaker, clock, settings, body.email, body.code
+    )
 
 
 @router.post("/api/v1/auth/password-recovery/complete", status_code=204)
 async def complete_recovery(
-    body: RecoveryComplete, session: SessionDep, sign_in: SignInDep
+    body: RecoveryComplete, session: SessionDep, clock: ClockDep, settings: SettingsDep
 ) -> Response:
-    await sign_in.complete_recovery(
-        session, body.recovery_token, body.organization_id, body.new_password
+    await sign_in_service.complete_recovery(
+        session, clock, settings, body.recovery_token, body.organization_id, body.new_password
     )
     return Response(status_code=204)
 

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity.models import (
@@ -16,67 +16,73 @@ from services.identity.models import (
 )
 
 
-def users_by_login(email: str | None, phone: str | None) -> Select[User]:
-    if email is not None:
-        return select(User).where(User.email == email)
-    return select(User).where(User.phone == phone)
+class SignInRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
+    async def users_with_login(self, email: str | None, phone: str | None) -> list[User]:
+        """Everyone signing in with this e-mail (or, without one, this phone), oldest first."""
+        query = select(User).where(
+            User.email == email if email is not None else User.phone == phone
+        )
+        return list((await self.session.scalars(query.order_by(User.id))).all())
 
-async def find_users(session: AsyncSession, email: str | None, phone: str | None) -> list[User]:
-    return list((await session.scalars(users_by_login(email, phone).order_by(User.id))).all())
+    async def organizations_by_id(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, Organization]:
+        if not ids:
+            return {}
+        rows = await self.session.scalars(select(Organization).where(Organization.id.in_(ids)))
+        return {org.id: org for org in rows}
 
+    async def user(self, user_id: uuid.UUID | None) -> User | None:
+        return await self.session.get(User, user_id) if user_id is not None else None
 
-async def organizations_by_id(
-    session: AsyncSession, ids: set[uuid.UUID]
-) -> dict[uuid.UUID, Organization]:
-    if not ids:
-        return {}
-    rows = await session.scalars(select(Organization).where(Organization.id.in_(ids)))
-    return {org.id: org for org in rows}
+    async def recent_failures(self, login_key: str, since: datetime) -> list[datetime]:
+        rows = await self.session.scalars(
+            select(SignInFailure.failed_at)
+            .where(SignInFailure.login_key == login_key, SignInFailure.failed_at > since)
+            .order_by(SignInFailure.failed_at.desc())
+        )
+        return list(rows.all())
 
+    async def add_failure(self, login_key: str, failed_at: datetime) -> None:
+        self.session.add(SignInFailure(login_key=login_key, failed_at=failed_at))
+        await self.session.flush()
 
-async def recent_failures(session: AsyncSession, login_key: str, since: datetime) -> list[datetime]:
-    rows = await session.scalars(
-        select(SignInFailure.failed_at)
-        .where(SignInFailure.login_key == login_key, SignInFailure.failed_at > since)
-        .order_by(SignInFailure.failed_at.desc())
-    )
-    return list(rows.all())
+    async def contract_organization(self, inn: str, contract_number: str) -> uuid.UUID | None:
+        return await self.session.scalar(
+            select(ContractLink.organization_id)
+            .where(ContractLink.licensee_inn == inn, ContractLink.number == contract_number)
+            .limit(1)
+        )
 
+    async def add_refresh_token(self, token: RefreshToken) -> None:
+        self.session.add(token)
+        await self.session.flush()
 
-async def contract_organization(
-    session: AsyncSession, inn: str, contract_number: str
-) -> uuid.UUID | None:
-    return await session.scalar(
-        select(ContractLink.organization_id)
-        .where(ContractLink.licensee_inn == inn, ContractLink.number == contract_number)
-        .limit(1)
-    )
+    async def refresh_token_for_update(self, hashed: str) -> RefreshToken | None:
+        return await self.session.scalar(
+            select(RefreshToken).where(RefreshToken.token_hash == hashed).with_for_update()
+        )
 
+    async def revoke_family(self, family_id: uuid.UUID, now: datetime) -> None:
+        await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
 
-async def refresh_token_for_update(session: AsyncSession, hashed: str) -> RefreshToken | None:
-    return await session.scalar(
-        select(RefreshToken).where(RefreshToken.token_hash == hashed).with_for_update()
-    )
+    async def revoke_user_sessions(self, user_id: uuid.UUID, now: datetime) -> None:
+        await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
 
+    async def add_recovery_token(self, token: RecoveryToken) -> None:
+        self.session.add(token)
+        await self.session.flush()
 
-async def revoke_family(session: AsyncSession, family_id: uuid.UUID, now: datetime) -> None:
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-
-
-async def revoke_user_sessions(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> None:
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-
-
-async def recovery_token_for_update(session: AsyncSession, hashed: str) -> RecoveryToken | None:
-    return await session.scalar(
-        select(RecoveryToken).where(RecoveryToken.token_hash == hashed).with_for_update()
-    )
+    async def recovery_token_for_update(self, hashed: str) -> RecoveryToken | None:
+        return await self.session.scalar(
+            select(RecoveryToken).where(RecoveryToken.token_hash == hashed).with_for_update()
+        )

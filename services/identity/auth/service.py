@@ -14,7 +14,7 @@ from services.identity.accounts.passwords import (
     hash_secret,
     secret_matches,
 )
-from services.identity.auth import repository
+from services.identity.auth.repository import SignInRepository
 from services.identity.auth.schemas import OrganizationChoice, RecoveryVerified, TokenPair
 from services.identity.auth.tokens import (
     active_key,
@@ -22,9 +22,10 @@ from services.identity.auth.tokens import (
     new_opaque_token,
     token_hash,
 )
-from services.identity.codes.service import CodeService
+from services.identity.codes.delivery import Delivery
+from services.identity.codes.service import code_service
 from services.identity.config import Settings
-from services.identity.models import RecoveryToken, RefreshToken, SignInFailure, User
+from services.identity.models import Organization, RecoveryToken, RefreshToken, User
 from services.identity.organizations.schemas import customer_number_text
 from shared.clock import Clock
 from shared.problems import InvalidInput, ProblemError, TooManyRequests, Unauthorized
@@ -53,26 +54,16 @@ def login_key(kind: str, login: str) -> str:
     return f"{kind}:{login.strip().lower()}"
 
 
-class SignIn:
-    def __init__(
-        self,
-        settings: Settings,
-        clock: Clock,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        codes: CodeService,
-    ) -> None:
-        self.settings = settings
-        self.clock = clock
-        self.sessionmaker = sessionmaker
-        self.codes = codes
-
+class SignInService:
     # --- lockout: 5 failures for one login in 15 minutes lock it for 15 minutes ---
 
-    async def check_not_locked(self, session: AsyncSession, key: str) -> None:
-        now = self.clock.now()
-        window = timedelta(minutes=self.settings.lockout_minutes)
-        failures = await repository.recent_failures(session, key, now - 2 * window)
-        n = self.settings.lockout_failures
+    async def check_not_locked(
+        self, session: AsyncSession, clock: Clock, settings: Settings, key: str
+    ) -> None:
+        now = clock.now()
+        window = timedelta(minutes=settings.lockout_minutes)
+        failures = await SignInRepository(session).recent_failures(key, now - 2 * window)
+        n = settings.lockout_failures
         for i in range(len(failures) - n + 1):
             if failures[i] - failures[i + n - 1] <= window:
                 locked_until = failures[i] + window
@@ -83,16 +74,20 @@ class SignIn:
                     )
                 break
 
-    async def record_failure(self, key: str) -> None:
+    async def record_failure(
+        self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, key: str
+    ) -> None:
         # Its own transaction: the request itself fails and rolls back.
-        async with self.sessionmaker() as session, session.begin():
-            session.add(SignInFailure(login_key=key, failed_at=self.clock.now()))
+        async with sessionmaker() as session, session.begin():
+            await SignInRepository(session).add_failure(key, clock.now())
 
     # --- tokens ---
 
     async def issue(
         self,
         session: AsyncSession,
+        clock: Clock,
+        settings: Settings,
         *,
         kind: str,
         user_id: uuid.UUID | None,
@@ -100,13 +95,13 @@ class SignIn:
         roles: list[str],
         family_id: uuid.UUID | None = None,
     ) -> TokenPair:
-        now = self.clock.now()
-        ttl = timedelta(seconds=self.settings.access_token_ttl_seconds)
+        now = clock.now()
+        ttl = timedelta(seconds=settings.access_token_ttl_seconds)
         key = await active_key(session)
         subject = str(user_id) if user_id else f"organization:{organization_id}"
         access = encode_access_token(
             key,
-            issuer=self.settings.jwt_issuer,
+            issuer=settings.jwt_issuer,
             subject=subject,
             kind=kind,
             organization_id=organization_id,
@@ -116,7 +111,7 @@ class SignIn:
             ttl=ttl,
         )
         refresh = new_opaque_token()
-        session.add(
+        await SignInRepository(session).add_refresh_token(
             RefreshToken(
                 family_id=family_id or uuid.uuid4(),
                 token_hash=token_hash(refresh),
@@ -124,73 +119,95 @@ class SignIn:
                 organization_id=organization_id,
                 role=kind,
                 created_at=now,
-                expires_at=now + timedelta(days=self.settings.refresh_token_ttl_days),
+                expires_at=now + timedelta(days=settings.refresh_token_ttl_days),
             )
         )
-        await session.flush()
         return TokenPair(
             access_token=access, refresh_token=refresh, expires_in=int(ttl.total_seconds())
         )
 
     async def login(
-        self, session: AsyncSession, login: str, password: str, organization_id: uuid.UUID | None
+        self,
+        session: AsyncSession,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        settings: Settings,
+        login: str,
+        password: str,
+        organization_id: uuid.UUID | None,
     ) -> TokenPair:
         key = login_key("login", login)
-        await self.check_not_locked(session, key)
+        await self.check_not_locked(session, clock, settings, key)
+        repository = SignInRepository(session)
         email, phone = parse_login(login)
-        candidates = await repository.find_users(session, email, phone) if email or phone else []
+        candidates = await repository.users_with_login(email, phone) if email or phone else []
         if organization_id is not None:
             candidates = [u for u in candidates if u.organization_id == organization_id]
         matching = [u for u in candidates if await secret_matches(u.password_hash, password)]
         if not candidates:
             await secret_matches(DUMMY_HASH, password)  # same time for an unknown login
         if not matching:
-            await self.record_failure(key)
+            await self.record_failure(sessionmaker, clock, key)
             raise Unauthorized(WRONG_CREDENTIALS)
         if len(matching) > 1:
             organizations = await repository.organizations_by_id(
-                session, {u.organization_id for u in matching if u.organization_id}
+                {u.organization_id for u in matching if u.organization_id}
             )
             raise ChooseOrganization(
                 "This login belongs to several organizations; repeat with organization_id",
                 organizations=[
-                    OrganizationChoice(
-                        id=org.id,
-                        name=org.short_name or org.full_name,
-                        customer_number=customer_number_text(org.customer_number),
-                    ).model_dump(mode="json")
-                    for org in organizations.values()
+                    _choice(org).model_dump(mode="json") for org in organizations.values()
                 ],
             )
         user = matching[0]
         return await self.issue(
             session,
+            clock,
+            settings,
             kind="user",
             user_id=user.id,
             organization_id=user.organization_id,
             roles=list(user.roles),
         )
 
-    async def login_accountant(self, session: AsyncSession, inn: str, number: str) -> TokenPair:
+    async def login_accountant(
+        self,
+        session: AsyncSession,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        settings: Settings,
+        inn: str,
+        number: str,
+    ) -> TokenPair:
         key = login_key("accountant", inn)
-        await self.check_not_locked(session, key)
-        organization_id = await repository.contract_organization(
-            session, inn.strip(), number.strip()
+        await self.check_not_locked(session, clock, settings, key)
+        organization_id = await SignInRepository(session).contract_organization(
+            inn.strip(), number.strip()
         )
         if organization_id is None:
-            await self.record_failure(key)
+            await self.record_failure(sessionmaker, clock, key)
             raise Unauthorized("The INN or the contract number is wrong")
         return await self.issue(
             session,
+            clock,
+            settings,
             kind="accountant",
             user_id=None,
             organization_id=organization_id,
             roles=["accountant"],
         )
 
-    async def refresh(self, session: AsyncSession, refresh_token: str) -> TokenPair:
-        now = self.clock.now()
-        current = await repository.refresh_token_for_update(session, token_hash(refresh_token))
+    async def refresh(
+        self,
+        session: AsyncSession,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        settings: Settings,
+        refresh_token: str,
+    ) -> TokenPair:
+        now = clock.now()
+        repository = SignInRepository(session)
+        current = await repository.refresh_token_for_update(token_hash(refresh_token))
         if current is None or current.revoked_at is not None or current.expires_at <= now:
             raise Unauthorized("The refresh token is not valid")
         if current.used_at is not None:
@@ -198,15 +215,19 @@ class SignIn:
             # transaction (this request fails), after letting go of the row lock taken above.
             family_id = current.family_id
             await session.rollback()
-            async with self.sessionmaker() as own, own.begin():
-                await repository.revoke_family(own, family_id, now)
+            async with sessionmaker() as own, own.begin():
+                await SignInRepository(own).revoke_family(family_id, now)
             raise Unauthorized("The refresh token was already used; sign in again")
         current.used_at = now
         roles = (
-            ["accountant"] if current.role == "accountant" else await self._roles(session, current)
+            ["accountant"]
+            if current.role == "accountant"
+            else await self._roles(repository, current)
         )
         return await self.issue(
             session,
+            clock,
+            settings,
             kind=current.role,
             user_id=current.user_id,
             organization_id=current.organization_id,
@@ -214,27 +235,37 @@ class SignIn:
             family_id=current.family_id,
         )
 
-    async def _roles(self, session: AsyncSession, token: RefreshToken) -> list[str]:
-        user = await session.get(User, token.user_id)
+    async def _roles(self, repository: SignInRepository, token: RefreshToken) -> list[str]:
+        user = await repository.user(token.user_id)
         if user is None:
             raise Unauthorized("The refresh token is not valid")
         return list(user.roles)
 
-    async def logout(self, session: AsyncSession, refresh_token: str) -> None:
-        current = await repository.refresh_token_for_update(session, token_hash(refresh_token))
+    async def logout(self, session: AsyncSession, clock: Clock, refresh_token: str) -> None:
+        repository = SignInRepository(session)
+        current = await repository.refresh_token_for_update(token_hash(refresh_token))
         if current is not None:
-            await repository.revoke_family(session, current.family_id, self.clock.now())
+            await repository.revoke_family(current.family_id, clock.now())
 
     # --- password recovery (rule 8) ---
 
     async def start_recovery(
-        self, session: AsyncSession, email: str, after_response: BackgroundTasks
+        self,
+        session: AsyncSession,
+        clock: Clock,
+        settings: Settings,
+        delivery: Delivery,
+        email: str,
+        after_response: BackgroundTasks,
     ) -> None:
         """Sends a code when the e-mail is known; behaves the same (timing, 429s) when not."""
         email = email.strip().lower()
-        known = bool(await repository.find_users(session, email, None))
-        await self.codes.send(
+        known = bool(await SignInRepository(session).users_with_login(email, None))
+        await code_service.send(
             session,
+            clock,
+            settings,
+            delivery,
             purpose=RECOVERY_PURPOSE,
             subject=email,
             channel="email",
@@ -245,50 +276,54 @@ class SignIn:
         )
 
     async def verify_recovery(
-        self, session: AsyncSession, email: str, code: str
+        self,
+        session: AsyncSession,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        settings: Settings,
+        email: str,
+        code: str,
     ) -> RecoveryVerified:
         email = email.strip().lower()
-        await self.codes.verify(purpose=RECOVERY_PURPOSE, subject=email, code=code)
-        users = await repository.find_users(session, email, None)
+        await code_service.verify(
+            sessionmaker, clock, settings, purpose=RECOVERY_PURPOSE, subject=email, code=code
+        )
+        repository = SignInRepository(session)
+        users = await repository.users_with_login(email, None)
         token = new_opaque_token()
-        now = self.clock.now()
-        session.add(
+        now = clock.now()
+        await repository.add_recovery_token(
             RecoveryToken(
                 token_hash=token_hash(token),
                 email=email,
-                expires_at=now + timedelta(seconds=self.settings.recovery_token_ttl_seconds),
+                expires_at=now + timedelta(seconds=settings.recovery_token_ttl_seconds),
             )
         )
         organizations = await repository.organizations_by_id(
-            session, {u.organization_id for u in users if u.organization_id}
+            {u.organization_id for u in users if u.organization_id}
         )
         return RecoveryVerified(
-            recovery_token=token,
-            organizations=[
-                OrganizationChoice(
-                    id=org.id,
-                    name=org.short_name or org.full_name,
-                    customer_number=customer_number_text(org.customer_number),
-                )
-                for org in organizations.values()
-            ],
+            recovery_token=token, organizations=[_choice(org) for org in organizations.values()]
         )
 
     async def complete_recovery(
         self,
         session: AsyncSession,
+        clock: Clock,
+        settings: Settings,
         recovery_token: str,
         organization_id: uuid.UUID | None,
         new_password: str,
     ) -> None:
-        now = self.clock.now()
-        record = await repository.recovery_token_for_update(session, token_hash(recovery_token))
+        now = clock.now()
+        repository = SignInRepository(session)
+        record = await repository.recovery_token_for_update(token_hash(recovery_token))
         if record is None or record.used_at is not None or record.expires_at <= now:
             raise InvalidInput("recovery_token", "the recovery token is not valid; start again")
-        check_password_rules(new_password, self.settings.password_min_length, "new_password")
+        check_password_rules(new_password, settings.password_min_length, "new_password")
         users = [
             u
-            for u in await repository.find_users(session, record.email, None)
+            for u in await repository.users_with_login(record.email, None)
             if u.organization_id == organization_id
         ]
         if not users:
@@ -303,4 +338,15 @@ class SignIn:
         user.password_hash = await hash_secret(new_password)
         user.password_changed_at = now
         # Every session of that user ends: whoever had the old password is out.
-        await repository.revoke_user_sessions(session, user.id, now)
+        await SignInRepository(session).revoke_user_sessions(user.id, now)
+
+
+def _choice(org: Organization) -> OrganizationChoice:
+    return OrganizationChoice(
+        id=org.id,
+        name=org.short_name or org.full_name,
+        customer_number=customer_number_text(org.customer_number),
+    )
+
+
+sign_in_service = SignInService()

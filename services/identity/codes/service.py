@@ -6,11 +6,11 @@ from datetime import timedelta
 from typing import Literal
 
 from fastapi import BackgroundTasks
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.identity.accounts.passwords import hash_secret, secret_matches
 from services.identity.codes.delivery import Delivery, DeliveryFailed
+from services.identity.codes.repository import CodeRepository
 from services.identity.config import Settings
 from services.identity.models import OneTimeCode
 from shared.clock import Clock
@@ -24,21 +24,12 @@ def new_code() -> str:
 
 
 class CodeService:
-    def __init__(
-        self,
-        settings: Settings,
-        delivery: Delivery,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        clock: Clock,
-    ) -> None:
-        self.settings = settings
-        self.delivery = delivery
-        self.sessionmaker = sessionmaker
-        self.clock = clock
-
     async def send(
         self,
         session: AsyncSession,
+        clock: Clock,
+        settings: Settings,
+        delivery: Delivery,
         *,
         purpose: str,
         subject: str,
@@ -55,84 +46,59 @@ class CodeService:
         With `after_response`, sending waits until the answer has gone out, so its timing
         cannot tell a known address from an unknown one.
         """
-        now = self.clock.now()
-        last = await session.scalar(
-            select(OneTimeCode)
-            .where(OneTimeCode.purpose == purpose, OneTimeCode.subject == subject)
-            .order_by(OneTimeCode.sent_at.desc())
-            .limit(1)
-            .with_for_update()
-        )
-        wait = timedelta(seconds=self.settings.code_resend_seconds)
+        now = clock.now()
+        codes = CodeRepository(session)
+        last = await codes.last_sent(purpose, subject)
+        wait = timedelta(seconds=settings.code_resend_seconds)
         if last is not None and now - last.sent_at < wait:
             retry_after = int((last.sent_at + wait - now).total_seconds()) + 1
             raise TooManyRequests(
                 "A new code can be sent a minute after the last one", retry_after=retry_after
             )
         # Only the newest code counts: older ones stop working when a new one is sent.
-        await session.execute(
-            update(OneTimeCode)
-            .where(
-                OneTimeCode.purpose == purpose,
-                OneTimeCode.subject == subject,
-                OneTimeCode.used_at.is_(None),
-            )
-            .values(used_at=now)
-        )
+        await codes.retire_live(purpose, subject, now)
         code = new_code()
-        session.add(
+        await codes.add(
             OneTimeCode(
                 purpose=purpose,
                 subject=subject,
                 code_hash=await hash_secret(code),
                 sent_at=now,
-                expires_at=now + timedelta(seconds=self.settings.code_ttl_seconds),
+                expires_at=now + timedelta(seconds=settings.code_ttl_seconds),
                 attempts=0,
             )
         )
-        await session.flush()
         if not deliver:
             return
         message = text.format(code=code)
         if after_response is not None:
-            after_response.add_task(self._deliver_quietly, channel, destination, message)
+            after_response.add_task(_deliver_quietly, delivery, channel, destination, message)
         else:
-            await self._deliver(channel, destination, message)
+            await _deliver(delivery, channel, destination, message)
 
-    async def _deliver(self, channel: Channel, destination: str, message: str) -> None:
-        if channel == "email":
-            await self.delivery.send_email(destination, "Код подтверждения Kabinet", message)
-        else:
-            await self.delivery.send_sms(destination, message)
-
-    async def _deliver_quietly(self, channel: Channel, destination: str, message: str) -> None:
-        # Nobody waits for the answer any more; a failure is logged by the delivery.
-        with contextlib.suppress(DeliveryFailed):
-            await self._deliver(channel, destination, message)
-
-    async def verify(self, *, purpose: str, subject: str, code: str, field: str = "code") -> None:
+    async def verify(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        settings: Settings,
+        *,
+        purpose: str,
+        subject: str,
+        code: str,
+        field: str = "code",
+    ) -> None:
         """Raises a 422 naming `field` unless `code` is the live code; spends it when right.
 
         Runs in its own transaction, committed before any refusal is raised, so that a wrong
         try is counted even though the caller's request then fails and rolls back.
         """
-        now = self.clock.now()
+        now = clock.now()
         refusal: str | None = None
-        async with self.sessionmaker() as session, session.begin():
-            current = await session.scalar(
-                select(OneTimeCode)
-                .where(
-                    OneTimeCode.purpose == purpose,
-                    OneTimeCode.subject == subject,
-                    OneTimeCode.used_at.is_(None),
-                )
-                .order_by(OneTimeCode.sent_at.desc())
-                .limit(1)
-                .with_for_update()
-            )
+        async with sessionmaker() as session, session.begin():
+            current = await CodeRepository(session).live(purpose, subject)
             if current is None or current.expires_at <= now:
                 refusal = "the code has expired or was not requested; ask again"
-            elif current.attempts >= self.settings.code_max_attempts:
+            elif current.attempts >= settings.code_max_attempts:
                 refusal = "too many wrong tries; ask for a new code"
             else:
                 current.attempts += 1
@@ -140,7 +106,7 @@ class CodeService:
                 if right and await secret_matches(current.code_hash, code):
                     current.used_at = now
                 else:
-                    left = self.settings.code_max_attempts - current.attempts
+                    left = settings.code_max_attempts - current.attempts
                     if left <= 0:
                         current.used_at = now
                     refusal = (
@@ -150,3 +116,21 @@ class CodeService:
                     )
         if refusal is not None:
             raise InvalidInput(field, refusal)
+
+
+async def _deliver(delivery: Delivery, channel: Channel, destination: str, message: str) -> None:
+    if channel == "email":
+        await delivery.send_email(destination, "Код подтверждения Kabinet", message)
+    else:
+        await delivery.send_sms(destination, message)
+
+
+async def _deliver_quietly(
+    delivery: Delivery, channel: Channel, destination: str, message: str
+) -> None:
+    # Nobody waits for the answer any more; a failure is logged by the delivery.
+    with contextlib.suppress(DeliveryFailed):
+        await _deliver(delivery, channel, destination, message)
+
+
+code_service = CodeService()

@@ -1,11 +1,12 @@
 """Registration step by step: lookup, the form, the two codes (spec 10-identity, rule 3)."""
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, status
+from fastapi import APIRouter, BackgroundTasks, status
 
-from services.identity.dependencies import CodesDep, DeliveryDep, SettingsDep
+from services.identity.dependencies import DeliveryDep, SettingsDep
+from services.identity.registration.completion import send_login_notice
 from services.identity.registration.schemas import (
     LookupRequest,
     LookupResult,
@@ -14,10 +15,10 @@ from services.identity.registration.schemas import (
     ResendRequest,
     VerificationRequest,
 )
-from services.identity.registration.service import RegistrationService, send_login_notice
+from services.identity.registration.service import registration_service
 from shared.db import SessionDep
 from shared.problems import PROBLEM_RESPONSES, Problem
-from shared.service import ClockDep, OutboxDep
+from shared.service import ClockDep, OutboxDep, SessionmakerDep
 
 router = APIRouter(tags=["registration"], responses=PROBLEM_RESPONSES)
 
@@ -26,25 +27,12 @@ TOO_SOON: dict[int | str, dict[str, Any]] = {
 }
 
 
-def registration_service(
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    codes: CodesDep,
-    outbox: OutboxDep,
-) -> RegistrationService:
-    return RegistrationService(session, settings=settings, clock=clock, codes=codes, outbox=outbox)
-
-
-RegistrationServiceDep = Annotated[RegistrationService, Depends(registration_service)]
-
-
 @router.post("/api/v1/registration/lookup", response_model=LookupResult)
 async def lookup_organization(
-    body: LookupRequest, registration: RegistrationServiceDep
+    body: LookupRequest, session: SessionDep, settings: SettingsDep
 ) -> LookupResult:
     """Organizations registered with the INN (+ KPP), or `new` with the registry's prefill."""
-    return await registration.lookup(body)
+    return await registration_service.lookup(session, settings, body)
 
 
 @router.post(
@@ -54,10 +42,14 @@ async def lookup_organization(
     response_model_exclude_none=True,
 )
 async def start_registration(
-    body: RegistrationRequest, registration: RegistrationServiceDep
+    body: RegistrationRequest,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    delivery: DeliveryDep,
 ) -> RegistrationStatus:
     """Checks everything at once and sends a code to the e-mail and another to the phone."""
-    return await registration.start(body)
+    return await registration_service.start(session, clock, settings, delivery, body)
 
 
 @router.post(
@@ -68,12 +60,18 @@ async def start_registration(
 async def verify_registration(
     registration_id: uuid.UUID,
     body: VerificationRequest,
-    registration: RegistrationServiceDep,
+    session: SessionDep,
+    sessionmaker: SessionmakerDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    outbox: OutboxDep,
     delivery: DeliveryDep,
     background: BackgroundTasks,
 ) -> RegistrationStatus:
     """A code for one channel; with both verified the registration is completed."""
-    result, notice = await registration.verify(registration_id, body.channel, body.code)
+    result, notice = await registration_service.verify(
+        session, sessionmaker, clock, settings, outbox, registration_id, body.channel, body.code
+    )
     if notice is not None:
         # Background tasks run after the response, so after the request's commit.
         background.add_task(send_login_notice, delivery, notice)
@@ -87,7 +85,14 @@ async def verify_registration(
     responses=TOO_SOON,
 )
 async def resend_registration_code(
-    registration_id: uuid.UUID, body: ResendRequest, registration: RegistrationServiceDep
+    registration_id: uuid.UUID,
+    body: ResendRequest,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    delivery: DeliveryDep,
 ) -> RegistrationStatus:
     """A new code for one channel, no sooner than a minute after the last (429 otherwise)."""
-    return await registration.resend(registration_id, body.channel)
+    return await registration_service.resend(
+        session, clock, settings, delivery, registration_id, body.channel
+    )

@@ -54,20 +54,19 @@ class RegistrationRepository:
         )
         return found is not None
 
-    async def delete_expired(self, now: datetime, code_purpose: str) -> int:
-        """Drops registrations past their time and the codes that were sent for them."""
-        expired = (
+    async def delete_expired(self, now: datetime) -> Sequence[uuid.UUID]:
+        """Drops registrations past their time; their ids."""
+        return (
             await self.session.scalars(
                 delete(PendingRegistration)
                 .where(PendingRegistration.expires_at <= now)
                 .returning(PendingRegistration.id)
             )
         ).all()
-        if expired:
-            subjects = [f"{rid}:{channel}" for rid in expired for channel in ("email", "phone")]
-            await self.session.execute(
-                delete(OneTimeCode).where(
-                    OneTimeCode.purpose == code_purpose, OneTimeCode.subject.in_(subjects)
-                )
+
+    async def delete_codes(self, purpose: str, subjects: Sequence[str]) -> None:
+        await self.session.execute(
+            delete(OneTimeCode).where(
+                OneTimeCode.purpose == purpose, OneTimeCode.subject.in_(subjects)
             )
-        return len(expired)
+        )

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from services.identity.models import Organization
+from services.identity.organizations.schemas import customer_number_text
 from services.identity.requisites.organization import (
     Address,
     AddressIn,
@@ -40,6 +42,16 @@ class OrganizationChoice(BaseModel):
     kpp: str | None
     subdivision: str | None
     customer_number: str = Field(pattern=r"^\d{6,}$", examples=["100001"])
+
+    @classmethod
+    def of(cls, organization: Organization) -> "OrganizationChoice":
+        return cls(
+            id=organization.id,
+            name=organization.short_name or organization.full_name,
+            kpp=organization.kpp,
+            subdivision=organization.subdivision,
+            customer_number=customer_number_text(organization.customer_number),
+        )
 
 
 class AddressPrefill(Address):

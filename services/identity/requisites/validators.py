@@ -212,19 +212,29 @@ def validate_organization_requisites(
     legal form. A non-resident (country other than RU) gives `tax_id` instead and no Russian
     check applies to it; its legal form need only not be a natural person.
     """
+    errors = validate_organization_codes(legal_form, inn, kpp, ogrn, okpo, country, tax_id)
+    if (country or "").strip().upper() == RUSSIA:
+        errors.extend(
+            (f"bank.{field}", message)
+            for field, message in validate_bank_requisites(
+                bik, settlement_account, correspondent_account
+            )
+        )
+    return errors
+
+
+def validate_organization_codes(
+    legal_form: str | None,
+    inn: str | None,
+    kpp: str | None,
+    ogrn: str | None,
+    okpo: str | None,
+    country: str | None = RUSSIA,
+    tax_id: str | None = None,
+) -> list[tuple[str, str]]:
+    """The legal form and the tax and registry codes of `validate_organization_requisites`."""
     errors: list[tuple[str, str]] = []
-
-    def check(field: str, value: str | None, validate: Callable[[str], str]) -> str | None:
-        if not _given(value):
-            errors.append((field, f"{_LABELS[field]} is required"))
-            return None
-        assert value is not None
-        try:
-            return validate(value)
-        except RequisiteError as error:
-            errors.append((field, str(error)))
-            return None
-
+    check = _checker(errors)
     resident_of = (country or "").strip().upper()
     if not _COUNTRY.fullmatch(resident_of):
         return [("country", "country is a two-letter ISO 3166 code, e.g. RU")]
@@ -237,41 +247,71 @@ def validate_organization_requisites(
     kind = resolve_legal_form(form).kind if form else None
     check("inn", inn, lambda v: _inn(v, kind))
     if kind is LegalFormKind.SOLE_PROPRIETOR:
-        if _given(kpp):
+        if given(kpp):
             errors.append(("kpp", "a sole proprietor has no KPP"))
-    elif kind is LegalFormKind.LEGAL_ENTITY or _given(kpp):
+    elif kind is LegalFormKind.LEGAL_ENTITY or given(kpp):
         check("kpp", kpp, validate_kpp)
     check("ogrn", ogrn, lambda v: _ogrn(v, kind))
-    if _given(okpo):
+    if given(okpo):
         check("okpo", okpo, lambda v: _okpo(v, kind))
-    bank = check("bank.bik", bik, validate_bik)
+    return errors
+
+
+def validate_bank_requisites(
+    bik: str | None, settlement_account: str | None, correspondent_account: str | None
+) -> list[tuple[str, str]]:
+    """A Russian bank's BIK and both accounts, the accounts' control keys against the BIK;
+    (field, message) pairs named within the bank (`bik`, `settlement_account`, …)."""
+    errors: list[tuple[str, str]] = []
+    check = _checker(errors, within="bank.")
+    bank = check("bik", bik, validate_bik)
     if bank is None:
         # Without a usable BIK only the accounts' length can be checked.
         check(
-            "bank.settlement_account",
+            "settlement_account",
             settlement_account,
             lambda v: _account(v, "settlement account"),
         )
         check(
-            "bank.correspondent_account",
+            "correspondent_account",
             correspondent_account,
             lambda v: _account(v, "correspondent account"),
         )
     else:
         check(
-            "bank.settlement_account",
+            "settlement_account",
             settlement_account,
             lambda v: validate_settlement_account(v, bank),
         )
         check(
-            "bank.correspondent_account",
+            "correspondent_account",
             correspondent_account,
             lambda v: validate_correspondent_account(v, bank),
         )
     return errors
 
 
-_LABELS = {
+def _checker(
+    errors: list[tuple[str, str]], within: str = ""
+) -> Callable[[str, str | None, Callable[[str], str]], str | None]:
+    """Checks one field, noting in `errors` what is wrong; `within` names its labels' group."""
+
+    def check(field: str, value: str | None, validate: Callable[[str], str]) -> str | None:
+        if not given(value):
+            errors.append((field, f"{LABELS[within + field]} is required"))
+            return None
+        assert value is not None
+        try:
+            return validate(value)
+        except RequisiteError as error:
+            errors.append((field, str(error)))
+            return None
+
+    return check
+
+
+# What each field is called in "… is required".
+LABELS = {
     "legal_form": "legal form",
     "tax_id": "a non-resident organization's tax id",
     "inn": "INN",
@@ -281,10 +321,22 @@ _LABELS = {
     "bank.bik": "BIK",
     "bank.settlement_account": "settlement account",
     "bank.correspondent_account": "correspondent account",
+    # The other fields of an organization's form (services.identity.requisites.form).
+    "full_name": "the full name",
+    "director_name": "the director's name",
+    "director_name_genitive": "the director's name in the genitive",
+    "director_basis": "the document the director acts on",
+    "okved": "OKVED",
+    "bank.name": "the bank's name",
+    "postal_code": "the postal index",
+    "region": "the region",
+    "locality": "the locality",
+    "line": "the address as in the charter",
 }
 
 
-def _given(value: str | None) -> bool:
+def given(value: str | None) -> bool:
+    """Something other than spaces was written."""
     return value is not None and bool(value.strip())
 
 

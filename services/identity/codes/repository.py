@@ -1,0 +1,52 @@
+"""Every query of one-time codes."""
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.identity.models import OneTimeCode
+
+
+class CodeRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def last_sent(self, purpose: str, subject: str) -> OneTimeCode | None:
+        """The newest code for (purpose, subject), used or not, locked for this transaction."""
+        return await self.session.scalar(
+            select(OneTimeCode)
+            .where(OneTimeCode.purpose == purpose, OneTimeCode.subject == subject)
+            .order_by(OneTimeCode.sent_at.desc())
+            .limit(1)
+            .with_for_update()
+        )
+
+    async def live(self, purpose: str, subject: str) -> OneTimeCode | None:
+        """The newest code not used yet, locked for this transaction."""
+        return await self.session.scalar(
+            select(OneTimeCode)
+            .where(
+                OneTimeCode.purpose == purpose,
+                OneTimeCode.subject == subject,
+                OneTimeCode.used_at.is_(None),
+            )
+            .order_by(OneTimeCode.sent_at.desc())
+            .limit(1)
+            .with_for_update()
+        )
+
+    async def retire_live(self, purpose: str, subject: str, now: datetime) -> None:
+        await self.session.execute(
+            update(OneTimeCode)
+            .where(
+                OneTimeCode.purpose == purpose,
+                OneTimeCode.subject == subject,
+                OneTimeCode.used_at.is_(None),
+            )
+            .values(used_at=now)
+        )
+
+    async def add(self, code: OneTimeCode) -> None:
+        self.session.add(code)
+        await self.session.flush()
