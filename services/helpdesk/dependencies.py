@@ -5,13 +5,6 @@ from typing import Annotated
 from fastapi import Depends
 
 from services.helpdesk.config import Settings
-from shared.service import RuntimeDep
+from shared.service import settings_of
 
-
-def get_helpdesk_settings(runtime: RuntimeDep) -> Settings:
-    settings = runtime.settings
-    assert isinstance(settings, Settings)
-    return settings
-
-
-SettingsDep = Annotated[Settings, Depends(get_helpdesk_settings)]
+SettingsDep = Annotated[Settings, Depends(settings_of(Settings))]
