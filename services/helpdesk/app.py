@@ -31,6 +31,11 @@ definition = ServiceDefinition(
             "the working hours of the customer's support tier; messages and attachments.",
         ),
         Tag(
+            "knowledge base",
+            "Published articles, search, suggestions while a ticket is written, and feedback.",
+        ),
+        Tag("callbacks", "Requests to be called back, and agents marking them done."),
+        Tag(
             "production calendar",
             "Working days and hours of support: the production calendar and whether support "
             "is open now.",
