@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, Request
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -27,6 +27,11 @@ NAMING_CONVENTION = {
 def advisory_key(name: str) -> int:
     """A stable key for PostgreSQL advisory locks, derived from a name."""
     return zlib.crc32(name.encode()) - 2**31
+
+
+async def hold_advisory_lock(session: AsyncSession, name: str) -> None:
+    """Waits for, then holds until the transaction ends, the advisory lock named `name`."""
+    await session.execute(select(func.pg_advisory_xact_lock(advisory_key(name))))
 
 
 def schema_metadata(schema: str) -> MetaData:

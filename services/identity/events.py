@@ -1,8 +1,8 @@
 """The events identity handles (its queue is bound to exactly these types)."""
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.identity.auth.repository import SignInRepository
 from services.identity.models import ContractLink
 from shared.bus.consumer import EventHandlers
 from shared.bus.envelope import Envelope
@@ -16,20 +16,12 @@ async def link_contract_for_accountants(
     session: AsyncSession, event: ContractAttached, envelope: Envelope
 ) -> None:
     """From now on an accountant signs in with the licensee INN and this contract's number."""
-    statement = insert(ContractLink).values(
-        contract_id=event.contract_id,
-        number=event.number,
-        organization_id=event.organization_id,
-        licensee_inn=event.licensee_inn,
-        attached_at=envelope.occurred_at,
-    )
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[ContractLink.contract_id],
-            set_={
-                "number": statement.excluded.number,
-                "organization_id": statement.excluded.organization_id,
-                "licensee_inn": statement.excluded.licensee_inn,
-            },
+    await SignInRepository(session).link_contract(
+        ContractLink(
+            contract_id=event.contract_id,
+            number=event.number,
+            organization_id=event.organization_id,
+            licensee_inn=event.licensee_inn,
+            attached_at=envelope.occurred_at,
         )
     )

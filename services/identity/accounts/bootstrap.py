@@ -3,12 +3,12 @@
 import secrets
 
 import structlog
-from sqlalchemy import func, select
 
 from services.identity.accounts.passwords import hash_secret
 from services.identity.dependencies import identity_settings
 from services.identity.models import User
-from shared.db import advisory_key
+from services.identity.staff.repository import StaffRepository
+from shared.db import hold_advisory_lock
 from shared.service import Runtime
 
 log = structlog.get_logger(__name__)
@@ -21,16 +21,14 @@ async def ensure_first_admin(runtime: Runtime) -> None:
         return
     async with runtime.sessionmaker() as session, session.begin():
         # Replicas starting together must not both create the admin.
-        await session.execute(select(func.pg_advisory_xact_lock(advisory_key("first-admin"))))
-        existing = await session.scalar(
-            select(User).where(User.organization_id.is_(None), User.email == email)
-        )
-        if existing is not None:
+        await hold_advisory_lock(session, "first-admin")
+        staff = StaffRepository(session)
+        if await staff.with_email(email) is not None:
             return
         password = settings.admin_password
         generated = not password
         password = password or secrets.token_urlsafe(12)
-        session.add(
+        await staff.add(
             User(
                 organization_id=None,
                 full_name="Administrator",

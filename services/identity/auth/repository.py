@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity.models import (
@@ -12,6 +13,7 @@ from services.identity.models import (
     RecoveryToken,
     RefreshToken,
     SignInFailure,
+    SigningKey,
     User,
 )
 
@@ -47,6 +49,26 @@ class SignInRepository:
     async def add_failure(self, login_key: str, failed_at: datetime) -> None:
         self.session.add(SignInFailure(login_key=login_key, failed_at=failed_at))
         await self.session.flush()
+
+    async def link_contract(self, link: ContractLink) -> None:
+        """Keeps the contract's latest number, organization and licensee INN."""
+        statement = insert(ContractLink).values(
+            contract_id=link.contract_id,
+            number=link.number,
+            organization_id=link.organization_id,
+            licensee_inn=link.licensee_inn,
+            attached_at=link.attached_at,
+        )
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[ContractLink.contract_id],
+                set_={
+                    "number": statement.excluded.number,
+                    "organization_id": statement.excluded.organization_id,
+                    "licensee_inn": statement.excluded.licensee_inn,
+                },
+            )
+        )
 
     async def contract_organization(self, inn: str, contract_number: str) -> uuid.UUID | None:
         return await self.session.scalar(
@@ -86,3 +108,37 @@ class SignInRepository:
         return await self.session.scalar(
             select(RecoveryToken).where(RecoveryToken.token_hash == hashed).with_for_update()
         )
+
+
+class SigningKeyRepository:
+    """The token-signing keys shared by every replica through the database."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def active(self) -> list[SigningKey]:
+        return list(
+            await self.session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None)))
+        )
+
+    async def newest_active(self) -> SigningKey | None:
+        return await self.session.scalar(
+            select(SigningKey)
+            .where(SigningKey.retired_at.is_(None))
+            .order_by(SigningKey.created_at.desc())
+            .limit(1)
+        )
+
+    async def active_or_retired_since(self, since: datetime) -> list[SigningKey]:
+        """The keys whose tokens may still be alive: the active one and those retired since."""
+        return list(
+            await self.session.scalars(
+                select(SigningKey).where(
+                    SigningKey.retired_at.is_(None) | (SigningKey.retired_at > since)
+                )
+            )
+        )
+
+    async def add(self, key: SigningKey) -> None:
+        self.session.add(key)
+        await self.session.flush()

@@ -13,11 +13,11 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.identity.auth.repository import SigningKeyRepository
 from services.identity.models import SigningKey
-from shared.db import advisory_key
+from shared.db import hold_advisory_lock
 from shared.service import Runtime
 
 ALGORITHM = "RS256"
@@ -54,31 +54,23 @@ def _generate() -> tuple[str, str, dict[str, Any]]:
 async def ensure_signing_key(runtime: Runtime) -> None:
     """At start: one active key exists (made by whichever replica gets there first)."""
     async with runtime.sessionmaker() as session, session.begin():
-        await session.execute(select(func.pg_advisory_xact_lock(advisory_key("signing-key"))))
-        active = await session.scalar(
-            select(SigningKey.kid).where(SigningKey.retired_at.is_(None)).limit(1)
-        )
-        if active is None:
+        await hold_advisory_lock(session, "signing-key")
+        if await SigningKeyRepository(session).newest_active() is None:
             await rotate_signing_key(session, runtime.clock.now())
 
 
 async def rotate_signing_key(session: AsyncSession, now: datetime) -> str:
     """Retires the active key (still published until its tokens expire) and makes a new one."""
-    for key in await session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
+    keys = SigningKeyRepository(session)
+    for key in await keys.active():
         key.retired_at = now
     kid, pem, jwk = _generate()
-    session.add(SigningKey(kid=kid, private_pem=pem, public_jwk=jwk, created_at=now))
-    await session.flush()
+    await keys.add(SigningKey(kid=kid, private_pem=pem, public_jwk=jwk, created_at=now))
     return kid
 
 
 async def active_key(session: AsyncSession) -> ActiveKey:
-    key = await session.scalar(
-        select(SigningKey)
-        .where(SigningKey.retired_at.is_(None))
-        .order_by(SigningKey.created_at.desc())
-        .limit(1)
-    )
+    key = await SigningKeyRepository(session).newest_active()
     if key is None:
         raise RuntimeError("no signing key; ensure_signing_key runs at start")
     return ActiveKey(key.kid, _load_private(key.private_pem))
@@ -95,11 +87,7 @@ def _load_private(pem: str) -> Any:
 
 async def published_keys(session: AsyncSession, now: datetime, grace: timedelta) -> list[dict]:
     """The JWKS: the active key and retired ones whose tokens may still be alive."""
-    keys = await session.scalars(
-        select(SigningKey).where(
-            (SigningKey.retired_at.is_(None)) | (SigningKey.retired_at > now - grace)
-        )
-    )
+    keys = await SigningKeyRepository(session).active_or_retired_since(now - grace)
     return [dict(key.public_jwk) for key in keys]
 
 

@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from services.identity.directory.schemas import BankRead, PostalCodeRead
-from services.identity.directory.service import directory
+from services.identity.directory.service import directory_service
 from shared.db import SessionDep
 from shared.problems import PROBLEM_RESPONSES
 
@@ -12,9 +12,9 @@ router = APIRouter(tags=["directory"], responses=PROBLEM_RESPONSES)
 
 @router.get("/api/v1/directory/banks/{bik}", response_model=BankRead)
 async def get_bank(bik: str, session: SessionDep) -> BankRead:
-    return await directory.bank(session, bik)
+    return await directory_service.bank(session, bik)
 
 
 @router.get("/api/v1/directory/postal-codes/{index}", response_model=PostalCodeRead)
 async def get_postal_code(index: str, session: SessionDep) -> PostalCodeRead:
-    return await directory.postal_code(session, index)
+    return await directory_service.postal_code(session, index)

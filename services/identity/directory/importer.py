@@ -16,7 +16,7 @@ from pathlib import Path
 from services.identity.config import Settings
 from services.identity.directory.parsers import DirectoryFileError
 from services.identity.directory.schemas import ImportReport
-from services.identity.directory.service import SHIPPED_FILES, DirectoryFiles, directory
+from services.identity.directory.service import SHIPPED_FILES, DirectoryFiles, directory_service
 from shared.clock import SystemClock
 from shared.db import create_engine, create_sessionmaker
 from shared.service import Runtime
@@ -25,14 +25,14 @@ from shared.service import Runtime
 async def load_offline_directory(runtime: Runtime) -> None:
     """Startup step: a directory table that is still empty gets the shipped sample file."""
     async with runtime.sessionmaker() as session, session.begin():
-        await directory.import_shipped_when_empty(session, runtime.clock)
+        await directory_service.import_shipped_when_empty(session, runtime.clock)
 
 
 async def import_directory_files(database_url: str, files: DirectoryFiles) -> ImportReport:
     engine = create_engine(database_url, pool_size=1)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
-            return await directory.import_files(session, files, SystemClock())
+            return await directory_service.import_files(session, files, SystemClock())
     finally:
         await engine.dispose()
 

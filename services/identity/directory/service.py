@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity.config import Settings
@@ -29,7 +28,7 @@ from services.identity.directory.repository import DirectoryRepository
 from services.identity.directory.schemas import BankRead, ImportReport, PostalCodeRead
 from services.identity.requisites import RequisiteError, validate_bik, validate_postal_code
 from shared.clock import Clock
-from shared.db import advisory_key
+from shared.db import hold_advisory_lock
 from shared.problems import InvalidInput, NotFound
 
 log = structlog.get_logger(__name__)
@@ -107,7 +106,7 @@ class DirectoryService:
     async def import_shipped_when_empty(self, session: AsyncSession, clock: Clock) -> ImportReport:
         """At start: every directory that holds nothing yet gets the shipped sample."""
         # Replicas starting together must not import the same file twice.
-        await session.execute(select(func.pg_advisory_xact_lock(advisory_key("directory-import"))))
+        await hold_advisory_lock(session, "directory-import")
         repository = DirectoryRepository(session)
         files = DirectoryFiles(
             banks=SHIPPED_FILES.banks if not await repository.count_banks() else None,
@@ -121,7 +120,7 @@ class DirectoryService:
         return await self.import_files(session, files, clock)
 
 
-directory = DirectoryService()
+directory_service = DirectoryService()
 
 
 class DirectoryRegistryProvider:

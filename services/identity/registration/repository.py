@@ -4,11 +4,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity.models import OneTimeCode, Organization, PendingRegistration, User
-from shared.db import advisory_key
+from shared.db import hold_advisory_lock
 
 
 class RegistrationRepository:
@@ -46,7 +46,7 @@ class RegistrationRepository:
 
     async def lock(self, name: str) -> None:
         """Holds a transaction-level advisory lock on `name` until the request commits."""
-        await self.session.execute(select(func.pg_advisory_xact_lock(advisory_key(name))))
+        await hold_advisory_lock(self.session, name)
 
     async def contact_exists(self, organization_id: uuid.UUID, email: str) -> bool:
         found = await self.session.scalar(
