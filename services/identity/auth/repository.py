@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,7 @@ from services.identity.models import (
     SigningKey,
     User,
 )
+from shared.db import advisory_key
 
 
 class SignInRepository:
@@ -46,9 +47,20 @@ class SignInRepository:
         )
         return list(rows.all())
 
-    async def add_failure(self, login_key: str, failed_at: datetime) -> None:
-        self.session.add(SignInFailure(login_key=login_key, failed_at=failed_at))
+    async def lock_account(self, login_key: str) -> None:
+        """Serializes the tries of one account until this transaction ends."""
+        await self.session.execute(
+            select(func.pg_advisory_xact_lock(advisory_key(f"sign-in:{login_key}")))
+        )
+
+    async def add_failure(self, login_key: str, failed_at: datetime) -> int:
+        failure = SignInFailure(login_key=login_key, failed_at=failed_at)
+        self.session.add(failure)
         await self.session.flush()
+        return failure.id
+
+    async def remove_failure(self, failure_id: int) -> None:
+        await self.session.execute(delete(SignInFailure).where(SignInFailure.id == failure_id))
 
     async def link_contract(self, link: ContractLink) -> None:
         """Keeps the contract's latest number, organization and licensee INN."""

@@ -50,12 +50,24 @@ def parse_login(login: str) -> tuple[str | None, str | None]:
     return None, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def login_key(kind: str, login: str) -> str:
-    return f"{kind}:{login.strip().lower()}"
+def login_key(login: str) -> str:
+    """The account a login names, however it is spelt: the lower-cased e-mail, the E.164 phone
+    (`8 (916) 052-45-70` and `+79160524570` are one account), else the text itself."""
+    email, phone = parse_login(login)
+    return f"login:{email or phone or login.strip().lower()}"
+
+
+def accountant_key(inn: str) -> str:
+    return "accountant:" + "".join(ch for ch in inn if ch.isdigit())
 
 
 class SignInService:
     # --- lockout: 5 failures for one login in 15 minutes lock it for 15 minutes ---
+    #
+    # Each try is written down as a failure *before* the secret is checked, in a short
+    # transaction of its own serialized per account, and taken back when the secret is right:
+    # concurrent wrong tries can never check more than the allowance. Neither transaction
+    # overlaps the request's own session, so a request holds one pooled connection at a time.
 
     async def check_not_locked(
         self, session: AsyncSession, clock: Clock, settings: Settings, key: str
@@ -74,12 +86,23 @@ class SignInService:
                     )
                 break
 
-    async def record_failure(
-        self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, key: str
+    async def take_try(
+        self, session: AsyncSession, clock: Clock, settings: Settings, key: str
+    ) -> int:
+        """Counts one try for the account `key` as a failure, unless it is locked (429).
+
+        Returns the failure's id, for `give_back_try` when the try succeeds.
+        """
+        repository = SignInRepository(session)
+        await repository.lock_account(key)
+        await self.check_not_locked(session, clock, settings, key)
+        return await repository.add_failure(key, clock.now())
+
+    async def give_back_try(
+        self, sessionmaker: async_sessionmaker[AsyncSession], try_id: int
     ) -> None:
-        # Its own transaction: the request itself fails and rolls back.
-        async with sessionmaker() as session, session.begin():
-            await SignInRepository(session).add_failure(key, clock.now())
+        async with sessionmaker() as own, own.begin():
+            await SignInRepository(own).remove_failure(try_id)
 
     # --- tokens ---
 
@@ -136,19 +159,22 @@ class SignInService:
         password: str,
         organization_id: uuid.UUID | None,
     ) -> TokenPair:
-        key = login_key("login", login)
-        await self.check_not_locked(session, clock, settings, key)
-        repository = SignInRepository(session)
         email, phone = parse_login(login)
-        candidates = await repository.users_with_login(email, phone) if email or phone else []
+        async with sessionmaker() as own, own.begin():
+            try_id = await self.take_try(own, clock, settings, login_key(login))
+            candidates = (
+                await SignInRepository(own).users_with_login(email, phone) if email or phone else []
+            )
+        # The passwords are checked holding no database connection.
         if organization_id is not None:
             candidates = [u for u in candidates if u.organization_id == organization_id]
         matching = [u for u in candidates if await secret_matches(u.password_hash, password)]
         if not candidates:
             await secret_matches(DUMMY_HASH, password)  # same time for an unknown login
         if not matching:
-            await self.record_failure(sessionmaker, clock, key)
             raise Unauthorized(WRONG_CREDENTIALS)
+        await self.give_back_try(sessionmaker, try_id)
+        repository = SignInRepository(session)
         if len(matching) > 1:
             organizations = await repository.organizations_by_id(
                 {u.organization_id for u in matching if u.organization_id}
@@ -179,13 +205,13 @@ class SignInService:
         inn: str,
         number: str,
     ) -> TokenPair:
-        key = login_key("accountant", inn)
-        await self.check_not_locked(session, clock, settings, key)
-        organization_id = await SignInRepository(session).contract_organization(
-            inn.strip(), number.strip()
-        )
+        async with sessionmaker() as own, own.begin():
+            try_id = await self.take_try(own, clock, settings, accountant_key(inn))
+            repository = SignInRepository(own)
+            organization_id = await repository.contract_organization(inn.strip(), number.strip())
+            if organization_id is not None:
+                await repository.remove_failure(try_id)
         if organization_id is None:
-            await self.record_failure(sessionmaker, clock, key)
             raise Unauthorized("The INN or the contract number is wrong")
         return await self.issue(
             session,
