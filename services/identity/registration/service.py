@@ -29,9 +29,10 @@ from services.identity.registration.schemas import (
 )
 from services.identity.registration.verification import (
     CHANNELS,
+    check_code,
+    mark_verified,
     pending_channels,
     pending_status,
-    prove,
     send_code,
     verified_at,
 )
@@ -92,11 +93,16 @@ class RegistrationService:
         code: str,
     ) -> tuple[RegistrationStatus, LoginNotice | None]:
         """A code for one channel; with both verified, the registration is completed."""
+        # The code first, in a transaction of its own, before this request's session takes a
+        # connection: no request holds two pooled connections at once.
+        refusal = await check_code(sessionmaker, clock, settings, registration_id, channel, code)
         pending = await self._live(session, clock, registration_id)
         if pending.completed_at is not None or verified_at(pending, channel) is not None:
             # Repeating a call that succeeded answers the same again.
             return await self._current_status(session, pending), None
-        await prove(sessionmaker, clock, settings, pending, channel, code)
+        if refusal is not None:
+            raise refusal
+        mark_verified(pending, channel, clock)
         if pending_channels(pending):
             await session.flush()
             return pending_status(pending), None

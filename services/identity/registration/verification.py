@@ -10,6 +10,7 @@ from services.identity.config import Settings
 from services.identity.models import PendingRegistration
 from services.identity.registration.schemas import Channel, RegistrationStatus
 from shared.clock import Clock
+from shared.problems import InvalidInput
 
 CODE_PURPOSE = "registration"
 CHANNELS: tuple[Channel, ...] = ("email", "phone")
@@ -42,24 +43,32 @@ async def send_code(
     )
 
 
-async def prove(
+async def check_code(
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: Clock,
     settings: Settings,
-    pending: PendingRegistration,
+    registration_id: uuid.UUID,
     channel: Channel,
     code: str,
-) -> None:
-    """Marks the channel verified when `code` is its live code (a 422 naming `code` if not)."""
-    await code_service.verify(
-        sessionmaker,
-        clock,
-        settings,
-        purpose=CODE_PURPOSE,
-        subject=code_subject(pending.id, channel),
-        code=code,
-        field="code",
-    )
+) -> InvalidInput | None:
+    """Whether `code` is the channel's live code (spent when it is), checked in a transaction
+    of its own; the refusal is returned, for the caller to raise once it knows more."""
+    try:
+        await code_service.verify(
+            sessionmaker,
+            clock,
+            settings,
+            purpose=CODE_PURPOSE,
+            subject=code_subject(registration_id, channel),
+            code=code,
+            field="code",
+        )
+    except InvalidInput as refusal:
+        return refusal
+    return None
+
+
+def mark_verified(pending: PendingRegistration, channel: Channel, clock: Clock) -> None:
     if channel == "email":
         pending.email_verified_at = clock.now()
     else:
