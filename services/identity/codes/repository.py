@@ -2,10 +2,11 @@
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity.models import OneTimeCode
+from shared.db import advisory_key
 
 
 class CodeRepository:
@@ -21,6 +22,21 @@ class CodeRepository:
             .limit(1)
             .with_for_update()
         )
+
+    async def lock_destination(self, destination: str) -> None:
+        """Serializes the codes sent to one destination until this transaction ends."""
+        await self.session.execute(
+            select(func.pg_advisory_xact_lock(advisory_key(f"code-destination:{destination}")))
+        )
+
+    async def sent_to(self, destination: str, since: datetime) -> list[datetime]:
+        """When codes went to `destination` after `since`, newest first."""
+        rows = await self.session.scalars(
+            select(OneTimeCode.sent_at)
+            .where(OneTimeCode.destination == destination, OneTimeCode.sent_at > since)
+            .order_by(OneTimeCode.sent_at.desc())
+        )
+        return list(rows.all())
 
     async def live(self, purpose: str, subject: str) -> OneTimeCode | None:
         """The newest code not used yet, locked for this transaction."""

@@ -2,7 +2,7 @@
 
 import contextlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from fastapi import BackgroundTasks
@@ -55,6 +55,7 @@ class CodeService:
             raise TooManyRequests(
                 "A new code can be sent a minute after the last one", retry_after=retry_after
             )
+        await self._check_destination(codes, now, settings, destination)
         # Only the newest code counts: older ones stop working when a new one is sent.
         await codes.retire_live(purpose, subject, now)
         code = new_code()
@@ -62,6 +63,7 @@ class CodeService:
             OneTimeCode(
                 purpose=purpose,
                 subject=subject,
+                destination=destination_key(destination),
                 code_hash=await hash_secret(code),
                 sent_at=now,
                 expires_at=now + timedelta(seconds=settings.code_ttl_seconds),
@@ -75,6 +77,20 @@ class CodeService:
             after_response.add_task(_deliver_quietly, delivery, channel, destination, message)
         else:
             await _deliver(delivery, channel, destination, message)
+
+    async def _check_destination(
+        self, codes: CodeRepository, now: datetime, settings: Settings, destination: str
+    ) -> None:
+        """At most `code_destination_per_hour` codes an hour to one e-mail or phone, however
+        many registrations or recoveries ask: nobody can pump codes at a number."""
+        key = destination_key(destination)
+        await codes.lock_destination(key)
+        sent = await codes.sent_to(key, now - timedelta(hours=1))
+        if len(sent) >= settings.code_destination_per_hour:
+            raise TooManyRequests(
+                "Too many codes to this address in the last hour",
+                retry_after=_seconds_until(sent[-1] + timedelta(hours=1), now),
+            )
 
     async def verify(
         self,
@@ -134,3 +150,11 @@ async def _deliver_quietly(
 
 
 code_service = CodeService()
+
+
+def destination_key(destination: str) -> str:
+    return destination.strip().lower()
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return int((moment - now).total_seconds()) + 1
