@@ -17,12 +17,15 @@ from services.identity.tests.factories import (
     unique_email,
     unique_phone,
 )
+from services.identity.tests.test_registration import contact as registration_contact
+from services.identity.tests.test_registration import new_organization
 from shared.clock import ManualClock
 from shared.testing.plugin import running
 
 PASSWORD = "Correct-Horse-42"
 WRONG = "Wrong-Horse-42"
 ALLOWED = 5
+WRONG_CODE = {"channel": "phone", "code": "000000"}
 
 
 async def contact(identity, **kwargs):
@@ -145,3 +148,33 @@ async def test_fifty_concurrent_failures_need_one_connection_each(
     assert set(statuses) <= {401, 429}, statuses
     assert statuses[401] <= ALLOWED
     assert other == [200, 200]
+
+
+async def test_concurrent_wrong_registration_codes_need_one_connection_each(
+    platform_settings, mail_sink, sms_sink
+):
+    _, port = mail_sink
+    settings = identity_settings(
+        platform_settings, port, sms_sink.url, db_pool_size=1, run_workers=False
+    )
+    app = create_app(settings, clock=ManualClock())
+    async with running(app) as client:
+        started = await client.post(
+            "/api/v1/registration",
+            json={"organization": new_organization(), "contact": registration_contact()},
+        )
+        assert started.status_code == 201, started.text
+        path = f"/api/v1/registration/{started.json()['registration_id']}/verify"
+        answers = await asyncio.wait_for(
+            asyncio.gather(
+                *(
+                    client.post(path, json={"channel": "phone", "code": "000000"})
+                    for _ in range(30)
+                ),
+                client.get("/api/v1/auth/jwks.json"),
+            ),
+            60,
+        )
+    *codes, jwks = answers
+    assert {answer.status_code for answer in codes} == {422}
+    assert jwks.status_code == 200
