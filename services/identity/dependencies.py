@@ -6,6 +6,10 @@ from fastapi import Depends
 
 from services.identity.codes.delivery import Delivery
 from services.identity.config import Settings
+from services.identity.models import User
+from shared.auth import AdminPrincipal, Principal
+from shared.db import SessionDep
+from shared.problems import Unauthorized
 from shared.service import settings_of
 
 identity_settings = settings_of(Settings)
@@ -18,3 +22,14 @@ def get_delivery(settings: SettingsDep) -> Delivery:
 
 
 DeliveryDep = Annotated[Delivery, Depends(get_delivery)]
+
+
+async def existing_admin(admin: AdminPrincipal, session: SessionDep) -> Principal:
+    """An admin whose account exists: what it decides names it, so a principal for a user
+    that is gone (or never was) is a 401, not a broken reference."""
+    if admin.user_id is None or await session.get(User, admin.user_id) is None:
+        raise Unauthorized("The account no longer exists; sign in again")
+    return admin
+
+
+IdentityAdmin = Annotated[Principal, Depends(existing_admin)]
