@@ -53,7 +53,7 @@ TABLE_TYPES = [
     "helpdesk.ticket.status_changed",
 ]
 # Events added where the spec needs them (see docs/events.md).
-ADDED_TYPES = ["identity.user.updated"]
+ADDED_TYPES = ["identity.user.updated", "identity.data_change.requested"]
 
 ORG = "0190c6a4-1111-7000-8000-000000000001"
 USER = "0190c6a4-2222-7000-8000-000000000002"
@@ -120,6 +120,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "email": "p.petrov@example.ru",
         "full_name": "Петров Пётр Петрович",
         "phone": "+79161234567",
+    },
+    "identity.data_change.requested": {
+        "change_request_id": OTHER,
+        "organization_id": ORG,
+        "requested_by": USER,
+        "price_code": "DATA_CHANGE",
     },
     "licensing.contract.attached": {
         "contract_id": OTHER,
