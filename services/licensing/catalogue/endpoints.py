@@ -18,7 +18,7 @@ from shared.pagination import Page, PageParams, page_params
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep
 
-router = APIRouter(tags=["licensing"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["catalogue"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("/api/v1/products", response_model=Page[ProductRead])
