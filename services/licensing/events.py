@@ -32,6 +32,7 @@ async def organization_registered(
     session: AsyncSession, event: OrganizationRegistered, envelope: Envelope
 ) -> None:
     await organization_read_model.registered(session, event, envelope.occurred_at)
+    await billing_service.issue_awaited(session, handler_outbox(session), event.organization_id)
 
 
 @handlers.on(OrganizationUpdated)
@@ -39,6 +40,7 @@ async def organization_updated(
     session: AsyncSession, event: OrganizationUpdated, envelope: Envelope
 ) -> None:
     await organization_read_model.updated(session, event, envelope.occurred_at)
+    await billing_service.issue_awaited(session, handler_outbox(session), event.organization_id)
 
 
 @handlers.on(UserRegistered)

@@ -372,3 +372,19 @@ class Payment(Base):
     document_number: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(Timestamp)
     recorded_by: Mapped[uuid.UUID | None] = mapped_column()
+
+
+class AwaitedInvoice(Base):
+    """A request to invoice an organization licensing has not heard of yet (its registration
+    event is late): issued as soon as the organization is known, so nothing waits in the queue."""
+
+    __tablename__ = "awaited_invoices"
+    __table_args__ = (UniqueConstraint("reference_service", "reference_kind", "reference_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    organization_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    reference_service: Mapped[str] = mapped_column(String(20))
+    reference_kind: Mapped[str] = mapped_column(String(64))
+    reference_id: Mapped[uuid.UUID] = mapped_column()
+    price_codes: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    requested_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -4,11 +4,12 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.licensing.access import Viewer
-from services.licensing.models import Act, Contract, Invoice, Payment
+from services.licensing.models import Act, AwaitedInvoice, Contract, Invoice, Payment
 from shared.events.common import Reference
 from shared.pagination import PageParams, paginate
 
@@ -16,6 +17,29 @@ from shared.pagination import PageParams, paginate
 class InvoiceRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def await_organization(self, row: AwaitedInvoice) -> None:
+        """Keeps the request until its organization is known (a repeat is kept once)."""
+        statement = insert(AwaitedInvoice).values(
+            organization_id=row.organization_id,
+            reference_service=row.reference_service,
+            reference_kind=row.reference_kind,
+            reference_id=row.reference_id,
+            price_codes=row.price_codes,
+            requested_at=row.requested_at,
+        )
+        await self.session.execute(statement.on_conflict_do_nothing())
+
+    async def take_awaited(self, organization_id: uuid.UUID) -> list[AwaitedInvoice]:
+        """The requests that waited for this organization, removed from the waiting list."""
+        rows = list(
+            await self.session.scalars(
+                delete(AwaitedInvoice)
+                .where(AwaitedInvoice.organization_id == organization_id)
+                .returning(AwaitedInvoice)
+            )
+        )
+        return sorted(rows, key=lambda row: row.requested_at)
 
     async def add(self, row: Invoice | Payment) -> None:
         self.session.add(row)

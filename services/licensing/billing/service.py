@@ -4,8 +4,9 @@ and the reconciliation statement.
 An invoice answers one request (a dongle protection subscription, a loss report, an identity
 data-change request): the reference is unique, so a request delivered twice bills once. The
 price is the one in force when the request was made (the event's time), resident or not by the
-organization read model; an organization licensing has not heard of yet makes the handler fail
-and retry, never guess. A payment's document number is unique per invoice: recording it twice
+organization read model; a request about an organization licensing has not heard of yet waits
+(`awaited_invoices`) and is invoiced when its registration arrives — residency is never guessed,
+and nothing blocks the queue. A payment's document number is unique per invoice: recording it twice
 records it once, and `licensing.invoice.paid` goes out when the payments first cover the total.
 
 The reconciliation statement of an organization for [from, to] (Moscow dates): debit — every
@@ -31,7 +32,7 @@ from services.licensing.billing.schemas import (
 )
 from services.licensing.catalogue.price_codes import SERVICE_NAMES
 from services.licensing.catalogue.repository import CatalogueRepository
-from services.licensing.models import Invoice, InvoiceLine, Payment
+from services.licensing.models import AwaitedInvoice, Invoice, InvoiceLine, Payment
 from services.licensing.organizations.service import organization_read_model
 from shared.auth import Principal
 from shared.bus.outbox import Outbox
@@ -43,10 +44,6 @@ from shared.pagination import PageParams
 from shared.problems import Conflict, InvalidInput, NotFound
 
 ZERO = Decimal("0.00")
-
-
-class OrganizationNotKnownYet(RuntimeError):
-    """identity's event about the organization has not arrived: retried later."""
 
 
 @dataclass(frozen=True)
@@ -68,15 +65,28 @@ class BillingService:
         reference: Reference,
         orders: list[Order],
         requested_at: datetime,
-    ) -> Invoice:
-        """The invoice for a request (once per reference), at the prices of `requested_at`."""
+    ) -> Invoice | None:
+        """The invoice for a request (once per reference), at the prices of `requested_at`;
+        None while the organization is not known yet."""
         invoices = InvoiceRepository(session)
         existing = await invoices.for_reference(reference)
         if existing is not None:
             return existing
         organization = await organization_read_model.find(session, organization_id)
         if organization is None:
-            raise OrganizationNotKnownYet(str(organization_id))
+            await invoices.await_organization(
+                AwaitedInvoice(
+                    organization_id=organization_id,
+                    reference_service=reference.service,
+                    reference_kind=reference.kind,
+                    reference_id=reference.id,
+                    price_codes=[
+                        order.price_code for order in orders for _ in range(order.quantity)
+                    ],
+                    requested_at=requested_at,
+                )
+            )
+            return None
         day = business_date(requested_at)
         catalogue = CatalogueRepository(session)
         version = await catalogue.version_in_force(day)
@@ -137,6 +147,24 @@ class BillingService:
             ),
         )
         return invoice
+
+    async def issue_awaited(
+        self, session: AsyncSession, outbox: Outbox, organization_id: uuid.UUID
+    ) -> None:
+        """The organization is known now: the requests that waited for it are invoiced."""
+        for awaited in await InvoiceRepository(session).take_awaited(organization_id):
+            await self.invoice(
+                session,
+                outbox,
+                organization_id,
+                Reference(
+                    service=awaited.reference_service,
+                    kind=awaited.reference_kind,
+                    id=awaited.reference_id,
+                ),
+                [Order(code) for code in awaited.price_codes],
+                awaited.requested_at,
+            )
 
     async def list_for(
         self, session: AsyncSession, viewer: Viewer, params: PageParams

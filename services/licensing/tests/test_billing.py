@@ -105,7 +105,7 @@ async def test_a_request_delivered_twice_or_resent_is_invoiced_once(licensing):
     )
 
 
-async def test_a_request_that_overtakes_the_organization_waits_for_it(licensing):
+async def test_a_request_that_overtakes_the_organization_is_invoiced_when_it_arrives(licensing):
     await licensing.app.state.runtime.consumer.ready.wait()
     org = uuid.uuid4()
 
@@ -303,3 +303,29 @@ async def test_a_paid_data_change_is_invoiced_with_identitys_request_as_referenc
     assert [(item["code"], item["amount"]) for item in invoice["items"]] == [
         ("DATA_CHANGE", "1500.00")
     ]
+
+
+async def test_a_loss_report_delivered_twice_is_invoiced_once(licensing):
+    await licensing.app.state.runtime.consumer.ready.wait()
+    org = await known_organization(licensing)
+    report = KeyReportedLost(
+        report_id=uuid.uuid4(),
+        key_serial="3-7777777",
+        key_kind="codemeter",
+        kind="stolen",
+        organization_id=org,
+        license_ids=[],
+        programmed_until=None,
+        restoration_covered=True,
+        replacement_price_codes=["CODEMETER_KEY"],
+    )
+
+    first = await publish(licensing.settings, report, NOW)
+    await publish(licensing.settings, report, NOW, first.id)
+    await publish(licensing.settings, report, NOW + timedelta(minutes=3))
+    marker = await known_organization(licensing)
+    await publish(licensing.settings, protection(marker), NOW)
+    await one_invoice(licensing, marker)
+
+    [invoice] = await invoices_of(licensing, org)
+    assert invoice["total"] == "3500.00"

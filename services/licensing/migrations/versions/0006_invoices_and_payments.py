@@ -1,14 +1,15 @@
-"""licensing: invoices, invoice lines and payments
+"""licensing: invoices, invoice lines, payments and invoices awaiting their organization
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-27 18:31:47.422027
+Create Date: 2026-11-27 18:50:38.927419
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -17,6 +18,31 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "awaited_invoices",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("reference_service", sa.String(length=20), nullable=False),
+        sa.Column("reference_kind", sa.String(length=64), nullable=False),
+        sa.Column("reference_id", sa.Uuid(), nullable=False),
+        sa.Column("price_codes", postgresql.ARRAY(sa.String(length=64)), nullable=False),
+        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_awaited_invoices")),
+        sa.UniqueConstraint(
+            "reference_service",
+            "reference_kind",
+            "reference_id",
+            name=op.f("uq_awaited_invoices_reference_service_reference_kind_reference_id"),
+        ),
+        schema="licensing",
+    )
+    op.create_index(
+        op.f("ix_awaited_invoices_organization_id"),
+        "awaited_invoices",
+        ["organization_id"],
+        unique=False,
+        schema="licensing",
+    )
     op.create_table(
         "invoices",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -110,3 +136,9 @@ def downgrade() -> None:
     op.drop_table("invoice_lines", schema="licensing")
     op.drop_index(op.f("ix_invoices_organization_id"), table_name="invoices", schema="licensing")
     op.drop_table("invoices", schema="licensing")
+    op.drop_index(
+        op.f("ix_awaited_invoices_organization_id"),
+        table_name="awaited_invoices",
+        schema="licensing",
+    )
+    op.drop_table("awaited_invoices", schema="licensing")
