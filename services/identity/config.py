@@ -23,6 +23,8 @@ class Settings(PlatformSettings):
     code_ttl_seconds: int = 600
     code_max_attempts: int = 5
     code_resend_seconds: int = 60
+    # Codes one e-mail or phone receives in an hour, whatever asked for them.
+    code_destination_per_hour: int = Field(default=5, ge=1)
     recovery_token_ttl_seconds: int = 900
     lockout_failures: int = 5
     lockout_minutes: int = 15

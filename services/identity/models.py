@@ -117,11 +117,16 @@ class OneTimeCode(Base):
     """A 6-digit code sent to an e-mail or phone; only its hash is kept."""
 
     __tablename__ = "one_time_codes"
-    __table_args__ = (Index("ix_one_time_codes_subject", "purpose", "subject"),)
+    __table_args__ = (
+        Index("ix_one_time_codes_subject", "purpose", "subject"),
+        Index("ix_one_time_codes_destination", "destination", "sent_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
     purpose: Mapped[str] = mapped_column(String(40))
     subject: Mapped[str] = mapped_column(String(400))  # what the code proves, e.g. reg id + channel
+    # Where it went (lower-cased e-mail or E.164 phone), for the limits per destination.
+    destination: Mapped[str | None] = mapped_column(String(320))
     code_hash: Mapped[str] = mapped_column(String(200))
     sent_at: Mapped[datetime] = mapped_column(Timestamp)
     expires_at: Mapped[datetime] = mapped_column(Timestamp)

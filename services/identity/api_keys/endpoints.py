@@ -13,7 +13,7 @@ from services.identity.api_keys.schemas import (
     ApiKeyVerified,
 )
 from services.identity.api_keys.service import api_key_service
-from shared.auth import AdminPrincipal
+from services.identity.dependencies import IdentityAdmin
 from shared.db import SessionDep
 from shared.pagination import Page, PageParams, page_params
 from shared.problems import PROBLEM_RESPONSES
@@ -24,7 +24,7 @@ router = APIRouter(tags=["identity"], responses=PROBLEM_RESPONSES)
 
 @router.post("/api/v1/api-keys", response_model=ApiKeyIssued, status_code=201)
 async def issue_api_key(
-    body: ApiKeyCreate, admin: AdminPrincipal, session: SessionDep, clock: ClockDep
+    body: ApiKeyCreate, admin: IdentityAdmin, session: SessionDep, clock: ClockDep
 ) -> ApiKeyIssued:
     """A key for a partner organization; `key` is in this answer only, never again."""
     api_key, key = await api_key_service.issue(session, clock, admin, body)
@@ -33,7 +33,7 @@ async def issue_api_key(
 
 @router.get("/api/v1/api-keys", response_model=Page[ApiKeyRead])
 async def list_api_keys(
-    admin: AdminPrincipal,
+    admin: IdentityAdmin,
     session: SessionDep,
     page: Annotated[PageParams, Depends(page_params)],
     organization_id: Annotated[uuid.UUID | None, Query()] = None,
@@ -44,7 +44,7 @@ async def list_api_keys(
 
 @router.delete("/api/v1/api-keys/{api_key_id}", status_code=204)
 async def revoke_api_key(
-    api_key_id: uuid.UUID, admin: AdminPrincipal, session: SessionDep, clock: ClockDep
+    api_key_id: uuid.UUID, admin: IdentityAdmin, session: SessionDep, clock: ClockDep
 ) -> Response:
     await api_key_service.revoke(session, clock, api_key_id)
     return Response(status_code=204)

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity.models import (
@@ -14,6 +14,7 @@ from services.identity.models import (
     SignInFailure,
     User,
 )
+from shared.db import advisory_key
 
 
 def users_by_login(email: str | None, phone: str | None) -> Select[User]:
@@ -42,6 +43,22 @@ async def recent_failures(session: AsyncSession, login_key: str, since: datetime
         .order_by(SignInFailure.failed_at.desc())
     )
     return list(rows.all())
+
+
+async def lock_account(session: AsyncSession, login_key: str) -> None:
+    """Serializes the tries of one account until this transaction ends."""
+    await session.execute(select(func.pg_advisory_xact_lock(advisory_key(f"sign-in:{login_key}"))))
+
+
+async def add_failure(session: AsyncSession, login_key: str, failed_at: datetime) -> int:
+    failure = SignInFailure(login_key=login_key, failed_at=failed_at)
+    session.add(failure)
+    await session.flush()
+    return failure.id
+
+
+async def remove_failure(session: AsyncSession, failure_id: int) -> None:
+    await session.execute(delete(SignInFailure).where(SignInFailure.id == failure_id))
 
 
 async def contract_organization(

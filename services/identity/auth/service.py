@@ -24,7 +24,7 @@ from services.identity.auth.tokens import (
 )
 from services.identity.codes.service import CodeService
 from services.identity.config import Settings
-from services.identity.models import RecoveryToken, RefreshToken, SignInFailure, User
+from services.identity.models import RecoveryToken, RefreshToken, User
 from services.identity.organizations.schemas import customer_number_text
 from shared.clock import Clock
 from shared.problems import InvalidInput, ProblemError, TooManyRequests, Unauthorized
@@ -49,8 +49,15 @@ def parse_login(login: str) -> tuple[str | None, str | None]:
     return None, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def login_key(kind: str, login: str) -> str:
-    return f"{kind}:{login.strip().lower()}"
+def login_key(login: str) -> str:
+    """The account a login names, however it is spelt: the lower-cased e-mail, the E.164 phone
+    (`8 (916) 052-45-70` and `+79160524570` are one account), else the text itself."""
+    email, phone = parse_login(login)
+    return f"login:{email or phone or login.strip().lower()}"
+
+
+def accountant_key(inn: str) -> str:
+    return "accountant:" + "".join(ch for ch in inn if ch.isdigit())
 
 
 class SignIn:
@@ -67,6 +74,11 @@ class SignIn:
         self.codes = codes
 
     # --- lockout: 5 failures for one login in 15 minutes lock it for 15 minutes ---
+    #
+    # Each try is written down as a failure *before* the secret is checked, in a short
+    # transaction of its own serialized per account, and taken back when the secret is right:
+    # concurrent wrong tries can never check more than the allowance. Neither transaction
+    # overlaps the request's own session, so a request holds one pooled connection at a time.
 
     async def check_not_locked(self, session: AsyncSession, key: str) -> None:
         now = self.clock.now()
@@ -83,10 +95,18 @@ class SignIn:
                     )
                 break
 
-    async def record_failure(self, key: str) -> None:
-        # Its own transaction: the request itself fails and rolls back.
-        async with self.sessionmaker() as session, session.begin():
-            session.add(SignInFailure(login_key=key, failed_at=self.clock.now()))
+    async def take_try(self, session: AsyncSession, key: str) -> int:
+        """Counts one try for the account `key` as a failure, unless it is locked (429).
+
+        Returns the failure's id, for `give_back_try` when the try succeeds.
+        """
+        await repository.lock_account(session, key)
+        await self.check_not_locked(session, key)
+        return await repository.add_failure(session, key, self.clock.now())
+
+    async def give_back_try(self, try_id: int) -> None:
+        async with self.sessionmaker() as own, own.begin():
+            await repository.remove_failure(own, try_id)
 
     # --- tokens ---
 
@@ -135,18 +155,19 @@ class SignIn:
     async def login(
         self, session: AsyncSession, login: str, password: str, organization_id: uuid.UUID | None
     ) -> TokenPair:
-        key = login_key("login", login)
-        await self.check_not_locked(session, key)
         email, phone = parse_login(login)
-        candidates = await repository.find_users(session, email, phone) if email or phone else []
+        async with self.sessionmaker() as own, own.begin():
+            try_id = await self.take_try(own, login_key(login))
+            candidates = await repository.find_users(own, email, phone) if email or phone else []
+        # The passwords are checked holding no database connection.
         if organization_id is not None:
             candidates = [u for u in candidates if u.organization_id == organization_id]
         matching = [u for u in candidates if await secret_matches(u.password_hash, password)]
         if not candidates:
             await secret_matches(DUMMY_HASH, password)  # same time for an unknown login
         if not matching:
-            await self.record_failure(key)
             raise Unauthorized(WRONG_CREDENTIALS)
+        await self.give_back_try(try_id)
         if len(matching) > 1:
             organizations = await repository.organizations_by_id(
                 session, {u.organization_id for u in matching if u.organization_id}
@@ -172,13 +193,14 @@ class SignIn:
         )
 
     async def login_accountant(self, session: AsyncSession, inn: str, number: str) -> TokenPair:
-        key = login_key("accountant", inn)
-        await self.check_not_locked(session, key)
-        organization_id = await repository.contract_organization(
-            session, inn.strip(), number.strip()
-        )
+        async with self.sessionmaker() as own, own.begin():
+            try_id = await self.take_try(own, accountant_key(inn))
+            organization_id = await repository.contract_organization(
+                own, inn.strip(), number.strip()
+            )
+            if organization_id is not None:
+                await repository.remove_failure(own, try_id)
         if organization_id is None:
-            await self.record_failure(key)
             raise Unauthorized("The INN or the contract number is wrong")
         return await self.issue(
             session,

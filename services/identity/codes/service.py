@@ -2,11 +2,11 @@
 
 import contextlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from fastapi import BackgroundTasks
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.identity.accounts.passwords import hash_secret, secret_matches
@@ -14,6 +14,7 @@ from services.identity.codes.delivery import Delivery, DeliveryFailed
 from services.identity.config import Settings
 from services.identity.models import OneTimeCode
 from shared.clock import Clock
+from shared.db import advisory_key
 from shared.problems import InvalidInput, TooManyRequests
 
 Channel = Literal["email", "phone"]
@@ -69,6 +70,7 @@ class CodeService:
             raise TooManyRequests(
                 "A new code can be sent a minute after the last one", retry_after=retry_after
             )
+        await self._check_destination(session, now, destination)
         # Only the newest code counts: older ones stop working when a new one is sent.
         await session.execute(
             update(OneTimeCode)
@@ -84,6 +86,7 @@ class CodeService:
             OneTimeCode(
                 purpose=purpose,
                 subject=subject,
+                destination=destination_key(destination),
                 code_hash=await hash_secret(code),
                 sent_at=now,
                 expires_at=now + timedelta(seconds=self.settings.code_ttl_seconds),
@@ -98,6 +101,32 @@ class CodeService:
             after_response.add_task(self._deliver_quietly, channel, destination, message)
         else:
             await self._deliver(channel, destination, message)
+
+    async def _check_destination(
+        self, session: AsyncSession, now: datetime, destination: str
+    ) -> None:
+        """At most `code_destination_per_hour` codes an hour to one e-mail or phone, however
+        many registrations or recoveries ask: nobody can pump codes at a number."""
+        key = destination_key(destination)
+        # Serializes the codes sent to one destination until this transaction ends.
+        lock = advisory_key(f"code-destination:{key}")
+        await session.execute(select(func.pg_advisory_xact_lock(lock)))
+        sent = list(
+            await session.scalars(
+                select(OneTimeCode.sent_at)
+                .where(
+                    OneTimeCode.destination == key,
+                    OneTimeCode.sent_at > now - timedelta(hours=1),
+                )
+                .order_by(OneTimeCode.sent_at.desc())
+            )
+        )
+        if len(sent) >= self.settings.code_destination_per_hour:
+            retry_at = sent[-1] + timedelta(hours=1)
+            raise TooManyRequests(
+                "Too many codes to this address in the last hour",
+                retry_after=int((retry_at - now).total_seconds()) + 1,
+            )
 
     async def _deliver(self, channel: Channel, destination: str, message: str) -> None:
         if channel == "email":
@@ -150,3 +179,7 @@ class CodeService:
                     )
         if refusal is not None:
             raise InvalidInput(field, refusal)
+
+
+def destination_key(destination: str) -> str:
+    return destination.strip().lower()

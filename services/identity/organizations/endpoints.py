@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from services.identity.dependencies import IdentityAdmin
 from services.identity.organizations.schemas import (
     ChangeRequestCreate,
     ChangeRequestRead,
@@ -14,7 +15,7 @@ from services.identity.organizations.schemas import (
     OrganizationRead,
 )
 from services.identity.organizations.service import change_request_service, organization_service
-from shared.auth import AdminPrincipal, CurrentPrincipal
+from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
 from shared.pagination import Page, PageParams, page_params
 from shared.problems import PROBLEM_RESPONSES
@@ -88,7 +89,7 @@ async def get_change_request(
 @router.post("/api/v1/change-requests/{request_id}/approve", response_model=ChangeRequestRead)
 async def approve_change_request(
     request_id: uuid.UUID,
-    admin: AdminPrincipal,
+    admin: IdentityAdmin,
     session: SessionDep,
     clock: ClockDep,
     outbox: OutboxDep,
@@ -102,7 +103,7 @@ async def approve_change_request(
 async def reject_change_request(
     request_id: uuid.UUID,
     body: ChangeRequestRejection,
-    admin: AdminPrincipal,
+    admin: IdentityAdmin,
     session: SessionDep,
     clock: ClockDep,
 ) -> ChangeRequestRead:

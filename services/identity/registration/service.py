@@ -75,7 +75,7 @@ from services.identity.requisites.organization import (
 from shared.bus.outbox import Outbox
 from shared.clock import Clock
 from shared.events.identity import OrganizationRegistered, UserRegistered
-from shared.problems import Conflict, FieldError, NotFound, ValidationFailed
+from shared.problems import Conflict, FieldError, InvalidInput, NotFound, ValidationFailed
 
 log = structlog.get_logger(__name__)
 
@@ -453,13 +453,24 @@ class RegistrationService:
     async def verify(
         self, registration_id: uuid.UUID, channel: Channel, code: str
     ) -> tuple[RegistrationStatus, LoginNotice | None]:
+        # The code first, in a transaction of its own, before this request's session takes a
+        # connection: no request holds two pooled connections at once.
+        refusal: InvalidInput | None = None
+        try:
+            await self.codes.verify(
+                purpose=CODE_PURPOSE,
+                subject=_subject(registration_id, channel),
+                code=code,
+                field="code",
+            )
+        except InvalidInput as refused:
+            refusal = refused
         pending = await self._live(registration_id)
         if pending.completed_at is not None or _verified_at(pending, channel) is not None:
             # Repeating a call that succeeded answers the same again.
             return await self._current_status(pending), None
-        await self.codes.verify(
-            purpose=CODE_PURPOSE, subject=_subject(pending.id, channel), code=code, field="code"
-        )
+        if refusal is not None:
+            raise refusal
         now = self.clock.now()
         if channel == "email":
             pending.email_verified_at = now

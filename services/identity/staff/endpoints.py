@@ -2,10 +2,9 @@
 
 from fastapi import APIRouter
 
-from services.identity.dependencies import SettingsDep
+from services.identity.dependencies import IdentityAdmin, SettingsDep
 from services.identity.staff.schemas import StaffCreate, StaffRead
 from services.identity.staff.service import staff_service
-from shared.auth import AdminPrincipal
 from shared.db import SessionDep
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep, OutboxDep
@@ -16,7 +15,7 @@ router = APIRouter(tags=["identity"], responses=PROBLEM_RESPONSES)
 @router.post("/api/v1/staff", response_model=StaffRead, status_code=201)
 async def create_staff_user(
     body: StaffCreate,
-    admin: AdminPrincipal,
+    admin: IdentityAdmin,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
