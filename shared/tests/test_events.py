@@ -1,5 +1,6 @@
 """The event payload models: one per event type of the spec, round trips, strictness, AsyncAPI."""
 
+import importlib
 import inspect
 import json
 from datetime import UTC, datetime, timedelta, timezone
@@ -12,6 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared.bus.envelope import Envelope, EventPayload
+from shared.bus.topology import catalogue_bindings
 from shared.events import (
     EVENTS,
     EVENTS_BY_TYPE,
@@ -519,3 +521,11 @@ def test_check_mode_fails_on_a_stale_file_and_passes_after_writing(tmp_path: Pat
     assert main([str(path)]) == 0
     assert main(["--check", str(path)]) == 0
     assert json.loads(path.read_text(encoding="utf-8")) == build_asyncapi()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_handles_only_events_the_catalogue_routes_to_it(service):
+    """Its queue is bound from the catalogue: a handler for a type that does not name the
+    service as a consumer would never be called."""
+    handlers = importlib.import_module(f"services.{service}.events").handlers
+    assert set(handlers.event_types) <= set(catalogue_bindings()[service])
