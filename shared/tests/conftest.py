@@ -65,6 +65,8 @@ class ConsumerBehaviour:
     fail_once: set[int] = field(default_factory=set)
     handled: list[int] = field(default_factory=list)
     tries: dict[int, int] = field(default_factory=dict)
+    # ("try", n) when the handler starts on n, ("done", n) when it has applied n, in order.
+    journal: list[tuple[str, int]] = field(default_factory=list)
     # Numbers whose handler stops, effect written but not committed, until the event is set.
     held: dict[int, asyncio.Event] = field(default_factory=dict)
     reached: asyncio.Event = field(default_factory=asyncio.Event)
@@ -104,6 +106,7 @@ def consumer_definition(behaviour: ConsumerBehaviour) -> ServiceDefinition:
     @handlers.on(BusProbe)
     async def record(session: AsyncSession, event: BusProbe, envelope: Envelope) -> None:
         behaviour.tries[event.n] = behaviour.tries.get(event.n, 0) + 1
+        behaviour.journal.append(("try", event.n))
         if event.n in behaviour.failing:
             raise RuntimeError(f"probe {event.n} is set to fail")
         if event.n in behaviour.fail_once:
@@ -114,6 +117,7 @@ def consumer_definition(behaviour: ConsumerBehaviour) -> ServiceDefinition:
             behaviour.reached.set()
             await behaviour.held[event.n].wait()
         behaviour.handled.append(event.n)
+        behaviour.journal.append(("done", event.n))
 
     return ServiceDefinition(
         name="probe_consumer",
