@@ -303,6 +303,9 @@ async def test_unroutable_event_stays_pending_holds_later_ones_and_goes_once_a_q
         await other.bind(exchange, routing_key=OtherProbe.event_type)
         assert await eventually(relay.publish_pending) == 2
         assert await outbox_states(engine) == {"published": 3}
+        # Each failure closed its channel: only the one publishing now is open.
+        amqp_connection = (await relay.broker.get()).transport.connection
+        assert len([c for c in amqp_connection.channels.values() if c is not None]) == 1
         arrived = await eventually(lambda: other.get(fail=False))
         assert Envelope.model_validate_json(arrived.body).data == {"n": 2}
         await eventually(lambda: tap.numbers == [1, 3])
