@@ -304,8 +304,10 @@ async def test_unroutable_event_stays_pending_holds_later_ones_and_goes_once_a_q
         assert await eventually(relay.publish_pending) == 2
         assert await outbox_states(engine) == {"published": 3}
         # Each failure closed its channel: only the one publishing now is open.
-        amqp_connection = (await relay.broker.get()).transport.connection
-        assert len([c for c in amqp_connection.channels.values() if c is not None]) == 1
+        transport = (await relay.broker.get()).transport
+        assert transport is not None
+        channels = transport.connection.channels
+        assert len([c for c in channels.values() if c is not None]) == 1
         arrived = await eventually(lambda: other.get(fail=False))
         assert Envelope.model_validate_json(arrived.body).data == {"n": 2}
         await eventually(lambda: tap.numbers == [1, 3])
