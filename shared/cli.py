@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import sys
+from collections.abc import Sequence
 
 from sqlalchemy import update
 
@@ -15,12 +16,13 @@ from shared.db import create_engine, ensure_database, schema_metadata
 from shared.migrations import upgrade
 
 
-async def declare_bus(settings: PlatformSettings) -> None:
-    """Declares every consumer's queue and bindings, so no event is unroutable at first start."""
+async def declare_bus(settings: PlatformSettings, services: Sequence[str] | None = None) -> None:
+    """Declares every consumer's queue and bindings (or those of `services`), so no event is
+    unroutable at first start."""
     broker = BrokerConnection(settings.amqp_url, "kabinet-cli")
     try:
         channel = await (await broker.get()).channel()
-        await declare_catalogue(channel, Topology.of("cli", settings))
+        await declare_catalogue(channel, Topology.of("cli", settings), services)
         await channel.close()
     finally:
         await broker.close()

@@ -75,9 +75,12 @@ def catalogue_bindings() -> dict[str, tuple[str, ...]]:
     return {service: tuple(sorted(types)) for service, types in bindings.items()}
 
 
-async def declare_catalogue(channel: AbstractChannel, topology: Topology) -> AbstractExchange:
-    """Every consuming service's queue and bindings, in the topology's namespace."""
-    for service in catalogue_bindings():
+async def declare_catalogue(
+    channel: AbstractChannel, topology: Topology, services: Iterable[str] | None = None
+) -> AbstractExchange:
+    """Every consuming service's queue and bindings (or those of `services`), in the topology's
+    namespace."""
+    for service in catalogue_bindings() if services is None else services:
         await declare_service_queue(channel, topology.of_service(service))
     return await declare_exchanges(channel, topology)
 
