@@ -7,7 +7,7 @@ LOCK_SUM = $(shell cat $(1) | cksum | cut -d' ' -f1)
 RUNTIME_STAMP := $(VENV)/.runtime-$(call LOCK_SUM,requirements.lock pyproject.toml)
 DEV_STAMP := $(VENV)/.dev-$(call LOCK_SUM,requirements.lock requirements-dev.lock pyproject.toml)
 
-.PHONY: install install-runtime run test lint format migrate replay-dlq bench asyncapi clean
+.PHONY: install install-runtime run test lint format migrate declare-bus resend-unroutable replay-dlq bench asyncapi clean
 
 install: $(DEV_STAMP) ## runtime and development dependencies (tests, lint, type checks)
 
@@ -41,6 +41,12 @@ format: install
 
 migrate: install-runtime
 	$(BIN)/python -m shared.cli migrate
+
+declare-bus: install-runtime ## every consumer's queue and bindings from the event catalogue
+	$(BIN)/python -m shared.cli declare-bus
+
+resend-unroutable: install-runtime ## events an older version gave up as unroutable are sent again
+	$(BIN)/python -m shared.cli resend-unroutable $(SERVICE)
 
 replay-dlq: install-runtime ## make replay-dlq SERVICE=licensing
 	$(BIN)/python -m shared.cli replay-dlq $(SERVICE)

@@ -25,10 +25,13 @@ class PlatformSettings(BaseSettings):
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     # Prefix for every exchange and queue name, so that test runs never share the broker's names.
     bus_namespace: str = ""
-    # Redeliveries of a failing message before it goes to the dead-letter queue.
+    # Tries of a failing handler before its message goes to the dead-letter queue.
     bus_delivery_limit: int = Field(default=5, ge=1)
-    # Pause before a failed event is handed back to the queue, times its delivery count.
+    # First pause before a failed handler is tried again; it doubles with each try.
     bus_retry_delay_seconds: float = Field(default=0.5, ge=0)
+    # The longest a failing message holds back its producer's later events before it is
+    # dead-lettered (other producers' events never wait for it).
+    bus_max_stall_seconds: float = Field(default=10.0, gt=0)
     # Sent outbox rows and remembered inbox ids are deleted after this many days.
     bus_retention_days: int = Field(default=30, ge=1)
     outbox_poll_seconds: float = Field(default=0.5, gt=0)

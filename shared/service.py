@@ -135,6 +135,8 @@ class Runtime:
             clock=clock,
             outbox=self.outbox,
             retry_delay_seconds=settings.bus_retry_delay_seconds,
+            attempts=settings.bus_delivery_limit,
+            max_stall_seconds=settings.bus_max_stall_seconds,
         )
         self.jobs = JobRunner(
             service=definition.name,

@@ -1,7 +1,7 @@
 """`make bench`: the services under load, measured; never part of the tests.
 
-identity and the gateway run in this one process (uvicorn on free loopback ports, as in the
-tests) on a database of their own, `kabinet_bench_<random>`, created and migrated here and
+identity, licensing and the gateway run in this one process (uvicorn on free loopback ports, as
+in the tests) on a database of their own, `kabinet_bench_<random>`, created and migrated here and
 dropped at the end. An httpx load generator, in the same process, drives each scenario through
 the gateway and directly against the service, with a bounded number of requests at a fixed
 concurrency, and prints requests/s, p50 and p99 per scenario, the latency the gateway adds,
@@ -34,6 +34,8 @@ from services.identity.accounts.passwords import hash_password
 from services.identity.app import create_app as create_identity_app
 from services.identity.config import Settings as IdentitySettings
 from services.identity.models import Organization, User
+from services.licensing.app import create_app as create_licensing_app
+from services.licensing.config import Settings as LicensingSettings
 from shared.auth import PRINCIPAL_HEADER, Principal, sign_principal
 from shared.config import PlatformSettings
 from shared.db import drop_database, ensure_database
@@ -125,6 +127,7 @@ async def bench_database() -> AsyncIterator[str]:
     await ensure_database(url)
     try:
         await asyncio.to_thread(upgrade, "identity", url)
+        await asyncio.to_thread(upgrade, "licensing", url)
         yield url
     finally:
         await drop_database(url)
@@ -178,18 +181,71 @@ class Contact:
     principal: Principal
 
 
-def scenarios(gateway_url: str, identity_url: str, contact: Contact, secret: str) -> list[Scenario]:
+@dataclass
+class KeyBoundLicense:
+    """A license the validation scenario asks about, as installed software would."""
+
+    activation_code: str
+    key_serial: str
+
+
+async def import_license(
+    client: httpx.AsyncClient, licensing_url: str, secret: str
+) -> KeyBoundLicense:
+    """Imports a contract with one key-bound license straight into licensing, as an admin."""
+    path = "/api/v1/contracts"
+    admin = Principal(kind="user", user_id=uuid.uuid4(), roles=["admin"])
+    key_serial = "3-1234567"
+    response = await client.post(
+        f"{licensing_url}{path}",
+        json={
+            "number": f"BENCH-{uuid.uuid4().hex[:8]}",
+            "date": "2026-01-01",
+            "licensee": {"inn": "7707083893", "name": "ООО Нагрузка", "email": "it@bench.ru"},
+            "licenses": [
+                {
+                    "product_code": "BAZIS_FURNITURE",
+                    "seats": 1,
+                    "starts_at": "2026-01-01",
+                    "expires_at": "2099-12-31",
+                    "key_serial": key_serial,
+                }
+            ],
+        },
+        headers={
+            PRINCIPAL_HEADER: sign_principal(
+                admin, secret, service="licensing", method="POST", path=path
+            )
+        },
+    )
+    response.raise_for_status()
+    return KeyBoundLicense(response.json()["licenses"][0]["activation_code"], key_serial)
+
+
+def scenarios(
+    gateway_url: str,
+    identity_url: str,
+    licensing_url: str,
+    contact: Contact,
+    license_: KeyBoundLicense,
+    secret: str,
+) -> list[Scenario]:
     credentials = {"login": contact.email, "password": contact.password}
+    validation = {"activation_code": license_.activation_code, "key_serial": license_.key_serial}
     principal, token = contact.principal, contact.access_token
 
     def login(base: str) -> Send:
         return lambda client: client.post(f"{base}/api/v1/auth/login", json=credentials)
+
+    def validate(base: str) -> Send:
+        return lambda client: client.post(f"{base}/api/v1/licenses/validate", json=validation)
 
     def me(base: str, headers: Callable[[], dict[str, str]]) -> Send:
         return lambda client: client.get(f"{base}/api/v1/me", headers=headers())
 
     return [
         Scenario("login", login(gateway_url), login(identity_url)),
+        Scenario("license validate", validate(gateway_url), validate(licensing_url)),
         Scenario(
             "GET /api/v1/me",
             me(gateway_url, lambda: {"Authorization": f"Bearer {token}"}),
@@ -218,7 +274,7 @@ def memory() -> str:
 
 def report(results: list[Measurement], requests: int, workers: int) -> None:
     print(f"\n{requests} requests per scenario at concurrency {workers}; one process holds")
-    print("identity, the gateway and the load generator, so they share one CPU core.\n")
+    print("identity, licensing, the gateway and the load generator, so they share one CPU core.\n")
     header = f"{'scenario':<18} {'route':<8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
     print(header)
     print("-" * len(header))
@@ -257,9 +313,19 @@ async def run(requests: int, workers: int) -> int:
             log_json=False,
         )
         identity_app = create_identity_app(identity_settings)
-        async with serve(identity_app) as identity_url:
+        licensing_app = create_licensing_app(
+            LicensingSettings(
+                database_url=database_url,
+                run_workers=False,
+                internal_secret=identity_settings.internal_secret,
+                log_level="WARNING",
+                log_json=False,
+            )
+        )
+        async with serve(identity_app) as identity_url, serve(licensing_app) as licensing_url:
             gateway_settings = GatewaySettings(
                 identity_url=identity_url,
+                licensing_url=licensing_url,
                 internal_secret=identity_settings.internal_secret,
                 anon_rate_per_minute=UNLIMITED_RATE,
                 api_key_rate_per_minute=UNLIMITED_RATE,
@@ -278,9 +344,11 @@ async def run(requests: int, workers: int) -> int:
                     )
                     signed_in.raise_for_status()
                     contact = Contact(email, password, signed_in.json()["access_token"], principal)
+                    secret = identity_settings.internal_secret
+                    license_ = await import_license(client, licensing_url, secret)
                     results = []
                     for scenario in scenarios(
-                        gateway_url, identity_url, contact, identity_settings.internal_secret
+                        gateway_url, identity_url, licensing_url, contact, license_, secret
                     ):
                         for route, send in (
                             ("direct", scenario.direct),

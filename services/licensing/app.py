@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from services.licensing.billing.endpoints import router as billing_router
 from services.licensing.catalogue.bootstrap import ensure_default_catalogue
 from services.licensing.catalogue.endpoints import router as catalogue_router
 from services.licensing.config import Settings, get_settings
@@ -48,7 +49,14 @@ definition = ServiceDefinition(
     metadata=Base.metadata,
     bus=bus,
     idempotency=idempotency,
-    routers=[catalogue_router, contracts_router, uploads_router, licenses_router, support_router],
+    routers=[
+        catalogue_router,
+        contracts_router,
+        uploads_router,
+        licenses_router,
+        support_router,
+        billing_router,
+    ],
     handlers=handlers,
     jobs=jobs,
     startup=[remember_runtime, ensure_default_catalogue],

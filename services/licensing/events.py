@@ -2,6 +2,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.licensing.billing.service import Order, billing_service
 from services.licensing.organizations.service import organization_read_model
 from services.licensing.support.service import (
     EVENT_REASONS,
@@ -12,8 +13,10 @@ from services.licensing.support.service import (
 from shared.bus.consumer import EventHandlers, handler_outbox
 from shared.bus.envelope import Envelope
 from shared.events.common import Reference
+from shared.events.dongle import KeyReportedLost, ProtectionRequested
 from shared.events.helpdesk import RenewalRequested
 from shared.events.identity import (
+    DataChangeRequested,
     OrganizationRegistered,
     OrganizationUpdated,
     UserRegistered,
@@ -29,6 +32,7 @@ async def organization_registered(
     session: AsyncSession, event: OrganizationRegistered, envelope: Envelope
 ) -> None:
     await organization_read_model.registered(session, event, envelope.occurred_at)
+    await billing_service.issue_awaited(session, handler_outbox(session), event.organization_id)
 
 
 @handlers.on(OrganizationUpdated)
@@ -36,6 +40,7 @@ async def organization_updated(
     session: AsyncSession, event: OrganizationUpdated, envelope: Envelope
 ) -> None:
     await organization_read_model.updated(session, event, envelope.occurred_at)
+    await billing_service.issue_awaited(session, handler_outbox(session), event.organization_id)
 
 
 @handlers.on(UserRegistered)
@@ -77,3 +82,50 @@ async def renewal_requested(
                 message=REFUSALS[refusal.reason],
             ),
         )
+
+
+@handlers.on(ProtectionRequested)
+async def protection_requested(
+    session: AsyncSession, event: ProtectionRequested, envelope: Envelope
+) -> None:
+    """Rule 9: the protection service is invoiced at the price in force when it was asked."""
+    await billing_service.invoice(
+        session,
+        handler_outbox(session),
+        event.organization_id,
+        Reference(service="dongle", kind="protection_subscription", id=event.subscription_id),
+        [Order(event.price_code)],
+        envelope.occurred_at,
+    )
+
+
+@handlers.on(KeyReportedLost)
+async def key_reported_lost(
+    session: AsyncSession, event: KeyReportedLost, envelope: Envelope
+) -> None:
+    """A replacement key (and its delivery) is invoiced when restoration is covered."""
+    if not event.restoration_covered or not event.replacement_price_codes:
+        return
+    await billing_service.invoice(
+        session,
+        handler_outbox(session),
+        event.organization_id,
+        Reference(service="dongle", kind="loss_report", id=event.report_id),
+        [Order(code) for code in event.replacement_price_codes],
+        envelope.occurred_at,
+    )
+
+
+@handlers.on(DataChangeRequested)
+async def data_change_requested(
+    session: AsyncSession, event: DataChangeRequested, envelope: Envelope
+) -> None:
+    """identity's paid data change is invoiced like any other service."""
+    await billing_service.invoice(
+        session,
+        handler_outbox(session),
+        event.organization_id,
+        Reference(service="identity", kind="data_change_request", id=event.change_request_id),
+        [Order(event.price_code)],
+        envelope.occurred_at,
+    )

@@ -309,3 +309,82 @@ class ActRenewal(Base):
     renewed_at: Mapped[datetime] = mapped_column(Timestamp)
     previous_ends_at: Mapped[datetime | None] = mapped_column(Timestamp)
     ends_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Invoice(Base):
+    """An invoice for a service another service (or a person) asked for (rule 9), priced from
+    the price list in force at the request and the organization's residency."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        CheckConstraint("status IN ('issued', 'paid')", name="status_known"),
+        # One request, one invoice: a request delivered twice never bills twice.
+        UniqueConstraint("reference_service", "reference_kind", "reference_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    reference_service: Mapped[str | None] = mapped_column(String(20))
+    reference_kind: Mapped[str | None] = mapped_column(String(64))
+    reference_id: Mapped[uuid.UUID | None] = mapped_column()
+    resident: Mapped[bool] = mapped_column()
+    price_list_effective_on: Mapped[date] = mapped_column(Date)
+    total: Mapped[Decimal] = mapped_column(Roubles)
+    status: Mapped[str] = mapped_column(String(10))
+    issued_at: Mapped[datetime] = mapped_column(Timestamp)
+    paid_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    items: Mapped[list["InvoiceLine"]] = relationship(
+        order_by="InvoiceLine.position", lazy="selectin"
+    )
+
+
+class InvoiceLine(Base):
+    __tablename__ = "invoice_lines"
+    __table_args__ = (UniqueConstraint("invoice_id", "position"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    price_code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal] = mapped_column(Roubles)
+    amount: Mapped[Decimal] = mapped_column(Roubles)
+
+
+class Payment(Base):
+    """A payment recorded against an invoice; the payment document's number is unique per
+    invoice, so recording one payment twice records it once."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("invoice_id", "document_number"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id"), index=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    amount: Mapped[Decimal] = mapped_column(Roubles)
+    paid_at: Mapped[datetime] = mapped_column(Timestamp)
+    document_number: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(Timestamp)
+    recorded_by: Mapped[uuid.UUID | None] = mapped_column()
+
+
+class AwaitedInvoice(Base):
+    """A request to invoice an organization licensing has not heard of yet (its registration
+    event is late): issued as soon as the organization is known, so nothing waits in the queue."""
+
+    __tablename__ = "awaited_invoices"
+    __table_args__ = (UniqueConstraint("reference_service", "reference_kind", "reference_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    organization_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    reference_service: Mapped[str] = mapped_column(String(20))
+    reference_kind: Mapped[str] = mapped_column(String(64))
+    reference_id: Mapped[uuid.UUID] = mapped_column()
+    price_codes: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    requested_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -1,13 +1,25 @@
-"""Consumes a service's queue: inbox de-duplication and the handler's effect in one transaction."""
+"""Consumes a service's queue: inbox de-duplication and the handler's effect in one transaction.
+
+Order and stalls (docs/events.md, "Order and failing handlers"): messages are handled one at a
+time per producer (a lane per producer, keyed by the AMQP `app_id` the relay sets), so each
+producer's events are applied in the order they were committed. A failing handler is retried
+in place, with a growing pause, while the producer's later events wait behind it; after
+`attempts` tries or `max_stall_seconds`, whichever comes first, the message goes to the
+dead-letter queue and the lane moves on. Other producers' lanes never wait for it. A database
+outage is not the message's fault: it is retried until the database answers, never
+dead-lettered for it.
+"""
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import structlog
-from aio_pika.abc import AbstractIncomingMessage
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from prometheus_client import Counter
 from pydantic import ValidationError
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,6 +38,8 @@ Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
 CONSUMED = Counter(
     "kabinet_events_consumed_total", "Events taken from the queue", ["service", "type", "outcome"]
 )
+# The longest pause between two tries while the database is away.
+OUTAGE_PAUSE_SECONDS = 5.0
 
 
 def handler_clock(session: AsyncSession) -> Clock:
@@ -64,6 +78,15 @@ class EventHandlers:
         return self._by_type.get(event_type)
 
 
+def is_outage(error: BaseException) -> bool:
+    """The database (or the network to it) is away: no fault of the event being handled."""
+    if isinstance(error, TimeoutError):
+        return False
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OSError | sa_exc.OperationalError | sa_exc.InterfaceError)
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -77,6 +100,8 @@ class EventConsumer:
         outbox: Outbox | None = None,
         prefetch: int = 50,
         retry_delay_seconds: float = 0.5,
+        attempts: int = 5,
+        max_stall_seconds: float = 10.0,
     ) -> None:
         self.handlers = handlers
         self.inbox = tables.inbox
@@ -87,11 +112,13 @@ class EventConsumer:
         self.outbox = outbox
         self.prefetch = prefetch
         self.retry_delay_seconds = retry_delay_seconds
+        self.attempts = attempts
+        self.max_stall_seconds = max_stall_seconds
         # Set once the queue and its bindings exist: from then on no event for us is unroutable.
         self.ready = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Handles messages one at a time (keeping each producer's order) until stopped."""
+        """Handles messages, one at a time per producer, until stopped."""
         while not stop.is_set():
             channel = None
             try:
@@ -102,30 +129,68 @@ class EventConsumer:
                     channel, self.topology, self.handlers.event_types
                 )
                 self.ready.set()
-                async with queue.iterator() as messages:
-                    stop_task = asyncio.ensure_future(stop.wait())
-                    try:
-                        while not stop.is_set():
-                            next_message = asyncio.ensure_future(anext(messages))
-                            done, _ = await asyncio.wait(
-                                {next_message, stop_task}, return_when=asyncio.FIRST_COMPLETED
-                            )
-                            if next_message not in done:
-                                next_message.cancel()
-                                break
-                            await self.handle(next_message.result())
-                    finally:
-                        stop_task.cancel()
+                await self._dispatch(queue, stop)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("event_consumer_error", error=repr(exc))
-                await asyncio.sleep(1)
+                await _wait(stop, 1.0)
             finally:
                 if channel is not None and not channel.is_closed:
-                    await channel.close()
+                    with contextlib.suppress(Exception):
+                        await channel.close()
 
-    async def handle(self, message: AbstractIncomingMessage) -> None:
+    async def _dispatch(self, queue: AbstractQueue, stop: asyncio.Event) -> None:
+        """Hands each message to its producer's lane; returns on stop, raises if a lane failed."""
+        closing = asyncio.Event()
+        lanes: dict[str, asyncio.Queue[AbstractIncomingMessage | None]] = {}
+        workers: dict[str, asyncio.Task[None]] = {}
+        async with queue.iterator() as messages:
+            stop_task = asyncio.ensure_future(stop.wait())
+            try:
+                while True:
+                    next_message = asyncio.ensure_future(anext(messages))
+                    done, _ = await asyncio.wait(
+                        {next_message, stop_task, *workers.values()},
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                    if next_message not in done:
+                        next_message.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await next_message
+                        for worker in workers.values():
+                            if worker.done():
+                                worker.result()  # a lane's error ends this channel
+                        return
+                    message = next_message.result()
+                    producer = message.app_id or ""
+                    if producer not in lanes:
+                        lanes[producer] = asyncio.Queue()
+                        workers[producer] = asyncio.create_task(
+                            self._lane(lanes[producer], closing), name=f"lane-{producer}"
+                        )
+                    lanes[producer].put_nowait(message)
+            except BaseException:
+                for worker in workers.values():
+                    worker.cancel()
+                raise
+            finally:
+                stop_task.cancel()
+                # Each lane finishes the message in hand; the rest return to the queue unacked.
+                closing.set()
+                for lane in lanes.values():
+                    lane.put_nowait(None)
+                await asyncio.gather(*workers.values(), return_exceptions=True)
+
+    async def _lane(
+        self, lane: "asyncio.Queue[AbstractIncomingMessage | None]", closing: asyncio.Event
+    ) -> None:
+        while (message := await lane.get()) is not None and not closing.is_set():
+            await self.handle(message, closing)
+
+    async def handle(
+        self, message: AbstractIncomingMessage, closing: asyncio.Event | None = None
+    ) -> None:
         service = self.topology.service
         try:
             envelope = Envelope.model_validate_json(message.body)
@@ -138,23 +203,57 @@ class EventConsumer:
             await message.reject(requeue=False)
             return
         if registered is None or payload is None:
-            CONSUMED.labels(service, envelope.type, "ignored").inc()
+            # Routed here by the catalogue, but this version has no handler for it yet: kept in
+            # the dead-letter queue for a replay once one exists, never acknowledged unapplied.
+            log.error("event_unhandled", event_type=envelope.type, event_id=str(envelope.id))
+            CONSUMED.labels(service, envelope.type, "unhandled").inc()
+            await message.reject(requeue=False)
+            return
+        outcome = await self._apply_with_retries(envelope, payload, registered[1], closing)
+        if outcome is None:  # stopping mid-retry: the broker hands the message out again
+            return
+        CONSUMED.labels(service, envelope.type, outcome).inc()
+        if outcome == "dead_lettered":
+            await message.reject(requeue=False)
+        else:
             await message.ack()
-            return
+
+    async def _apply_with_retries(
+        self,
+        envelope: Envelope,
+        payload: EventPayload,
+        handler: Handler,
+        closing: asyncio.Event | None,
+    ) -> str | None:
+        """Tries until applied, the tries or the stall bound run out, or the consumer stops."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_stall_seconds
         log_ = log.bind(event_id=str(envelope.id), event_type=envelope.type)
-        try:
-            applied = await self.apply(envelope, payload, registered[1])
-        except Exception:
-            delivery_count = (message.headers or {}).get("x-delivery-count")
-            deliveries = (delivery_count if isinstance(delivery_count, int) else 0) + 1
-            log_.exception("event_handler_failed", delivery=deliveries)
-            CONSUMED.labels(service, envelope.type, "failed").inc()
-            # A short pause so a passing outage does not burn the delivery allowance at once.
-            await asyncio.sleep(self.retry_delay_seconds * min(deliveries, 10))
-            await message.nack(requeue=True)
-            return
-        CONSUMED.labels(service, envelope.type, "applied" if applied else "duplicate").inc()
-        await message.ack()
+        tries = outages = 0
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    applied = await self.apply(envelope, payload, handler)
+                return "applied" if applied else "duplicate"
+            except Exception as exc:
+                if is_outage(exc):
+                    outages += 1
+                    pause = min(max(self.retry_delay_seconds, 0.1) * outages, OUTAGE_PAUSE_SECONDS)
+                    log_.warning("event_waits_for_database", error=repr(exc), retry_in=pause)
+                else:
+                    outages = 0
+                    tries += 1
+                    pause = self.retry_delay_seconds * 2 ** (tries - 1)
+                    last = tries >= self.attempts or loop.time() + pause >= deadline
+                    log_.exception("event_handler_failed", attempt=tries, dead_letter=last)
+                    CONSUMED.labels(self.topology.service, envelope.type, "failed").inc()
+                    if last:
+                        return "dead_lettered"
+            if await _wait(closing, pause):
+                return None
+            if outages:
+                # The stall bound counts the handler's failures, not the database's absence.
+                deadline = loop.time() + self.max_stall_seconds
 
     async def apply(self, envelope: Envelope, payload: EventPayload, handler: Handler) -> bool:
         """Records the event id and runs the handler in one transaction; False if seen before."""
@@ -172,3 +271,14 @@ class EventConsumer:
                 return False
             await handler(session, payload, envelope)
             return True
+
+
+async def _wait(event: asyncio.Event | None, seconds: float) -> bool:
+    """Sleeps up to `seconds`; True if the event was set meanwhile."""
+    if event is None:
+        await asyncio.sleep(seconds)
+        return False
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    return event.is_set()

@@ -1,15 +1,26 @@
-"""Exchange, queue and dead-letter names and their declaration (idempotent, run by every start)."""
+"""Exchange, queue and dead-letter names and their declaration (idempotent, run by every start).
+
+The queues and bindings come from the event catalogue (`shared/events`, each type's
+`consumers`), so whichever process starts first creates every consumer's queue and an event
+published before its consumer ever ran waits in that consumer's queue.
+"""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cache
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
-from shared.config import PlatformSettings
+from shared.config import SERVICES, PlatformSettings
+from shared.events import EVENTS
 
 EVENTS_EXCHANGE = "kabinet.events"
 DEAD_LETTER_EXCHANGE = "kabinet.dlx"
+# Deliveries of a message that kills its consumer every time, before the quorum queue
+# dead-letters it. Fixed: every process declares every queue, and a queue's arguments cannot
+# change once it exists (a failing handler's tries are KABINET_BUS_DELIVERY_LIMIT, in process).
+CRASH_DELIVERY_LIMIT = 5
 
 
 @dataclass(frozen=True)
@@ -18,11 +29,14 @@ class Topology:
 
     service: str
     namespace: str
-    delivery_limit: int
 
     @classmethod
     def of(cls, service: str, settings: PlatformSettings) -> "Topology":
-        return cls(service, settings.bus_namespace, settings.bus_delivery_limit)
+        return cls(service, settings.bus_namespace)
+
+    def of_service(self, service: str) -> "Topology":
+        """The same namespace and limits, for another service's queue."""
+        return replace(self, service=service)
 
     @property
     def exchange(self) -> str:
@@ -51,10 +65,31 @@ async def declare_exchanges(channel: AbstractChannel, topology: Topology) -> Abs
     return exchange
 
 
+@cache
+def catalogue_bindings() -> dict[str, tuple[str, ...]]:
+    """Each service and the event types the catalogue names it a consumer of."""
+    bindings: dict[str, list[str]] = {service: [] for service in SERVICES}
+    for model in EVENTS:
+        for consumer in model.consumers:
+            bindings.setdefault(consumer, []).append(model.event_type)
+    return {service: tuple(sorted(types)) for service, types in bindings.items()}
+
+
+async def declare_catalogue(
+    channel: AbstractChannel, topology: Topology, services: Iterable[str] | None = None
+) -> AbstractExchange:
+    """Every consuming service's queue and bindings (or those of `services`), in the topology's
+    namespace."""
+    for service in catalogue_bindings() if services is None else services:
+        await declare_service_queue(channel, topology.of_service(service))
+    return await declare_exchanges(channel, topology)
+
+
 async def declare_service_queue(
-    channel: AbstractChannel, topology: Topology, event_types: Iterable[str]
+    channel: AbstractChannel, topology: Topology, event_types: Iterable[str] = ()
 ) -> AbstractQueue:
-    """The service's quorum queue bound to the types it handles, with its dead-letter queue."""
+    """The service's quorum queue with its dead-letter queue, bound to the types the catalogue
+    routes to it and to `event_types` (what it handles)."""
     exchange = await declare_exchanges(channel, topology)
     dlq = await channel.declare_queue(
         topology.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"}
@@ -68,10 +103,11 @@ async def declare_service_queue(
             "x-queue-type": "quorum",
             "x-dead-letter-exchange": topology.dead_letter_exchange,
             "x-dead-letter-routing-key": topology.service,
-            "x-delivery-limit": topology.delivery_limit,
+            "x-delivery-limit": CRASH_DELIVERY_LIMIT,
         },
     )
-    for event_type in sorted(set(event_types)):
+    catalogued = catalogue_bindings().get(topology.service, ())
+    for event_type in sorted({*catalogued, *event_types}):
         await queue.bind(exchange, routing_key=event_type)
     return queue
 

@@ -19,6 +19,7 @@ from shared.events.dongle import (
 )
 from shared.events.helpdesk import RenewalRequested, TicketStatusChanged
 from shared.events.identity import (
+    DataChangeRequested,
     FieldChange,
     OrganizationRegistered,
     OrganizationUpdated,
@@ -46,6 +47,7 @@ EVENTS: tuple[type[Event], ...] = (
     UserRegistered,
     OrganizationUpdated,
     UserUpdated,
+    DataChangeRequested,
     ContractAttached,
     LicenseIssued,
     LicenseLapsed,
@@ -78,6 +80,7 @@ __all__ = [
     "EVENTS",
     "EVENTS_BY_TYPE",
     "ContractAttached",
+    "DataChangeRequested",
     "Event",
     "EventPart",
     "FieldChange",

@@ -32,8 +32,8 @@ Events the Kabinet services publish on RabbitMQ (see `docs/events.md`).
 
 - One durable topic exchange `{EVENTS_EXCHANGE}`; the routing key is the event type.
 - Each consuming service has its own durable quorum queue `<service>.events`, bound to the
-  types it handles, dead-lettering to `{DEAD_LETTER_EXCHANGE}` and `<service>.events.dlq` after a
-  bounded number of deliveries.
+  types whose `x-consumers` name it (declared by whichever service starts first), dead-lettering
+  to `{DEAD_LETTER_EXCHANGE}` and `<service>.events.dlq` what no retry cures.
 - Producers write events to a transactional outbox; a relay publishes them persistent, with
   publisher confirms and `mandatory`. Consumers are idempotent (inbox by event id).
 - The body is the JSON envelope `Envelope`; the AMQP `message_id` equals its `id` and the AMQP

@@ -14,6 +14,7 @@ from shared.events.common import (
     Inn,
     Kpp,
     Phone,
+    PriceCode,
     Service,
 )
 
@@ -167,3 +168,22 @@ class UserUpdated(Event):
     email: Email = Field(description="E-mail address after the change.")
     full_name: str = Field(min_length=1, description="Full name after the change.")
     phone: Phone | None = Field(default=None, description="Phone after the change, E.164.")
+
+
+class DataChangeRequested(Event):
+    """A contact asked to change locked data, a paid service (rule 5 of identity).
+
+    A request (`*.requested`): consumed by licensing, which issues the invoice at the
+    `price_code` price in force and the organization's residency, with reference
+    `{service: identity, kind: data_change_request, id: change_request_id}`.
+    """
+
+    event_type: ClassVar[str] = "identity.data_change.requested"
+    consumers: ClassVar[tuple[Service, ...]] = ("licensing",)
+
+    change_request_id: UUID = Field(description="The data-change request's id in identity.")
+    organization_id: UUID = Field(description="The organization whose data is to change.")
+    requested_by: UUID = Field(description="The contact who asked.")
+    price_code: PriceCode = Field(
+        default="DATA_CHANGE", description="The price-list item to invoice: `DATA_CHANGE`."
+    )

@@ -14,6 +14,9 @@ class TcpProxy:
         self.cuts = 0
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.StreamWriter] = set()
+        self.refused = 0
+        # (marker, forward): cut when the client sends bytes containing the marker.
+        self._cut_on: tuple[bytes, bool] | None = None
 
     async def start(self) -> "TcpProxy":
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
@@ -40,8 +43,14 @@ class TcpProxy:
     def restore(self) -> None:
         self.connected = True
 
+    def cut_on(self, marker: bytes, *, forward: bool) -> None:
+        """Cuts once the client sends bytes containing `marker`: after passing them upstream
+        (`forward=True`: they arrive, the answer is lost) or instead of passing them on."""
+        self._cut_on = (marker, forward)
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if not self.connected:
+            self.refused += 1
             writer.transport.abort()
             return
         try:
@@ -51,13 +60,25 @@ class TcpProxy:
             return
         self._pipes.update({writer, up_writer})
         await asyncio.gather(
-            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+            self._pipe(reader, up_writer, upstream=True),
+            self._pipe(up_reader, writer),
+            return_exceptions=True,
         )
         self._pipes.difference_update({writer, up_writer})
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: bool = False
+    ) -> None:
         try:
             while data := await reader.read(65536):
+                trigger = self._cut_on
+                if upstream and trigger is not None and trigger[0] in data:
+                    self._cut_on = None
+                    if trigger[1]:
+                        writer.write(data)
+                        await writer.drain()
+                    self.cut()
+                    return
                 writer.write(data)
                 await writer.drain()
         finally:

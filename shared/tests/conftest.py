@@ -32,6 +32,13 @@ class BusProbe(EventPayload):
     n: int
 
 
+class OtherProbe(EventPayload):
+    """A type the probe consumer does not handle (and no queue binds unless a test does)."""
+
+    event_type = "test.bus.other"
+    n: int
+
+
 PRODUCER_SCHEMA, CONSUMER_SCHEMA = "probe_producer", "probe_consumer"
 
 producer_metadata = schema_metadata(PRODUCER_SCHEMA)
@@ -54,7 +61,12 @@ class ConsumerBehaviour:
     """What the probe consumer's handler does; tests change it to make events fail."""
 
     failing: set[int] = field(default_factory=set)
+    # Numbers whose handler fails on its first try only.
+    fail_once: set[int] = field(default_factory=set)
     handled: list[int] = field(default_factory=list)
+    tries: dict[int, int] = field(default_factory=dict)
+    # ("try", n) when the handler starts on n, ("done", n) when it has applied n, in order.
+    journal: list[tuple[str, int]] = field(default_factory=list)
     # Numbers whose handler stops, effect written but not committed, until the event is set.
     held: dict[int, asyncio.Event] = field(default_factory=dict)
     reached: asyncio.Event = field(default_factory=asyncio.Event)
@@ -94,13 +106,19 @@ def consumer_definition(behaviour: ConsumerBehaviour) -> ServiceDefinition:
 
     @handlers.on(BusProbe)
     async def record(session: AsyncSession, event: BusProbe, envelope: Envelope) -> None:
+        behaviour.tries[event.n] = behaviour.tries.get(event.n, 0) + 1
+        behaviour.journal.append(("try", event.n))
         if event.n in behaviour.failing:
             raise RuntimeError(f"probe {event.n} is set to fail")
+        if event.n in behaviour.fail_once:
+            behaviour.fail_once.discard(event.n)
+            raise RuntimeError(f"probe {event.n} fails its first try")
         await session.execute(effects.insert().values(n=event.n, event_id=envelope.id))
         if event.n in behaviour.held:
             behaviour.reached.set()
             await behaviour.held[event.n].wait()
         behaviour.handled.append(event.n)
+        behaviour.journal.append(("done", event.n))
 
     return ServiceDefinition(
         name="probe_consumer",

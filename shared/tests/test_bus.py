@@ -3,31 +3,43 @@
 import asyncio
 import contextlib
 import json
+import uuid
+from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, insert, select
+from sqlalchemy.engine import make_url
 
 from shared.bus.broker import BrokerConnection
-from shared.bus.consumer import EventConsumer
+from shared.bus.consumer import EventConsumer, EventHandlers
 from shared.bus.envelope import Envelope
 from shared.bus.housekeeping import bus_housekeeping
 from shared.bus.outbox import Outbox
 from shared.bus.relay import OutboxRelay
 from shared.bus.replay import replay_dead_letters
-from shared.bus.topology import Topology
+from shared.bus.topology import (
+    Topology,
+    catalogue_bindings,
+    delete_exchanges,
+    delete_service_queues,
+)
+from shared.cli import main, resend_unroutable
 from shared.clock import ManualClock, SystemClock
-from shared.config import PlatformSettings
+from shared.config import SERVICES, PlatformSettings
 from shared.db import create_sessionmaker
+from shared.events import EVENTS, OrganizationRegistered, OrganizationUpdated
 from shared.jobs import JobRunner
-from shared.service import create_service_app
+from shared.service import ServiceDefinition, create_service_app
 from shared.testing.plugin import eventually, running
 from shared.testing.tcpproxy import TcpProxy
 from shared.tests.conftest import (
     BusProbe,
     ConsumerBehaviour,
+    OtherProbe,
     consumer_bus,
     consumer_definition,
     effect_counts,
@@ -220,37 +232,101 @@ async def test_two_relays_on_one_outbox_publish_each_row_once(
             await relay.close()
             await relay.broker.close()
     assert sum(sent) == 600
-    await eventually(lambda: len(tap.messages) >= 600)
-    await asyncio.sleep(0.3)  # let a wrongly duplicated copy arrive, if there were one
-    assert len(tap.messages) == 600
-    assert tap.numbers == list(range(600))  # per-producer order kept
+    # A later event, sent after both relays finished: a duplicate either of them had sent
+    # would be in the tap's queue ahead of it.
+    await _send_one_more(engine, outbox, platform_settings, n=600)
+    await eventually(lambda: 600 in tap.numbers)
+    assert tap.numbers == list(range(601))  # each once, per-producer order kept
 
 
-async def test_unroutable_event_is_marked_not_retried_forever(
-    platform_settings, clean_probe_tables
-):
-    engine = clean_probe_tables
-    clock = SystemClock()
+async def _send_one_more(engine, outbox: Outbox, settings: PlatformSettings, n: int) -> None:
     sessionmaker = create_sessionmaker(engine)
-    outbox = Outbox(producer_bus, "probe_producer", clock)
     async with sessionmaker() as session, session.begin():
-        await outbox.add(session, BusProbe(n=1))
-    relay = OutboxRelay(
-        outbox=outbox,
-        sessionmaker=sessionmaker,
-        topology=Topology.of("probe_producer", platform_settings),
-        broker=BrokerConnection(platform_settings.amqp_url, "relay"),
-        clock=clock,
-    )
+        await outbox.add(session, BusProbe(n=n))
+    relay = _relay(sessionmaker, outbox, settings)
     try:
         assert await relay.publish_pending() == 1
     finally:
         await relay.close()
         await relay.broker.close()
-    assert await outbox_states(engine) == {"unroutable": 1}
 
 
-async def _publish_raw(settings: PlatformSettings, body: bytes, envelope: Envelope | None) -> None:
+def _relay(sessionmaker, outbox: Outbox, settings: PlatformSettings, **options) -> OutboxRelay:
+    return OutboxRelay(
+        outbox=outbox,
+        sessionmaker=sessionmaker,
+        topology=Topology.of("probe_producer", settings),
+        broker=BrokerConnection(settings.amqp_url, "relay"),
+        clock=SystemClock(),
+        **options,
+    )
+
+
+async def test_unroutable_event_stays_pending_holds_later_ones_and_goes_once_a_queue_is_bound(
+    platform_settings, clean_probe_tables, tap
+):
+    """Nobody's queue is bound for `test.bus.other`: the broker returns it. It is never marked
+    done; the events after it wait (order), and all go once a queue for it exists."""
+    engine = clean_probe_tables
+    sessionmaker = create_sessionmaker(engine)
+    outbox = Outbox(producer_bus, "probe_producer", SystemClock())
+    async with sessionmaker() as session, session.begin():
+        await outbox.add(session, BusProbe(n=1))
+        await outbox.add(session, OtherProbe(n=2))
+        await outbox.add(session, BusProbe(n=3))
+    returned = _unroutable_count("probe_producer", OtherProbe.event_type)
+    relay = _relay(sessionmaker, outbox, settings_with(platform_settings), batch_size=10)
+    connection = await aio_pika.connect(platform_settings.amqp_url)
+    try:
+        assert await relay.publish_pending() == 1
+        assert await outbox_states(engine) == {"published": 1, "pending": 2}
+        assert _unroutable_count("probe_producer", OtherProbe.event_type) == returned + 1
+        async with engine.connect() as conn:
+            error = await conn.scalar(
+                select(producer_bus.outbox.c.last_error).where(
+                    producer_bus.outbox.c.event_type == OtherProbe.event_type
+                )
+            )
+        assert "unroutable" in error
+
+        # Tried again after the backoff, still nowhere to go: still pending, counted again.
+        async def tried_again() -> bool:
+            await relay.publish_pending()
+            return _unroutable_count("probe_producer", OtherProbe.event_type) == returned + 2
+
+        await eventually(tried_again)
+        assert await outbox_states(engine) == {"published": 1, "pending": 2}
+
+        channel = await connection.channel()
+        exchange = await channel.get_exchange(Topology.of("x", platform_settings).exchange)
+        other = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await other.bind(exchange, routing_key=OtherProbe.event_type)
+        assert await eventually(relay.publish_pending) == 2
+        assert await outbox_states(engine) == {"published": 3}
+        # Each failure closed its channel: only the one publishing now is open.
+        transport = (await relay.broker.get()).transport
+        assert transport is not None
+        channels = transport.connection.channels
+        assert len([c for c in channels.values() if c is not None]) == 1
+        arrived = await eventually(lambda: other.get(fail=False))
+        assert Envelope.model_validate_json(arrived.body).data == {"n": 2}
+        await eventually(lambda: tap.numbers == [1, 3])
+    finally:
+        await connection.close()
+        await relay.close()
+        await relay.broker.close()
+
+
+def _unroutable_count(producer: str, event_type: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "kabinet_outbox_unroutable_total", {"producer": producer, "type": event_type}
+    )
+    return value or 0.0
+
+
+async def _publish_raw(
+    settings: PlatformSettings, body: bytes, envelope: Envelope | None, app_id: str | None = None
+) -> None:
     connection = await aio_pika.connect(settings.amqp_url)
     async with connection:
         channel = await connection.channel()
@@ -261,6 +337,7 @@ async def _publish_raw(settings: PlatformSettings, body: bytes, envelope: Envelo
                 message_id=str(envelope.id) if envelope else None,
                 type=BusProbe.event_type,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                app_id=app_id,
             ),
             routing_key=BusProbe.event_type,
         )
@@ -335,14 +412,17 @@ async def test_a_consumer_killed_mid_event_loses_nothing_and_applies_nothing_twi
     stop_second = asyncio.Event()
     running_second = asyncio.create_task(consumer(second_broker).run(stop_second))
     try:
-        counts = await eventually(lambda: _all_applied(engine, 100), timeout=30, interval=0.1)
-        await asyncio.sleep(0.5)  # a wrongly repeated application would land by now
-        counts = await effect_counts(engine)
+        await eventually(lambda: _all_applied(engine, 100), timeout=30, interval=0.1)
+        # One more event behind the in-flight ones: a repeated copy of any of them would be
+        # handled before it (one producer's events are handled in order).
+        sentinel = Envelope.wrap(BusProbe(n=100), producer="test", occurred_at=SystemClock().now())
+        await _publish_raw(settings, sentinel.model_dump_json().encode(), sentinel)
+        counts = await eventually(lambda: _all_applied(engine, 101), timeout=30, interval=0.1)
     finally:
         stop_second.set()
         await running_second
         await second_broker.close()
-    assert sorted(counts) == list(range(100))
+    assert sorted(counts) == list(range(101))
     assert set(counts.values()) == {1}
 
 
@@ -390,3 +470,277 @@ async def test_housekeeping_trims_old_sent_events_and_inbox_ids_but_never_pendin
         ).scalar()
     assert left == ["published", "pending"]
     assert inbox_left == 1
+
+
+async def _write_probes(app, numbers: range) -> None:
+    """Events 0..n-1 committed in one transaction, so the relay takes them as one batch."""
+    runtime = app.state.runtime
+    async with runtime.sessionmaker() as session, session.begin():
+        for n in numbers:
+            await runtime.outbox.add(session, BusProbe(n=n))
+
+
+@pytest.mark.parametrize(
+    "failure",
+    ["link_cut_before_k_reaches_broker", "link_cut_after_k_reached_it", "handler_fails_k"],
+)
+async def test_one_producers_order_survives_a_failure_at_event_k(
+    platform_settings, clean_probe_tables, failure
+):
+    """Thirty events in one batch; at event 12 the producer's broker link is cut (before or
+    after 12 reached the broker), or the consumer's handler fails 12's first try. The consumer
+    still applies 0..29 in order, each once."""
+    engine = clean_probe_tables
+    total, k = 30, 12
+    amqp = urlsplit(platform_settings.amqp_url)
+    proxy = await TcpProxy(amqp.hostname or "127.0.0.1", amqp.port or 5672).start()
+    via_proxy = urlunsplit(
+        amqp._replace(netloc=f"{amqp.username}:{amqp.password}@127.0.0.1:{proxy.port}")
+    )
+    behaviour = ConsumerBehaviour(fail_once={k} if failure == "handler_fails_k" else set())
+    settings = settings_with(platform_settings, bus_retry_delay_seconds=0.05)
+    producer = create_service_app(
+        producer_definition(), settings.model_copy(update={"amqp_url": via_proxy})
+    )
+    consumer = create_service_app(consumer_definition(behaviour), settings)
+    try:
+        async with running(consumer), running(producer):
+            await consumer.state.runtime.consumer.ready.wait()
+            await producer.state.runtime.relay.ready.wait()
+            if failure.startswith("link_cut"):
+                proxy.cut_on(b'"n":%d}' % k, forward=failure.endswith("reached_it"))
+            await _write_probes(producer, range(total))
+            if failure.startswith("link_cut"):
+                await eventually(lambda: proxy.cuts == 1)
+                proxy.restore()
+            counts = await eventually(lambda: _all_applied(engine, total), timeout=30)
+    finally:
+        await proxy.stop()
+    assert behaviour.handled == list(range(total))
+    assert counts == dict.fromkeys(range(total), 1)
+    if failure == "handler_fails_k":
+        assert behaviour.tries[k] == 2
+    assert await outbox_states(engine) == {"published": total}
+
+
+async def test_a_failing_event_holds_its_producers_later_events_a_bounded_time_and_no_one_else(
+    platform_settings, clean_probe_tables
+):
+    """Producer A's event 100 always fails; A's 101 and 102 wait behind it, B's events do not.
+    After the stall bound (not the much larger try limit) 100 is dead-lettered, A goes on."""
+    settings = settings_with(
+        platform_settings,
+        bus_retry_delay_seconds=0.05,
+        bus_max_stall_seconds=2,
+        bus_delivery_limit=100,
+    )
+    behaviour = ConsumerBehaviour(failing={100})
+    consumer = create_service_app(consumer_definition(behaviour), settings)
+    topology = Topology.of("probe_consumer", settings)
+    async with running(consumer):
+        await consumer.state.runtime.consumer.ready.wait()
+        for n in (100, 101, 102):
+            await _publish_probe(settings, n, app_id="producer-a")
+        for n in range(200, 220):
+            await _publish_probe(settings, n, app_id="producer-b")
+        await eventually(lambda: 102 in behaviour.handled, timeout=30)
+        assert await _queue_depth(settings, topology.dead_letter_queue, 1) == 1
+        await eventually(lambda: set(range(200, 220)) <= set(behaviour.handled))
+    journal = behaviour.journal
+    last_try = max(i for i, entry in enumerate(journal) if entry == ("try", 100))
+    # B went by while A's failing event was still being retried...
+    assert journal.index(("done", 200)) < last_try
+    # ...while A's later events waited for it to be dead-lettered, then came in order.
+    assert journal.index(("done", 101)) > last_try
+    assert [n for n in behaviour.handled if n < 200] == [101, 102]
+    assert 2 <= behaviour.tries[100] < 100
+
+
+async def test_a_database_outage_delays_events_without_dead_lettering_them(
+    platform_settings, clean_probe_tables
+):
+    """The consumer's database link is cut for longer than the stall bound: its events wait for
+    the database and are then applied in order, none dead-lettered."""
+    db = make_url(platform_settings.database_url)
+    proxy = await TcpProxy(db.host or "127.0.0.1", db.port or 5432).start()
+    settings = settings_with(
+        platform_settings,
+        database_url=db.set(host="127.0.0.1", port=proxy.port).render_as_string(
+            hide_password=False
+        ),
+        bus_retry_delay_seconds=0.05,
+        bus_max_stall_seconds=0.5,
+        bus_delivery_limit=2,
+    )
+    behaviour = ConsumerBehaviour()
+    consumer = create_service_app(consumer_definition(behaviour), settings)
+    topology = Topology.of("probe_consumer", settings)
+    try:
+        async with running(consumer):
+            await consumer.state.runtime.consumer.ready.wait()
+            await _publish_probe(settings, 0)
+            await eventually(lambda: behaviour.handled == [0])
+            proxy.cut()
+            for n in range(1, 6):
+                await _publish_probe(settings, n)
+            # Well past the stall bound: the consumer kept knocking on the closed database.
+            await eventually(lambda: proxy.refused >= 8, timeout=30)
+            assert await _queue_depth(settings, topology.dead_letter_queue, 0) == 0
+            proxy.restore()
+            await eventually(lambda: len(behaviour.handled) == 6, timeout=30)
+            assert await _queue_depth(settings, topology.dead_letter_queue, 0) == 0
+    finally:
+        await proxy.stop()
+    assert behaviour.handled == list(range(6))
+
+
+async def _publish_probe(settings: PlatformSettings, n: int, app_id: str | None = None) -> None:
+    envelope = Envelope.wrap(BusProbe(n=n), producer="test", occurred_at=SystemClock().now())
+    await _publish_raw(settings, envelope.model_dump_json().encode(), envelope, app_id=app_id)
+
+
+async def test_events_published_before_their_consumer_ever_ran_reach_it_when_it_starts(
+    platform_settings,
+):
+    """identity runs and publishes while licensing has never started in this namespace; then
+    licensing starts and receives every event meant for it, in order. Rows an earlier version
+    had given up as unroutable are put back once by `resend-unroutable` and arrive too."""
+    from services.identity.app import definition as identity
+    from services.licensing.app import definition as licensing
+
+    settings = settings_with(
+        platform_settings, bus_namespace=f"{platform_settings.bus_namespace}late."
+    )
+    outbox_table = identity.bus.outbox
+    registered = [_organization(i) for i in range(6)]
+    seen: list[tuple[str, uuid.UUID]] = []
+    handlers = EventHandlers()
+
+    @handlers.on(OrganizationRegistered)
+    async def on_registered(session, event: OrganizationRegistered, envelope) -> None:
+        seen.append(("registered", event.organization_id))
+
+    @handlers.on(OrganizationUpdated)
+    async def on_updated(session, event: OrganizationUpdated, envelope) -> None:
+        seen.append(("updated", event.organization_id))
+
+    def bare(definition: ServiceDefinition, handlers: EventHandlers) -> ServiceDefinition:
+        return replace(definition, startup=[], jobs=[], routers=[], handlers=handlers)
+
+    identity_app = create_service_app(bare(identity, EventHandlers()), settings)
+    licensing_app = create_service_app(bare(licensing, handlers), settings)
+    try:
+        async with running(identity_app):
+            runtime = identity_app.state.runtime
+            async with runtime.sessionmaker() as session, session.begin():
+                # What an earlier version left behind: returned by the broker, given up.
+                for event in registered[:2]:
+                    envelope = await runtime.outbox.add(session, event)
+                    await session.execute(
+                        outbox_table.update()
+                        .where(outbox_table.c.event_id == envelope.id)
+                        .values(state="unroutable", published_at=runtime.clock.now())
+                    )
+            assert await resend_unroutable(settings, ["identity"]) == {"identity": 2}
+            assert await resend_unroutable(settings, ["identity"]) == {"identity": 0}
+            async with runtime.sessionmaker() as session, session.begin():
+                for event in registered[2:]:
+                    await runtime.outbox.add(session, event)
+                await runtime.outbox.add(session, _renamed(registered[0]))
+            ids = {e.organization_id for e in registered}
+            await eventually(lambda: _all_published(runtime.sessionmaker, outbox_table, ids))
+        # Nothing has consumed licensing's queue yet: the events wait there.
+        queue = Topology.of("licensing", settings).queue
+        assert await _queue_depth(settings, queue, len(registered) + 1)
+
+        async with running(licensing_app):
+            await eventually(lambda: len([s for s in seen if s[1] in ids]) == len(registered) + 1)
+    finally:
+        await _delete_namespace(settings)
+    mine = [s for s in seen if s[1] in ids]
+    assert mine == [
+        *(("registered", e.organization_id) for e in registered),
+        ("updated", registered[0].organization_id),
+    ]
+
+
+def _organization(i: int) -> OrganizationRegistered:
+    return OrganizationRegistered(
+        organization_id=uuid.uuid4(),
+        customer_number=f"9{i:05d}",
+        kind="legal_entity",
+        legal_form="ООО",
+        name=f"ООО Проба {i}",
+        full_name=f"Общество с ограниченной ответственностью Проба {i}",
+        country="RU",
+        resident=True,
+        inn="7707083893",
+        kpp="773601001",
+    )
+
+
+def _renamed(event: OrganizationRegistered) -> OrganizationUpdated:
+    return OrganizationUpdated(
+        organization_id=event.organization_id,
+        changes={"name": {"old": event.name, "new": "ООО Василёк"}},
+        change_request_id=uuid.uuid4(),
+        name="ООО Василёк",
+        full_name=event.full_name,
+        country="RU",
+        resident=True,
+        inn=event.inn,
+        kpp=event.kpp,
+    )
+
+
+async def _all_published(sessionmaker, table, organization_ids) -> bool:
+    async with sessionmaker() as session:
+        states = (
+            (
+                await session.execute(
+                    select(table.c.state).where(
+                        table.c.envelope["data"]["organization_id"].astext.in_(
+                            [str(i) for i in organization_ids]
+                        )
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    return len(states) == len(organization_ids) + 1 and set(states) == {"published"}
+
+
+async def _delete_namespace(settings: PlatformSettings) -> None:
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        for service in SERVICES:
+            await delete_service_queues(await connection.channel(), Topology.of(service, settings))
+        await delete_exchanges(await connection.channel(), Topology.of("any", settings))
+
+
+async def test_declare_bus_binds_every_catalogued_type_to_each_of_its_consumers(
+    platform_settings, monkeypatch
+):
+    settings = settings_with(
+        platform_settings, bus_namespace=f"{platform_settings.bus_namespace}declared."
+    )
+    monkeypatch.setenv("KABINET_BUS_NAMESPACE", settings.bus_namespace)
+    try:
+        assert await asyncio.to_thread(main, ["declare-bus"]) == 0
+        connection = await aio_pika.connect(settings.amqp_url)
+        async with connection:
+            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+            exchange = await channel.get_exchange(Topology.of("x", settings).exchange)
+            for model in EVENTS:
+                # mandatory: the broker would return a type no queue is bound for.
+                await exchange.publish(
+                    aio_pika.Message(body=b"{}"), routing_key=model.event_type, mandatory=True
+                )
+            for service, types in catalogue_bindings().items():
+                expected = sum(service in model.consumers for model in EVENTS)
+                assert len(types) == expected
+                queue = Topology.of(service, settings).queue
+                assert await _queue_depth(settings, queue, expected) == expected, service
+    finally:
+        await _delete_namespace(settings)

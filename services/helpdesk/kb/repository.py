@@ -53,7 +53,12 @@ class KbRepository:
         return list(rows)
 
     async def full_text(
-        self, query: str, title_text: str, product_code: str | None, limit: int
+        self,
+        query: str,
+        title_text: str,
+        product_code: str | None,
+        limit: int,
+        required: str | None = None,
     ) -> list[Hit]:
         """Two stages, so 10,000 articles stay fast: the articles whose title or tags match,
         ranked on that small vector (the body only when too few match), then the best of them
@@ -61,15 +66,29 @@ class KbRepository:
         likeness to the words breaking near-ties."""
         tsquery = func.to_tsquery("simple", query)
         visible = _visible(product_code, False)
-        title_rank = func.ts_rank(KbArticle.title_vector, tsquery)
-        by_title = list(
-            await self.session.scalars(
-                select(KbArticle.id)
-                .where(KbArticle.title_vector.op("@@")(tsquery), *visible)
-                .order_by(title_rank.desc(), KbArticle.id)
-                .limit(CANDIDATES)
+        by_title: list[uuid.UUID] = []
+        if required is not None:
+            # Every word of a short text in the title or tags: few rows, through the index.
+            by_title = list(
+                await self.session.scalars(
+                    select(KbArticle.id)
+                    .where(
+                        KbArticle.title_vector.op("@@")(func.to_tsquery("simple", required)),
+                        *visible,
+                    )
+                    .limit(CANDIDATES)
+                )
             )
-        )
+        title_rank = func.ts_rank(KbArticle.title_vector, tsquery)
+        if len(by_title) < limit:
+            by_title = list(
+                await self.session.scalars(
+                    select(KbArticle.id)
+                    .where(KbArticle.title_vector.op("@@")(tsquery), *visible)
+                    .order_by(title_rank.desc(), KbArticle.id)
+                    .limit(CANDIDATES)
+                )
+            )
         if len(by_title) < limit:
             by_body = await self.session.scalars(
                 select(KbArticle.id)

@@ -31,6 +31,8 @@ SUGGESTIONS = 5
 PREFIX_LETTERS = 5
 # Enough words to find an article by a long description, few enough to stay fast.
 MAX_LEXEMES = 40
+# A text this short is first looked up with every word required in a title (cheap and precise).
+MAX_ALL_OF = 6
 WORD = re.compile(r"[0-9a-zа-яё]+", re.IGNORECASE)
 MARKDOWN_NOISE = re.compile(r"[#*_`>|\[\]]+")
 
@@ -39,16 +41,27 @@ def _quoted(lexeme: str) -> str:
     return "'" + lexeme.replace("'", "''").replace("\\", "\\\\") + "'"
 
 
+def _forms(lexeme: str) -> list[str]:
+    """The stem, and the prefix its other forms share, in tsquery syntax (quoted: any text is
+    safe)."""
+    if len(lexeme) > PREFIX_LETTERS:
+        return [_quoted(lexeme), _quoted(lexeme[:PREFIX_LETTERS]) + ":*"]
+    if len(lexeme) >= 4:
+        return [_quoted(lexeme), _quoted(lexeme) + ":*"]
+    return [_quoted(lexeme)]
+
+
 def tsquery_of(lexemes: list[str]) -> str:
-    """`a | a-prefix:* | b …` in tsquery syntax from stems (quoted, so any text is safe)."""
-    parts: list[str] = []
-    for lexeme in lexemes[:MAX_LEXEMES]:
-        parts.append(_quoted(lexeme))
-        if len(lexeme) > PREFIX_LETTERS:
-            parts.append(_quoted(lexeme[:PREFIX_LETTERS]) + ":*")
-        elif len(lexeme) >= 4:
-            parts.append(_quoted(lexeme) + ":*")
+    """`a | a-prefix:* | b …`: any of the words."""
+    parts = [form for lexeme in lexemes[:MAX_LEXEMES] for form in _forms(lexeme)]
     return " | ".join(dict.fromkeys(parts))
+
+
+def all_of(lexemes: list[str]) -> str | None:
+    """`(a | a-prefix:*) & (b | …)`: every word of a short text (a subject, a query)."""
+    if not lexemes or len(lexemes) > MAX_ALL_OF:
+        return None
+    return " & ".join("(" + " | ".join(_forms(lexeme)) + ")" for lexeme in lexemes)
 
 
 def _snippet(text: str) -> str:
@@ -61,17 +74,28 @@ def keywords_of(tags: list[str]) -> str:
 
 class KbService:
     async def search(
-        self, session: AsyncSession, text: str, product_code: str | None, limit: int
+        self,
+        session: AsyncSession,
+        text: str,
+        product_code: str | None,
+        limit: int,
+        short: str | None = None,
     ) -> list[Hit]:
+        """`short` (a subject; the text itself when omitted) is first tried with every word
+        required in the title and tags; the whole text ranks what is found."""
         words = " ".join(WORD.findall(text.lower()))
         if not words:
             return []
         repository = KbRepository(session)
         lexemes = list(dict.fromkeys(await repository.lexemes(words)))
+        short_words = " ".join(WORD.findall((short if short is not None else text).lower()))
+        required = all_of(list(dict.fromkeys(await repository.lexemes(short_words))))
         title_words = " ".join(words.split()[:12])
         hits = []
         if lexemes:
-            hits = await repository.full_text(tsquery_of(lexemes), title_words, product_code, limit)
+            hits = await repository.full_text(
+                tsquery_of(lexemes), title_words, product_code, limit, required
+            )
         if len(hits) < limit:
             hits += await repository.similar_titles(
                 title_words, product_code, [hit.id for hit in hits], limit - len(hits)
@@ -86,7 +110,9 @@ class KbService:
         text = f"{asked.subject}\n{asked.description}".strip()
         if not text:
             raise InvalidInput("subject", "write a subject or a description")
-        hits = await self.search(session, text, asked.product_code, SUGGESTIONS)
+        hits = await self.search(
+            session, text, asked.product_code, SUGGESTIONS, short=asked.subject or None
+        )
         repository = KbRepository(session)
         shown = [hit.id for hit in hits]
         suggestion = None

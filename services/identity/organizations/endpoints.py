@@ -52,10 +52,14 @@ async def list_organization_contacts(
     status_code=201,
 )
 async def request_data_change(
-    body: ChangeRequestCreate, principal: CurrentPrincipal, session: SessionDep, clock: ClockDep
+    body: ChangeRequestCreate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    clock: ClockDep,
+    outbox: OutboxDep,
 ) -> ChangeRequestRead:
     """A contact asks to change locked data; an admin decides. A paid service (`DATA_CHANGE`)."""
-    request = await change_request_service.request_change(session, clock, principal, body)
+    request = await change_request_service.request_change(session, clock, outbox, principal, body)
     return ChangeRequestRead.of(request)
 
 

@@ -32,7 +32,12 @@ from services.identity.organizations.schemas import ChangeRequestCreate, ChangeR
 from shared.auth import Principal
 from shared.bus.outbox import Outbox
 from shared.clock import Clock
-from shared.events.identity import FieldChange, OrganizationUpdated, UserUpdated
+from shared.events.identity import (
+    DataChangeRequested,
+    FieldChange,
+    OrganizationUpdated,
+    UserUpdated,
+)
 from shared.pagination import PageParams
 from shared.problems import (
     Conflict,
@@ -79,6 +84,7 @@ class ChangeRequestService:
         self,
         session: AsyncSession,
         clock: Clock,
+        outbox: Outbox,
         principal: Principal,
         asked: ChangeRequestCreate,
     ) -> ChangeRequest:
@@ -129,7 +135,18 @@ class ChangeRequestService:
             price_code=DATA_CHANGE_PRICE_CODE,
             created_at=clock.now(),
         )
-        return await ChangeRequestRepository(session).add(request)
+        added = await ChangeRequestRepository(session).add(request)
+        # A paid service: licensing invoices it.
+        await outbox.add(
+            session,
+            DataChangeRequested(
+                change_request_id=added.id,
+                organization_id=added.organization_id,
+                requested_by=added.requested_by,
+                price_code=added.price_code,
+            ),
+        )
+        return added
 
     async def _user_to_change(
         self, organizations: OrganizationRepository, requester: User, user_id: uuid.UUID | None

@@ -16,7 +16,7 @@ from shared.config import PlatformSettings
 from shared.db import drop_database, ensure_database
 from shared.migrations import upgrade
 from shared.testing.harness import ServiceHarness
-from shared.testing.plugin import running
+from shared.testing.plugin import delete_bus_names, running
 
 # Price list versions live in the run's one database: each test takes years nobody else uses.
 _years = itertools.count(2100)
@@ -35,11 +35,19 @@ def licensing_settings(platform_settings: PlatformSettings, **overrides: Any) ->
 
 @pytest.fixture
 async def licensing(platform_settings, tmp_path) -> AsyncIterator[LicensingHarness]:
-    settings = licensing_settings(platform_settings, documents_dir=tmp_path / "documents")
+    # A bus namespace of its own: events about made-up organizations stay with this test.
+    settings = licensing_settings(
+        platform_settings,
+        documents_dir=tmp_path / "documents",
+        bus_namespace=f"{platform_settings.bus_namespace}lic-{uuid.uuid4().hex[:8]}.",
+    )
     clock = ManualClock()
     app = create_app(settings, clock=clock)
-    async with running(app) as client:
-        yield LicensingHarness(client, app, settings, clock)
+    try:
+        async with running(app) as client:
+            yield LicensingHarness(client, app, settings, clock)
+    finally:
+        await delete_bus_names(settings)
 
 
 @pytest.fixture

@@ -6,9 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from services.licensing.models import Organization
+from services.licensing.models import Organization, User
 from services.licensing.tests.bus import publish
-from shared.events.identity import FieldChange, OrganizationRegistered, OrganizationUpdated
+from shared.events.identity import (
+    FieldChange,
+    OrganizationRegistered,
+    OrganizationUpdated,
+    UserRegistered,
+    UserUpdated,
+)
 from shared.testing.plugin import eventually
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -138,3 +144,39 @@ async def test_events_out_of_order_leave_the_newest_requisites(licensing):
 async def _named(licensing, org, name):
     found = await organization(licensing, org)
     return found is not None and found.name == name
+
+
+def user_event(user_id, organization_id, email, cls=None):
+    values = {
+        "user_id": user_id,
+        "organization_id": organization_id,
+        "email": email,
+        "full_name": "Петров Пётр Петрович",
+    }
+    if cls is UserUpdated:
+        return UserUpdated(**values, changes={"email": FieldChange(old="a@b.ru", new=email)})
+    return UserRegistered(**values, roles=["responsible"])
+
+
+async def email_of(licensing, user_id):
+    async with licensing.app.state.sessionmaker() as session:
+        user = await session.get(User, user_id)
+        return user.email if user is not None else None
+
+
+async def test_contacts_emails_follow_the_newest_event_once_each(licensing):
+    await consumer_ready(licensing)
+    org, user = uuid.uuid4(), uuid.uuid4()
+    # The change overtakes the registration; the registration arrives late, then twice.
+    await publish(
+        licensing.settings,
+        user_event(user, org, "New@Romashka.ru", UserUpdated),
+        T0 + timedelta(hours=1),
+    )
+    late = await publish(licensing.settings, user_event(user, org, "old@romashka.ru"), T0)
+    await publish(licensing.settings, user_event(user, org, "old@romashka.ru"), T0, late.id)
+    marker = uuid.uuid4()
+    await publish(licensing.settings, user_event(marker, org, "m@romashka.ru"), T0)
+    await eventually(lambda: email_of(licensing, marker))
+
+    assert await email_of(licensing, user) == "new@romashka.ru"

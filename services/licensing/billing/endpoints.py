@@ -1,0 +1,73 @@
+"""Invoices and payments (rule 9), the reconciliation statement (rule 10): read by the
+organization's contacts and accountant, payments recorded by an admin."""
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from services.licensing.access import ReaderPrincipal, viewer_of
+from services.licensing.billing.schemas import InvoiceRead, PaymentCreate, Reconciliation
+from services.licensing.billing.service import billing_service
+from shared.auth import AdminPrincipal
+from shared.db import SessionDep
+from shared.pagination import Page, PageParams, page_params
+from shared.problems import PROBLEM_RESPONSES, InvalidInput
+from shared.service import ClockDep, OutboxDep
+
+router = APIRouter(tags=["financial documents"], responses=PROBLEM_RESPONSES)
+
+
+@router.get("/api/v1/invoices", response_model=Page[InvoiceRead])
+async def list_invoices(
+    principal: ReaderPrincipal,
+    session: SessionDep,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Page[InvoiceRead]:
+    """The organization's invoices (its accountant's too); staff see every organization's."""
+    invoices, next_cursor = await billing_service.list_for(
+        session, viewer_of(principal, accountant=True), page
+    )
+    return Page(items=[InvoiceRead.of(invoice) for invoice in invoices], next_cursor=next_cursor)
+
+
+@router.post("/api/v1/invoices/{invoice_id}/payments", response_model=InvoiceRead)
+async def record_payment(
+    invoice_id: uuid.UUID,
+    body: PaymentCreate,
+    admin: AdminPrincipal,
+    session: SessionDep,
+    clock: ClockDep,
+    outbox: OutboxDep,
+) -> InvoiceRead:
+    """The same payment document again changes nothing; `licensing.invoice.paid` goes out
+    once, when the payments cover the total."""
+    invoice = await billing_service.record_payment(session, clock, outbox, admin, invoice_id, body)
+    return InvoiceRead.of(invoice)
+
+
+@router.get(
+    "/api/v1/reconciliation",
+    response_model=Reconciliation,
+    response_model_by_alias=True,
+)
+async def reconciliation_statement(
+    principal: ReaderPrincipal,
+    session: SessionDep,
+    start: Annotated[date, Query(alias="from", description="First day (Moscow).")],
+    to: Annotated[date, Query(description="Last day (Moscow), included.")],
+    organization_id: Annotated[
+        uuid.UUID | None, Query(description="Staff only: whose statement.")
+    ] = None,
+) -> Reconciliation:
+    """Opening balance, every invoice, act and payment of the period, closing balance."""
+    viewer = viewer_of(principal, accountant=True)
+    whose = principal.organization_id
+    if viewer.staff:
+        if organization_id is None:
+            raise InvalidInput("organization_id", "staff name the organization")
+        whose = organization_id
+    if whose is None:
+        raise InvalidInput("organization_id", "the caller belongs to no organization")
+    return await billing_service.reconciliation(session, whose, start, to)
