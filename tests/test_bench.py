@@ -87,7 +87,7 @@ async def test_wrk_figures_are_read_back_with_failed_answers_counted() -> None:
 
 def _figures(route: str, per_second: float, p50_ms: float) -> bench.Figures:
     result = LoadResult(requests=int(per_second), seconds=1.0, p50_ms=p50_ms, p99_ms=0, errors=0)
-    return bench.Figures("products", route, LoadRequest("GET", "x"), result, result)
+    return bench.Figures("products", route, LoadRequest("GET", "x"), [result], [result])
 
 
 def test_ratios_divide_gateway_by_nginx_and_direct_by_its_anchor() -> None:
@@ -104,10 +104,19 @@ def test_ratios_divide_gateway_by_nginx_and_direct_by_its_anchor() -> None:
     assert any("gateway +0.50 ms, nginx +0.25 ms" in line for line in lines)
 
 
-def test_two_slices_combine_into_one_figure() -> None:
-    first = LoadResult(requests=100, seconds=1, p50_ms=1.0, p99_ms=4.0, errors=1)
-    second = LoadResult(requests=300, seconds=1, p50_ms=2.0, p99_ms=8.0, errors=0)
-    both = bench.combine(first, second)
-    assert (both.requests, both.seconds, both.errors) == (400, 2, 1)
-    assert both.p50_ms == pytest.approx(1.75)
-    assert both.per_second == 200
+def test_slices_merge_into_one_figure_whose_percentiles_ignore_one_bad_slice() -> None:
+    slices = [
+        LoadResult(requests=100, seconds=1, p50_ms=1.0, p99_ms=4.0, errors=1, error_kinds="a"),
+        LoadResult(requests=300, seconds=1, p50_ms=2.0, p99_ms=8.0, errors=0),
+        LoadResult(requests=10, seconds=1, p50_ms=90.0, p99_ms=400.0, errors=0),
+    ]
+    merged = bench.merge(slices)
+    assert merged is not None
+    assert (merged.requests, merged.seconds, merged.errors) == (410, 3, 1)
+    assert (merged.p50_ms, merged.p99_ms) == (2.0, 8.0)
+    # A slice in which nothing finished has no percentiles to offer.
+    empty = LoadResult(requests=0, seconds=1, p50_ms=0.0, p99_ms=0.0, errors=0)
+    assert bench.merge([empty, slices[0]]) == LoadResult(
+        requests=100, seconds=2, p50_ms=1.0, p99_ms=4.0, errors=1, error_kinds="a"
+    )
+    assert bench.merge([]) is None
