@@ -48,6 +48,16 @@ def test_wrk_script_carries_method_headers_and_a_body_with_brackets_intact() -> 
     assert "wrk.headers[ [=[X-Key]=] ] = [==[v]=]w]==]" in script
 
 
+def test_fresh_headers_are_made_ahead_and_taken_in_turn_by_wrk() -> None:
+    made = iter(range(10_000))
+    request = LoadRequest("GET", "http://127.0.0.1:1/x", fresh=lambda: {"X-Once": str(next(made))})
+    script = wrk_script(request, request.fresh_sets(1))
+    assert "[ [=[X-Once]=] ] = [=[0]=]" in script
+    assert "[ [=[X-Once]=] ] = [=[3999]=]" in script
+    assert "request = function()" in script
+    assert request.one() == {"X-Once": "4000"}
+
+
 def _app() -> FastAPI:
     app = FastAPI()
 

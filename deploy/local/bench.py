@@ -16,6 +16,7 @@ To measure another endpoint, add a `Scenario` to `SCENARIOS`; `prepare` creates 
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -29,7 +30,7 @@ from typing import Any, Literal
 
 import httpx
 
-from deploy.local.benchstack import bench_stack
+from deploy.local.benchstack import Stack, bench_stack
 from deploy.local.benchworld import Auth, World, build_world, signed_caller
 from deploy.local.loadgen import LoadRequest, LoadResult, run_load, wrk_path
 
@@ -103,17 +104,18 @@ def load_request(world: World, scenario: Scenario, route: Route) -> LoadRequest:
     }[route]
     headers = dict(scenario.headers)
     account = world.account(scenario.auth)
-    if account is not None:
-        headers.update(
-            account.credential
-            if route == "gateway"
-            else signed_caller(account.principal, stack.internal_secret)
-        )
+    fresh = None
+    if account is not None and route == "gateway":
+        headers.update(account.credential)
+    elif account is not None:
+        # Past the gateway the caller header is signed for each call, as the gateway does.
+        principal, secret = account.principal, stack.internal_secret
+        fresh = functools.partial(signed_caller, principal, secret)
     body = None
     if scenario.body is not None:
         body = json.dumps(scenario.body(world)).encode()
         headers["Content-Type"] = "application/json"
-    return LoadRequest(scenario.method, base + path, headers, body)
+    return LoadRequest(scenario.method, base + path, headers, body, fresh)
 
 
 @dataclass
@@ -127,6 +129,18 @@ class Figures:
     singles: list[LoadResult] = field(default_factory=list)
     loads: list[LoadResult] = field(default_factory=list)
     failure: str | None = None
+    # CPU seconds each process spent during the loaded slices: steadier than requests/s
+    # when the machine is shared.
+    cpu: dict[str, float] = field(default_factory=dict)
+    # The process that answers on this route, and the service behind it when that is another.
+    front: str = ""
+    service: str = ""
+
+    def cpu_ms_per_request(self, process: str) -> float | None:
+        loaded = self.loaded
+        if not loaded or not loaded.requests or process not in self.cpu:
+            return None
+        return self.cpu[process] * 1000 / loaded.requests
 
     @property
     def single(self) -> LoadResult | None:
@@ -166,7 +180,7 @@ async def check(client: httpx.AsyncClient, figures: Figures) -> None:
     request = figures.request
     try:
         answer = await client.request(
-            request.method, request.url, headers=request.headers, content=request.body
+            request.method, request.url, headers=request.one(), content=request.body
         )
     except httpx.HTTPError as exc:
         figures.failure = repr(exc)
@@ -176,7 +190,12 @@ async def check(client: httpx.AsyncClient, figures: Figures) -> None:
 
 
 async def measure_group(
-    client: httpx.AsyncClient, group: list[Figures], seconds: float, rounds: int, connections: int
+    client: httpx.AsyncClient,
+    stack: Stack,
+    group: list[Figures],
+    seconds: float,
+    rounds: int,
+    connections: int,
 ) -> None:
     """The routes of one scenario, measured in turns: its figures in `rounds` slices, the
     routes alternating, so that a burst of other load on the machine hits them all alike."""
@@ -201,7 +220,12 @@ async def measure_group(
                 figures.singles.append(await load(figures, 1, slice_seconds))
         for _ in range(rounds):
             for figures in live:
-                figures.loads.append(await load(figures, connections, slice_seconds))
+                before = stack.cpu_seconds()
+                figures.loads.append(await run_load(figures.request, connections, slice_seconds))
+                after = stack.cpu_seconds()
+                for name, used in after.items():
+                    figures.cpu[name] = figures.cpu.get(name, 0.0) + used - before.get(name, 0.0)
+                await check(client, figures)
     except RuntimeError as exc:
         for figures in live:
             figures.failure = figures.failure or str(exc)
@@ -224,16 +248,23 @@ async def run(
             if scenario.prepare is not None:
                 await scenario.prepare(world)
             group = [
-                Figures(scenario.name, route, load_request(world, scenario, route))
+                Figures(
+                    scenario.name,
+                    route,
+                    load_request(world, scenario, route),
+                    front=scenario.service if route == "direct" else route,
+                    service="" if route == "direct" else scenario.service,
+                )
                 for route in scenario.routes
                 if route != "nginx" or with_nginx
             ]
             if scenario.anchor is not None:
                 path = ANCHOR_PATHS[scenario.anchor]
                 anchor = LoadRequest("GET", stack.urls["anchor"] + path)
-                group.insert(0, Figures(scenario.name, "anchor", anchor))
+                group.insert(0, Figures(scenario.name, "anchor", anchor, front="anchor"))
             await measure_group(
                 client,
+                stack,
                 group,
                 scenario.seconds or seconds,
                 scenario.rounds or rounds,
@@ -258,9 +289,11 @@ def report(
     print("anchor: the bare FastAPI app the scenario's direct figure is compared with\n")
     header = (
         f"{'scenario':<18} {'route':<8} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'req/s':>8} {'p99 ms':>7} {'errors':>6}"
+        f"{'req/s':>8} {'p99 ms':>7} {'front':>6} {'service':>7} {'errors':>6}"
     )
-    print(f"{'':<27}{'one connection':>15} {f'{connections} connections':>24}")
+    print(
+        f"{'':<27}{'one connection':>15} {f'{connections} connections':>24}{'CPU ms/request':>16}"
+    )
     print(header)
     print("-" * len(header))
     for figures in results:
@@ -271,7 +304,8 @@ def report(
         print(
             f"{figures.scenario:<18} {figures.route:<8} {_ms(single, single.p50_ms)} "
             f"{_ms(single, single.p99_ms)} {loaded.per_second:>8.1f} "
-            f"{_ms(loaded, loaded.p99_ms)} {figures.errors:>6}"
+            f"{_ms(loaded, loaded.p99_ms)} {_cpu(figures, figures.front):>6} "
+            f"{_cpu(figures, figures.service):>7} {figures.errors:>6}"
         )
     print("\nratios (targets of docs/benchmarks.md in brackets):")
     for line in ratios(results, scenarios):
@@ -283,6 +317,13 @@ def report(
         for result in (figures.single, figures.loaded):
             if result is not None and result.errors:
                 print(f"errors in {figures.scenario} ({figures.route}): {result.error_kinds}")
+
+
+def _cpu(figures: Figures, process: str) -> str:
+    if not process:
+        return ""
+    used = figures.cpu_ms_per_request(process)
+    return f"{used:.2f}" if used is not None else "n/a"
 
 
 def _ms(result: LoadResult, value: float) -> str:
@@ -308,7 +349,8 @@ def ratios(results: list[Figures], scenarios: list[Scenario]) -> list[str]:
         if gateway and nginx:
             lines.append(
                 f"{scenario.name}: gateway = {_ratio(gateway, nginx)} nginx's requests/s "
-                f"[≥ {GATEWAY_VS_NGINX_TARGET}]"
+                f"[≥ {GATEWAY_VS_NGINX_TARGET}]; CPU per request: gateway "
+                f"{_cpu(gateway, 'gateway')} ms, nginx {_cpu(nginx, 'nginx')} ms"
             )
         if direct and (gateway or nginx):
             added = [

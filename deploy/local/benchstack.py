@@ -113,6 +113,15 @@ class Stack:
         path = self.folder / f"{name}.log"
         return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) each process has used so far (nginx with its worker)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        figures: dict[str, float] = {}
+        for name, process in self.processes.items():
+            pids = [process.pid, *_children(process.pid)] if name == "nginx" else [process.pid]
+            figures[name] = sum(_cpu_ticks(pid) for pid in pids) / tick
+        return figures
+
     def memory(self) -> dict[str, tuple[int, int]]:
         """Each process's resident memory now and at its peak, in kB (nginx with its worker)."""
         figures: dict[str, tuple[int, int]] = {}
@@ -137,6 +146,16 @@ def _proc_status(pid: int) -> dict[str, int]:
         for key, _, value in (line.partition(":") for line in lines)
         if key in ("VmRSS", "VmHWM")
     }
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    # Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
+    fields = stat.rpartition(")")[2].split()
+    return int(fields[11]) + int(fields[12])
 
 
 def _children(pid: int) -> list[int]:
@@ -199,6 +218,8 @@ def _environment(stack: Stack) -> dict[str, str]:
             "KABINET_INTERNAL_SECRET": stack.internal_secret,
             "KABINET_ADMIN_PASSWORD": stack.admin_password,
             "KABINET_SMTP_PORT": str(free_port()),
+            # The PostgreSQL server is shared: at most 16 connections per service under load.
+            "KABINET_DB_POOL_SIZE": "8",
             "KABINET_ANON_RATE_PER_MINUTE": UNLIMITED_RATE,
             "KABINET_API_KEY_RATE_PER_MINUTE": UNLIMITED_RATE,
             "KABINET_USER_RATE_PER_MINUTE": UNLIMITED_RATE,

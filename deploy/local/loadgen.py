@@ -13,17 +13,33 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
 
+# Headers that must differ on every request (a caller header good for one use) are made ahead,
+# this many per second of load, and taken in turn.
+FRESH_PER_SECOND = 4000
+
 # wrk's Lua: method, body and headers of the request, and the figures as one JSON line.
+WRK_FRESH = """
+local fresh = {{
+{sets}
+}}
+local turn = 0
+request = function()
+  turn = turn % #fresh + 1
+  for name, value in pairs(fresh[turn]) do wrk.headers[name] = value end
+  return wrk.format()
+end
+"""
 WRK_SCRIPT = """
 wrk.method = {method}
 wrk.body = {body}
 {headers}
+{fresh}
 done = function(summary, latency, requests)
   local errors = summary.errors
   io.write(string.format(
@@ -45,6 +61,17 @@ class LoadRequest:
     url: str
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | None = None
+    # Makes the headers that must be new on every request (None: there are none).
+    fresh: Callable[[], dict[str, str]] | None = None
+
+    def one(self) -> dict[str, str]:
+        """The headers of one request."""
+        return {**self.headers, **(self.fresh() if self.fresh else {})}
+
+    def fresh_sets(self, seconds: float) -> list[dict[str, str]]:
+        if self.fresh is None:
+            return []
+        return [self.fresh() for _ in range(int(FRESH_PER_SECOND * max(seconds, 1)))]
 
 
 @dataclass
@@ -75,13 +102,24 @@ def _lua_string(value: str | bytes) -> str:
     return f"[{'=' * level}[{text}]{'=' * level}]"
 
 
-def wrk_script(request: LoadRequest) -> str:
+def _lua_table(headers: dict[str, str]) -> str:
+    return ", ".join(
+        f"[ {_lua_string(name)} ] = {_lua_string(value)}" for name, value in headers.items()
+    )
+
+
+def wrk_script(request: LoadRequest, fresh_sets: list[dict[str, str]] | None = None) -> str:
     headers = "\n".join(
         f"wrk.headers[ {_lua_string(name)} ] = {_lua_string(value)}"
         for name, value in request.headers.items()
     )
     body = _lua_string(request.body) if request.body is not None else "nil"
-    return WRK_SCRIPT.format(method=_lua_string(request.method), body=body, headers=headers)
+    fresh = ""
+    if fresh_sets:
+        fresh = WRK_FRESH.format(sets=",\n".join(f"{{ {_lua_table(one)} }}" for one in fresh_sets))
+    return WRK_SCRIPT.format(
+        method=_lua_string(request.method), body=body, headers=headers, fresh=fresh
+    )
 
 
 async def run_load(request: LoadRequest, connections: int, seconds: float) -> LoadResult:
@@ -94,6 +132,7 @@ async def run_load(request: LoadRequest, connections: int, seconds: float) -> Lo
             "method": request.method,
             "url": request.url,
             "headers": request.headers,
+            "fresh": request.fresh_sets(seconds),
             "body": request.body.decode() if request.body is not None else None,
             "connections": connections,
             "seconds": seconds,
@@ -103,9 +142,9 @@ async def run_load(request: LoadRequest, connections: int, seconds: float) -> Lo
 
 
 @contextlib.contextmanager
-def _script_file(request: LoadRequest) -> Iterator[str]:
+def _script_file(request: LoadRequest, seconds: float) -> Iterator[str]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(wrk_script(request))
+        script.write(wrk_script(request, request.fresh_sets(seconds)))
     try:
         yield script.name
     finally:
@@ -113,7 +152,7 @@ def _script_file(request: LoadRequest) -> Iterator[str]:
 
 
 async def _run_wrk(wrk: str, request: LoadRequest, connections: int, seconds: float) -> LoadResult:
-    with _script_file(request) as script:
+    with _script_file(request, seconds) as script:
         # One thread: wrk outpaces any Python server on a core, and leaves the other to them.
         args = [wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s"]
         return await _run_child([*args, "-s", script, request.url])
@@ -137,26 +176,34 @@ async def _python_load(spec: dict[str, object]) -> LoadResult:
     body = spec["body"]
     content = body.encode() if isinstance(body, str) else None
     headers = spec["headers"] if isinstance(spec["headers"], dict) else {}
+    given = spec.get("fresh")
+    fresh: list[dict[str, str]] = given if isinstance(given, list) else []
+    turn = 0
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
 
     async def connection() -> None:
-        nonlocal errors
+        nonlocal errors, turn
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         async with httpx.AsyncClient(limits=limits, timeout=10, trust_env=False) as client:
-            while time.perf_counter() < deadline:
+            # At least one request per connection, however late the connection got going.
+            sending = True
+            while sending:
+                turn += 1
+                sent = {**headers, **fresh[turn % len(fresh)]} if fresh else headers
                 started = time.perf_counter()
                 try:
                     response = await client.request(
-                        str(spec["method"]), str(spec["url"]), headers=headers, content=content
+                        str(spec["method"]), str(spec["url"]), headers=sent, content=content
                     )
                 except httpx.HTTPError:
                     errors += 1
-                    continue
-                if response.status_code >= 400:
-                    errors += 1
-                latencies.append(time.perf_counter() - started)
+                else:
+                    if response.status_code >= 400:
+                        errors += 1
+                    latencies.append(time.perf_counter() - started)
+                sending = time.perf_counter() < deadline
 
     started = time.perf_counter()
     await asyncio.gather(*(connection() for _ in range(connections)))
