@@ -81,7 +81,7 @@ class Gateway:
         return "ok" if response.status_code == 200 else f"not ready: {response.status_code}"
 
 
-def get_gateway(request: Request) -> Gateway:
+async def get_gateway(request: Request) -> Gateway:
     gateway: Gateway = request.app.state.gateway
     return gateway
 

@@ -48,6 +48,9 @@ REQUEST_HEADERS_SET_BY_GATEWAY = frozenset(
 )
 # uvicorn adds its own Date and Server; copying the service's would send both twice.
 RESPONSE_HEADERS_SET_BY_GATEWAY = frozenset({b"date", b"server"})
+# Answers up to this size (by Content-Length) are read whole and sent at once; larger ones and
+# those of unknown length are streamed through.
+SMALL_BODY_BYTES = 64 * 1024
 
 UPSTREAM_REQUESTS = Counter(
     "kabinet_gateway_upstream_requests_total",
@@ -162,6 +165,11 @@ class ServiceProxy:
         if upstream is None:
             release()
             return Response(status_code=499)
+        if _is_small(upstream):
+            try:
+                return await _read_whole(upstream, service)
+            finally:
+                release()
         return RelayedResponse(upstream, service, release)
 
     async def _send(
@@ -245,16 +253,34 @@ class ServiceProxy:
         return PayloadTooLarge(f"The request body is larger than {self._max_body_bytes} bytes")
 
 
+def _is_small(upstream: httpx.Response) -> bool:
+    declared = upstream.headers.get("content-length")
+    return declared is not None and declared.isdigit() and int(declared) <= SMALL_BODY_BYTES
+
+
+async def _read_whole(upstream: httpx.Response, service: str) -> Response:
+    """A small answer read at once and sent as one: no streaming task per response."""
+    try:
+        body = b"".join([chunk async for chunk in upstream.aiter_raw()])
+    except httpx.TimeoutException as exc:
+        UPSTREAM_REQUESTS.labels(service, "timeout").inc()
+        raise GatewayTimeout(f"The {service} service did not answer in time") from exc
+    except httpx.TransportError as exc:
+        log.warning("upstream_body_interrupted", service=service, error=repr(exc))
+        raise BadGateway(f"The {service} service broke off its answer") from exc
+    finally:
+        await upstream.aclose()
+    response = Response(body, status_code=upstream.status_code)
+    response.raw_headers = _relayed_headers(upstream)
+    return response
+
+
 class RelayedResponse(StreamingResponse):
     """A service's response streamed to the caller; its connection is released however it ends."""
 
     def __init__(self, upstream: httpx.Response, service: str, release: Callable[[], None]) -> None:
         super().__init__(_relay_body(upstream, service), status_code=upstream.status_code)
-        self.raw_headers = [
-            (name, value)
-            for name, value in _without_connection_headers(upstream.headers.raw)
-            if name not in RESPONSE_HEADERS_SET_BY_GATEWAY
-        ]
+        self.raw_headers = _relayed_headers(upstream)
         self._upstream = upstream
         self._release = release
 
@@ -275,6 +301,14 @@ async def _relay_body(upstream: httpx.Response, service: str) -> AsyncIterator[b
         # The status line is already sent; aborting the connection is the only honest signal.
         log.warning("upstream_body_interrupted", service=service, error=repr(exc))
         raise
+
+
+def _relayed_headers(upstream: httpx.Response) -> Headers:
+    return [
+        (name, value)
+        for name, value in _without_connection_headers(upstream.headers.raw)
+        if name not in RESPONSE_HEADERS_SET_BY_GATEWAY
+    ]
 
 
 def _raw_target(request: Request) -> str:

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_NAME = REQUEST_ID_HEADER.lower().encode()
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -53,7 +54,9 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = Request(scope).headers.get(REQUEST_ID_HEADER, "")
+        incoming = next(
+            (value for name, value in scope["headers"] if name.lower() == _REQUEST_ID_NAME), b""
+        ).decode("latin-1")
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -61,11 +64,9 @@ class RequestIdMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [
-                    (k, v)
-                    for k, v in message.get("headers", [])
-                    if k.lower() != REQUEST_ID_HEADER.lower().encode()
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != _REQUEST_ID_NAME
                 ]
-                headers.append((REQUEST_ID_HEADER.lower().encode(), request_id.encode()))
+                headers.append((_REQUEST_ID_NAME, request_id.encode()))
                 message["headers"] = headers
             await send(message)
 

@@ -14,17 +14,19 @@ from shared.problems import Unauthorized
 from shared.service import Runtime, get_runtime
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_delivery(request: Request) -> Delivery:
+async def get_delivery(request: Request) -> Delivery:
     delivery: Delivery = request.app.state.delivery
     return delivery
 
 
-def get_codes(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]) -> CodeService:
+async def get_codes(
+    request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
+) -> CodeService:
     return CodeService(
         request.app.state.settings, request.app.state.delivery, runtime.sessionmaker, runtime.clock
     )

@@ -27,7 +27,7 @@ from shared.service import ClockDep, RuntimeDep
 router = APIRouter(prefix="/api/v1/auth", tags=["identity"], responses=PROBLEM_RESPONSES)
 
 
-def get_sign_in(settings: SettingsDep, runtime: RuntimeDep, codes: CodesDep) -> SignIn:
+async def get_sign_in(settings: SettingsDep, runtime: RuntimeDep, codes: CodesDep) -> SignIn:
     return SignIn(settings, runtime.clock, runtime.sessionmaker, codes)
 
 

@@ -26,7 +26,7 @@ TOO_SOON: dict[int | str, dict[str, Any]] = {
 }
 
 
-def registration_service(
+async def registration_service(
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
