@@ -108,9 +108,11 @@ def load_request(world: World, scenario: Scenario, route: Route) -> LoadRequest:
     if account is not None and route == "gateway":
         headers.update(account.credential)
     elif account is not None:
-        # Past the gateway the caller header is signed for each call, as the gateway does.
+        # Past the gateway the caller header is sealed for each call and good once, as the
+        # gateway makes it.
         principal, secret = account.principal, stack.internal_secret
-        fresh = functools.partial(signed_caller, principal, secret)
+        sealed_for = (scenario.service, scenario.method, path.partition("?")[0])
+        fresh = functools.partial(signed_caller, principal, secret, *sealed_for)
     body = None
     if scenario.body is not None:
         body = json.dumps(scenario.body(world)).encode()

@@ -43,9 +43,12 @@ class World:
         return None if auth == "anonymous" else getattr(self, auth)
 
 
-def signed_caller(principal: Principal, secret: str) -> dict[str, str]:
-    """What the gateway would send the service for this caller: signed now, as it does."""
-    return {PRINCIPAL_HEADER: sign_principal(principal, secret)}
+def signed_caller(
+    principal: Principal, secret: str, service: str, method: str, path: str
+) -> dict[str, str]:
+    """What the gateway would send the service for this call: sealed for it, good once."""
+    seal = sign_principal(principal, secret, service=service, method=method, path=path)
+    return {PRINCIPAL_HEADER: seal}
 
 
 async def create_contact(stack: Stack) -> tuple[str, str]:
