@@ -1,5 +1,6 @@
 """Request ids, structured JSON logs and Prometheus metrics, the same in every process."""
 
+import functools
 import logging
 import re
 import sys
@@ -108,8 +109,19 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            HTTP_REQUESTS.labels(scope["method"], template, str(status["code"])).inc()
-            HTTP_LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
+            _requests(scope["method"], template, status["code"]).inc()
+            _latency(scope["method"], template).observe(time.perf_counter() - started)
+
+
+# The labelled series of each route, looked up once: `labels()` validates and locks every time.
+@functools.lru_cache(maxsize=4096)
+def _requests(method: str, template: str, status: int) -> Counter:
+    return HTTP_REQUESTS.labels(method, template, str(status))
+
+
+@functools.lru_cache(maxsize=4096)
+def _latency(method: str, template: str) -> Histogram:
+    return HTTP_LATENCY.labels(method, template)
 
 
 async def metrics_endpoint(_: Request) -> Response:

@@ -10,7 +10,7 @@ tracks (docs/benchmarks.md) are printed beside the figures, then each process's 
 To measure another endpoint, add a `Scenario` to `SCENARIOS`; `prepare` creates what it needs
 (through the gateway, as the admin in `world.admin`) and may leave values for its path.
 
-    python -m deploy.local.bench [--seconds 5] [--connections 16] [--only products,login]
+    python -m deploy.local.bench [--seconds 4] [--rounds 4] [--only products,login] [--hold]
 """
 
 import argparse
@@ -20,6 +20,7 @@ import functools
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -234,7 +235,7 @@ async def measure_group(
 
 
 async def run(
-    scenarios: list[Scenario], seconds: float, connections: int, rounds: int
+    scenarios: list[Scenario], seconds: float, connections: int, rounds: int, hold: bool = False
 ) -> list[Figures]:
     with_nginx = shutil.which("nginx") is not None
     results: list[Figures] = []
@@ -245,6 +246,9 @@ async def run(
         httpx.AsyncClient(timeout=30, trust_env=False) as client,
     ):
         world = await build_world(stack, client)
+        if hold:
+            await hold_for_profiling(stack)
+            return results
         print(f"started in {time.monotonic() - started:.0f}s; measuring:", flush=True)
         for scenario in scenarios:
             if scenario.prepare is not None:
@@ -277,6 +281,26 @@ async def run(
         stack.keep_folder = any(figures.failure or figures.errors for figures in results)
     report(results, scenarios, memory, connections, rounds)
     return results
+
+
+async def hold_for_profiling(stack: Stack) -> None:
+    """Keeps the stack up until Ctrl-C, saying where each process is, for py-spy and wrk."""
+    print("\nthe stack is up; Ctrl-C stops it. Processes:")
+    for name, process in stack.processes.items():
+        url = stack.urls.get(name, "")
+        print(f"  {name:<10} pid {process.pid:<8} {url}")
+    for name, url in stack.urls.items():
+        if name.startswith("nginx:"):
+            print(f"  {name:<18} {url}")
+    print(
+        "e.g. wrk -c16 -d30s <gateway>/api/v1/products & py-spy record -p <gateway pid> -d 20",
+        flush=True,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
 
 
 def report(
@@ -411,6 +435,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16, help="for the throughput figure")
     parser.add_argument("--only", default="", help="comma-separated scenario names")
     parser.add_argument("--no-install", action="store_true", help="never run apt-get")
+    parser.add_argument(
+        "--hold", action="store_true", help="start the stack and keep it up for profiling"
+    )
     args = parser.parse_args()
     only = {name.strip() for name in args.only.split(",") if name.strip()}
     unknown = only - {scenario.name for scenario in SCENARIOS}
@@ -418,7 +445,7 @@ def main() -> int:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     chosen = [scenario for scenario in SCENARIOS if not only or scenario.name in only]
     ensure_tools(install=not args.no_install)
-    results = asyncio.run(run(chosen, args.seconds, args.connections, args.rounds))
+    results = asyncio.run(run(chosen, args.seconds, args.connections, args.rounds, args.hold))
     failed = [f for f in results if f.failure or f.errors]
     with contextlib.suppress(BrokenPipeError):
         for figures in failed:
