@@ -40,9 +40,7 @@ class PlatformSettings(BaseSettings):
     run_workers: bool = True
     log_level: str = "INFO"
     log_json: bool = True
-    # A fixed pool (no overflow connections opened and closed under load): what one process
-    # may hold at once.
-    db_pool_size: int = Field(default=20, ge=1)
+    db_pool_size: int = Field(default=10, ge=1)
 
     # `production` refuses development secrets at start (deploy/ sets it).
     env: Literal["local", "production"] = "local"

@@ -35,14 +35,13 @@ def schema_metadata(schema: str) -> MetaData:
 
 
 def create_engine(database_url: str, pool_size: int = 10, **kwargs: Any) -> AsyncEngine:
-    """A fixed pool of `pool_size` connections: a request beyond them waits for one.
-
-    No overflow: under steady load above the pool size, overflow connections were opened and
-    closed on every request (a PostgreSQL backend started each time). No ping before each use:
-    it was one more round trip per request, and a connection found broken (the server was
-    restarted) invalidates the pool, so only the requests already on it fail.
-    """
-    return create_async_engine(database_url, pool_size=pool_size, max_overflow=0, **kwargs)
+    return create_async_engine(
+        database_url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        **kwargs,
+    )
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

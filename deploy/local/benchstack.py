@@ -218,7 +218,7 @@ def _environment(stack: Stack) -> dict[str, str]:
             "KABINET_INTERNAL_SECRET": stack.internal_secret,
             "KABINET_ADMIN_PASSWORD": stack.admin_password,
             "KABINET_SMTP_PORT": str(free_port()),
-            # The PostgreSQL server is shared with other work: ten connections per process.
+            # The PostgreSQL server is shared with other work: the default ten connections each.
             "KABINET_DB_POOL_SIZE": "10",
             "KABINET_ANON_RATE_PER_MINUTE": UNLIMITED_RATE,
             "KABINET_API_KEY_RATE_PER_MINUTE": UNLIMITED_RATE,
