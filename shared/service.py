@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -37,6 +38,25 @@ from shared.storable import StorableTextMiddleware
 log = structlog.get_logger(__name__)
 
 
+@dataclass(frozen=True)
+class Tag:
+    """A domain of the public API as a partner looks for it, with a one-line description.
+
+    Every route's tag must be declared in its service's `ServiceDefinition.tags`; the
+    declarations become the headings of Swagger UI and of the gateway's merged document.
+    """
+
+    name: str
+    description: str
+
+    def __post_init__(self) -> None:
+        if not self.description.strip():
+            raise ValueError(f"tag {self.name!r} needs a description")
+
+    def openapi(self) -> dict[str, str]:
+        return {"name": self.name, "description": self.description}
+
+
 @dataclass
 class ServiceDefinition:
     """What makes one service different from another; everything else is the same."""
@@ -45,6 +65,8 @@ class ServiceDefinition:
     description: str
     metadata: MetaData
     bus: BusTables
+    # The domains its routes are tagged with, in the order a partner should read them.
+    tags: list[Tag] = field(default_factory=list)
     routers: list[APIRouter] = field(default_factory=list)
     handlers: EventHandlers = field(default_factory=EventHandlers)
     jobs: list[Job] = field(default_factory=list)
@@ -55,9 +77,29 @@ class ServiceDefinition:
 
 
 def operation_id(route: APIRoute) -> str:
-    """Clean OpenAPI operation ids (`identity_login`), unique across the merged document."""
-    tag = route.tags[0] if route.tags else "default"
-    return f"{tag}_{route.name}"
+    """Clean OpenAPI operation ids (`sign_in_login`), unique across the merged document."""
+    tag = str(route.tags[0]) if route.tags else "default"
+    return f"{re.sub(r'[^0-9a-z]+', '_', tag.lower()).strip('_')}_{route.name}"
+
+
+def check_routers(definition: ServiceDefinition) -> None:
+    """Every router spells whole paths, and every documented route is under a declared tag."""
+    declared = {tag.name for tag in definition.tags}
+    for router in definition.routers:
+        if router.prefix:
+            raise ValueError(
+                f"{definition.name}: a router has prefix {router.prefix!r}; "
+                "spell the whole path on each route instead"
+            )
+        for route in router.routes:
+            if not isinstance(route, APIRoute) or not route.include_in_schema:
+                continue
+            if not route.tags or any(str(tag) not in declared for tag in route.tags):
+                raise ValueError(
+                    f"{definition.name}: {sorted(route.methods or ())} {route.path} is tagged "
+                    f"{route.tags}; give its router a domain tag and declare it as "
+                    "Tag(name, description) in the ServiceDefinition's tags"
+                )
 
 
 class Runtime:
@@ -169,6 +211,7 @@ def create_service_app(
         version="1.0.0",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        openapi_tags=[tag.openapi() for tag in definition.tags],
     )
     install_problem_handlers(app)
     app.add_middleware(StorableTextMiddleware)
@@ -181,6 +224,7 @@ def create_service_app(
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.add_api_route("/healthz", healthz, include_in_schema=False)
     app.add_api_route("/readyz", readyz, include_in_schema=False)
+    check_routers(definition)
     for router in definition.routers:
         app.include_router(router)
     return app

@@ -12,7 +12,7 @@ from services.dongle.protection.endpoints import router as protection_router
 from services.dongle.update_files.endpoints import router as update_files_router
 from services.dongle.update_files.signing import update_file_keys
 from shared.clock import Clock
-from shared.service import ServiceDefinition, create_service_app
+from shared.service import ServiceDefinition, Tag, create_service_app
 
 definition = ServiceDefinition(
     name="dongle",
@@ -20,6 +20,12 @@ definition = ServiceDefinition(
         "Hardware protection keys, the key protection service, update files, "
         "loss claims and replacement"
     ),
+    tags=[
+        Tag(
+            "protection keys",
+            "Hardware protection keys of an organization: imported, listed, read.",
+        ),
+    ],
     metadata=Base.metadata,
     bus=bus,
     idempotency=idempotency,

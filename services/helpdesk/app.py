@@ -16,7 +16,7 @@ from services.helpdesk.kb.endpoints import router as kb_router
 from services.helpdesk.models import Base, bus, idempotency
 from services.helpdesk.tickets.endpoints import router as tickets_router
 from shared.clock import Clock
-from shared.service import ServiceDefinition, create_service_app
+from shared.service import ServiceDefinition, Tag, create_service_app
 
 definition = ServiceDefinition(
     name="helpdesk",
@@ -24,6 +24,13 @@ definition = ServiceDefinition(
         "Tickets with SLA in working hours, production calendar, "
         "knowledge base, notifications, callbacks"
     ),
+    tags=[
+        Tag(
+            "production calendar",
+            "Working days and hours of support: the production calendar and whether support "
+            "is open now.",
+        ),
+    ],
     metadata=Base.metadata,
     bus=bus,
     idempotency=idempotency,

@@ -18,7 +18,7 @@ from services.identity.organizations.endpoints import router as organizations_ro
 from services.identity.registration.endpoints import router as registration_router
 from services.identity.staff.endpoints import router as staff_router
 from shared.clock import Clock
-from shared.service import ServiceDefinition, create_service_app
+from shared.service import ServiceDefinition, Tag, create_service_app
 
 definition = ServiceDefinition(
     name="identity",
@@ -26,6 +26,27 @@ definition = ServiceDefinition(
         "Companies, contact persons, sign-in, tokens, recovery, data-change requests, "
         "partner API keys"
     ),
+    tags=[
+        Tag(
+            "registration",
+            "Registering an organization or joining one: the INN lookup, the form, "
+            "the e-mail and phone codes.",
+        ),
+        Tag("directory", "Autofill for requisites: a bank by BIK, a region and locality by index."),
+        Tag(
+            "sign-in",
+            "Tokens for contacts, staff and accountants; refresh, sign-out, password recovery "
+            "and the public signing keys.",
+        ),
+        Tag("my account", "The signed-in caller's profile, organization and roles; own password."),
+        Tag(
+            "organizations",
+            "An organization's requisites and contact persons, and requests to change the "
+            "data locked after registration.",
+        ),
+        Tag("API keys", "Partner API keys: issued, listed and revoked by an administrator."),
+        Tag("staff", "Accounts of support agents and administrators."),
+    ],
     metadata=Base.metadata,
     bus=bus,
     idempotency=idempotency,

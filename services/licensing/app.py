@@ -15,7 +15,7 @@ from services.licensing.runtime import remember_runtime
 from services.licensing.support.endpoints import router as support_router
 from services.licensing.uploads.endpoints import router as uploads_router
 from shared.clock import Clock
-from shared.service import ServiceDefinition, create_service_app
+from shared.service import ServiceDefinition, Tag, create_service_app
 
 definition = ServiceDefinition(
     name="licensing",
@@ -23,6 +23,9 @@ definition = ServiceDefinition(
         "Products, price lists, license contracts, licenses, acts, "
         "reconciliation statements, support certificates"
     ),
+    tags=[
+        Tag("catalogue", "Products and services on sale, and the price list in force on a date."),
+    ],
     metadata=Base.metadata,
     bus=bus,
     idempotency=idempotency,

@@ -24,7 +24,7 @@ from shared.config import PlatformSettings
 from shared.db import SessionDep, create_engine, schema_metadata
 from shared.idempotency import idempotency_table
 from shared.problems import Conflict
-from shared.service import RuntimeDep, ServiceDefinition
+from shared.service import RuntimeDep, ServiceDefinition, Tag
 
 
 class BusProbe(EventPayload):
@@ -73,7 +73,7 @@ class ConsumerBehaviour:
 
 
 def producer_definition() -> ServiceDefinition:
-    router = APIRouter()
+    router = APIRouter(tags=["probes"])
 
     @router.post("/probe", status_code=201)
     async def produce(
@@ -93,6 +93,7 @@ def producer_definition() -> ServiceDefinition:
     return ServiceDefinition(
         name="probe_producer",
         description="bus test producer",
+        tags=[Tag("probes", "Endpoints of the plumbing tests.")],
         metadata=producer_metadata,
         bus=producer_bus,
         idempotency=producer_idempotency,
@@ -122,6 +123,7 @@ def consumer_definition(behaviour: ConsumerBehaviour) -> ServiceDefinition:
     return ServiceDefinition(
         name="probe_consumer",
         description="bus test consumer",
+        tags=[Tag("probes", "Endpoints of the plumbing tests.")],
         metadata=consumer_metadata,
         bus=consumer_bus,
         handlers=handlers,

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.clock import Clock, ManualClock
 from shared.db import SessionDep, create_engine, create_sessionmaker
 from shared.jobs import Job, JobRunner
-from shared.service import ServiceDefinition, create_service_app
+from shared.service import ServiceDefinition, Tag, create_service_app
 from shared.testing.plugin import running
 from shared.tests.conftest import effects, producer_bus, producer_metadata
 
@@ -33,7 +33,7 @@ class Order(BaseModel):
 
 
 def plumbing_app(platform_settings):
-    router = APIRouter()
+    router = APIRouter(tags=["probes"])
 
     @router.post("/orders")
     async def create_order(order: Order) -> dict[str, int]:
@@ -54,6 +54,7 @@ def plumbing_app(platform_settings):
     definition = ServiceDefinition(
         name="plumbing",
         description="plumbing test",
+        tags=[Tag("probes", "Endpoints of the plumbing tests.")],
         metadata=producer_metadata,
         bus=producer_bus,
         routers=[router],
@@ -101,10 +102,11 @@ async def test_request_commits_on_success_and_writes_nothing_on_error(
 
 async def test_logs_are_json_and_carry_the_request_id(platform_settings, capsys):
     settings = platform_settings.model_copy(update={"log_json": True, "log_level": "INFO"})
-    router = APIRouter()
+    router = APIRouter(tags=["probes"])
     definition = ServiceDefinition(
         name="plumbing",
         description="",
+        tags=[Tag("probes", "Endpoints of the plumbing tests.")],
         metadata=producer_metadata,
         bus=producer_bus,
         routers=[router],

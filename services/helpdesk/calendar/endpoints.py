@@ -19,7 +19,7 @@ from shared.db import SessionDep
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep
 
-router = APIRouter(tags=["helpdesk"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["production calendar"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("/api/v1/calendar/status", response_model=SupportStatusRead)

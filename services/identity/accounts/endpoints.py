@@ -21,7 +21,7 @@ from shared.db import SessionDep
 from shared.problems import PROBLEM_RESPONSES, InvalidInput, NotFound, Unauthorized
 from shared.service import ClockDep
 
-router = APIRouter(prefix="/api/v1/me", tags=["identity"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["my account"], responses=PROBLEM_RESPONSES)
 
 
 def organization_view(org: Organization | None) -> MeOrganization | None:
@@ -36,7 +36,7 @@ def organization_view(org: Organization | None) -> MeOrganization | None:
     )
 
 
-@router.get("", response_model=Me)
+@router.get("/api/v1/me", response_model=Me)
 async def me(
     principal: Annotated[Principal, Depends(require_scope("read"))], session: SessionDep
 ) -> Me:
@@ -71,7 +71,7 @@ async def me(
     )
 
 
-@router.post("/password", status_code=204)
+@router.post("/api/v1/me/password", status_code=204)
 async def change_password(
     body: PasswordChange,
     principal: CurrentPrincipal,

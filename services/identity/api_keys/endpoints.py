@@ -19,7 +19,7 @@ from shared.pagination import Page, PageParams, page_params
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep
 
-router = APIRouter(tags=["identity"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["API keys"], responses=PROBLEM_RESPONSES)
 
 
 @router.post("/api/v1/api-keys", response_model=ApiKeyIssued, status_code=201)

@@ -24,7 +24,7 @@ from shared.db import SessionDep
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep, RuntimeDep
 
-router = APIRouter(prefix="/api/v1/auth", tags=["identity"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["sign-in"], responses=PROBLEM_RESPONSES)
 
 
 async def get_sign_in(settings: SettingsDep, runtime: RuntimeDep, codes: CodesDep) -> SignIn:
@@ -34,30 +34,30 @@ async def get_sign_in(settings: SettingsDep, runtime: RuntimeDep, codes: CodesDe
 SignInDep = Annotated[SignIn, Depends(get_sign_in)]
 
 
-@router.post("/login", response_model=TokenPair)
+@router.post("/api/v1/auth/login", response_model=TokenPair)
 async def login(body: LoginRequest, session: SessionDep, sign_in: SignInDep) -> TokenPair:
     return await sign_in.login(session, body.login, body.password, body.organization_id)
 
 
-@router.post("/accountant", response_model=TokenPair)
+@router.post("/api/v1/auth/accountant", response_model=TokenPair)
 async def login_accountant(
     body: AccountantLoginRequest, session: SessionDep, sign_in: SignInDep
 ) -> TokenPair:
     return await sign_in.login_accountant(session, body.inn, body.contract_number)
 
 
-@router.post("/refresh", response_model=TokenPair)
+@router.post("/api/v1/auth/refresh", response_model=TokenPair)
 async def refresh(body: RefreshRequest, session: SessionDep, sign_in: SignInDep) -> TokenPair:
     return await sign_in.refresh(session, body.refresh_token)
 
 
-@router.post("/logout", status_code=204)
+@router.post("/api/v1/auth/logout", status_code=204)
 async def logout(body: RefreshRequest, session: SessionDep, sign_in: SignInDep) -> Response:
     await sign_in.logout(session, body.refresh_token)
     return Response(status_code=204)
 
 
-@router.post("/password-recovery", status_code=202, response_model=Accepted)
+@router.post("/api/v1/auth/password-recovery", status_code=202, response_model=Accepted)
 async def start_recovery(
     body: RecoveryStart, session: SessionDep, sign_in: SignInDep, background: BackgroundTasks
 ) -> Accepted:
@@ -65,14 +65,14 @@ async def start_recovery(
     return Accepted(detail="If the e-mail belongs to an account, a code has been sent to it")
 
 
-@router.post("/password-recovery/verify", response_model=RecoveryVerified)
+@router.post("/api/v1/auth/password-recovery/verify", response_model=RecoveryVerified)
 async def verify_recovery(
     body: RecoveryVerify, session: SessionDep, sign_in: SignInDep
 ) -> RecoveryVerified:
     return await sign_in.verify_recovery(session, body.email, body.code)
 
 
-@router.post("/password-recovery/complete", status_code=204)
+@router.post("/api/v1/auth/password-recovery/complete", status_code=204)
 async def complete_recovery(
     body: RecoveryComplete, session: SessionDep, sign_in: SignInDep
 ) -> Response:
@@ -82,7 +82,7 @@ async def complete_recovery(
     return Response(status_code=204)
 
 
-@router.get("/jwks.json", response_model=Jwks)
+@router.get("/api/v1/auth/jwks.json", response_model=Jwks)
 async def jwks(
     session: SessionDep, settings: SettingsDep, clock: ClockDep, response: Response
 ) -> Jwks:

@@ -21,7 +21,7 @@ from shared.pagination import Page, PageParams, page_params
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep, OutboxDep
 
-router = APIRouter(tags=["identity"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["organizations"], responses=PROBLEM_RESPONSES)
 
 PageDep = Annotated[PageParams, Depends(page_params)]
 

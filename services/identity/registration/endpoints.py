@@ -19,7 +19,7 @@ from shared.db import SessionDep
 from shared.problems import PROBLEM_RESPONSES, Problem
 from shared.service import ClockDep, OutboxDep
 
-router = APIRouter(prefix="/api/v1/registration", tags=["identity"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["registration"], responses=PROBLEM_RESPONSES)
 
 TOO_SOON: dict[int | str, dict[str, Any]] = {
     429: {"model": Problem, "description": "A code was sent less than a minute ago"}
@@ -39,7 +39,7 @@ async def registration_service(
 RegistrationServiceDep = Annotated[RegistrationService, Depends(registration_service)]
 
 
-@router.post("/lookup", response_model=LookupResult)
+@router.post("/api/v1/registration/lookup", response_model=LookupResult)
 async def lookup_organization(
     body: LookupRequest, registration: RegistrationServiceDep
 ) -> LookupResult:
@@ -48,7 +48,7 @@ async def lookup_organization(
 
 
 @router.post(
-    "",
+    "/api/v1/registration",
     status_code=status.HTTP_201_CREATED,
     response_model=RegistrationStatus,
     response_model_exclude_none=True,
@@ -61,7 +61,7 @@ async def start_registration(
 
 
 @router.post(
-    "/{registration_id}/verify",
+    "/api/v1/registration/{registration_id}/verify",
     response_model=RegistrationStatus,
     response_model_exclude_none=True,
 )
@@ -81,7 +81,7 @@ async def verify_registration(
 
 
 @router.post(
-    "/{registration_id}/resend",
+    "/api/v1/registration/{registration_id}/resend",
     response_model=RegistrationStatus,
     response_model_exclude_none=True,
     responses=TOO_SOON,

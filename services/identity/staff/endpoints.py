@@ -9,7 +9,7 @@ from shared.db import SessionDep
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep, OutboxDep
 
-router = APIRouter(tags=["identity"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["staff"], responses=PROBLEM_RESPONSES)
 
 
 @router.post("/api/v1/staff", response_model=StaffRead, status_code=201)
