@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from shared.db import SessionDep
-from shared.service import ServiceDefinition, create_service_app
+from shared.service import ServiceDefinition, Tag, create_service_app
 from shared.testing.plugin import running
 from shared.testing.servers import serve
 from shared.tests.conftest import producer_bus, producer_metadata
@@ -29,7 +29,7 @@ class Note(BaseModel):
 
 def text_probe_definition(name: str = "probe_producer") -> ServiceDefinition:
     """Routes that hand what they get straight to PostgreSQL, and one that fails."""
-    router = APIRouter()
+    router = APIRouter(tags=["probes"])
 
     async def stored(session: SessionDep, value: str) -> str:
         result = await session.scalar(text("SELECT CAST(:value AS text)"), {"value": value})
@@ -55,6 +55,7 @@ def text_probe_definition(name: str = "probe_producer") -> ServiceDefinition:
     return ServiceDefinition(
         name=name,
         description="text probe",
+        tags=[Tag("probes", "Endpoints of the plumbing tests.")],
         metadata=producer_metadata,
         bus=producer_bus,
         routers=[router],
