@@ -25,6 +25,26 @@ definition = ServiceDefinition(
     ),
     tags=[
         Tag("catalogue", "Products and services on sale, and the price list in force on a date."),
+        Tag(
+            "contracts",
+            "License contracts with their licenses, acts and documents: imported by the vendor "
+            "or a partner, read by the organization and its accountant.",
+        ),
+        Tag("financial documents", "Acts of services and the documents' files."),
+        Tag(
+            "upload requests",
+            "Bringing contracts bought elsewhere into the account: asked by a contact, approved "
+            "by the matching rule or an administrator.",
+        ),
+        Tag(
+            "licenses",
+            "Licenses of an organization: validated by installed software, registered by "
+            "activation code, renewed, suspended, reinstated or revoked.",
+        ),
+        Tag(
+            "support certificates",
+            "Technical support certificates: issued, registered by number, renewed by an act.",
+        ),
     ],
     metadata=Base.metadata,
     bus=bus,
