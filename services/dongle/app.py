@@ -25,6 +25,16 @@ definition = ServiceDefinition(
             "protection keys",
             "Hardware protection keys of an organization: imported, listed, read.",
         ),
+        Tag(
+            "key protection",
+            "The key protection service: connected to a key, refused, and its history.",
+        ),
+        Tag(
+            "update files",
+            "Prolongation update files of a protected key, generated monthly, and their "
+            "signing keys.",
+        ),
+        Tag("lost keys", "A key reported lost or stolen, found again, or replaced."),
     ],
     metadata=Base.metadata,
     bus=bus,

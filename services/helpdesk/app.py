@@ -26,6 +26,16 @@ definition = ServiceDefinition(
     ),
     tags=[
         Tag(
+            "tickets",
+            "Support requests: opened by a contact or a partner, answered by agents within "
+            "the working hours of the customer's support tier; messages and attachments.",
+        ),
+        Tag(
+            "knowledge base",
+            "Published articles, search, suggestions while a ticket is written, and feedback.",
+        ),
+        Tag("callbacks", "Requests to be called back, and agents marking them done."),
+        Tag(
             "production calendar",
             "Working days and hours of support: the production calendar and whether support "
             "is open now.",
