@@ -51,8 +51,8 @@ resend-unroutable: install-runtime ## events an older version gave up as unrouta
 replay-dlq: install-runtime ## make replay-dlq SERVICE=licensing
 	$(BIN)/python -m shared.cli replay-dlq $(SERVICE)
 
-bench: install
-	$(BIN)/python -m deploy.local.bench
+bench: install ## the stack under wrk beside its anchors, then dongle's and helpdesk's own benches
+	$(BIN)/python -m deploy.local.bench $(BENCH_ARGS)
 	$(BIN)/python -m deploy.local.bench_dongle
 	$(BIN)/python -m deploy.local.bench_helpdesk
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
+import aiohttp
 import fastapi_offline
 import httpx
 import structlog
@@ -20,7 +21,7 @@ from starlette.responses import Response
 from gateway.auth import Authenticator
 from gateway.config import GatewaySettings, get_settings
 from gateway.openapi import ServiceDocuments
-from gateway.proxy import ServiceProxy, upstream_client
+from gateway.proxy import ServiceProxy, upstream_client, upstream_session
 from gateway.ratelimit import RateLimits
 from shared.clock import Clock, SystemClock
 from shared.observability import (
@@ -52,13 +53,19 @@ CORS_EXPOSED_HEADERS = [
 class Gateway:
     """The process-wide objects of the running gateway, kept on `app.state.gateway`."""
 
-    def __init__(self, settings: GatewaySettings, client: httpx.AsyncClient, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        client: httpx.AsyncClient,
+        session: aiohttp.ClientSession,
+        clock: Clock,
+    ) -> None:
         self.settings = settings
         self.client = client
         self.service_urls = settings.service_urls()
         self.authenticator = Authenticator(settings, client, clock)
         self.rate_limits = RateLimits(settings, clock)
-        self.proxy = ServiceProxy(client, self.service_urls, settings)
+        self.proxy = ServiceProxy(session, self.service_urls, settings)
         self.documents = ServiceDocuments(
             client,
             self.service_urls,
@@ -81,7 +88,7 @@ class Gateway:
         return "ok" if response.status_code == 200 else f"not ready: {response.status_code}"
 
 
-def get_gateway(request: Request) -> Gateway:
+async def get_gateway(request: Request) -> Gateway:
     gateway: Gateway = request.app.state.gateway
     return gateway
 
@@ -99,8 +106,8 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with upstream_client(settings) as client:
-            app.state.gateway = Gateway(settings, client, clock)
+        async with upstream_client(settings) as client, upstream_session(settings) as session:
+            app.state.gateway = Gateway(settings, client, session, clock)
             log.info("gateway_started", services=settings.service_urls())
             yield
         log.info("gateway_stopped")

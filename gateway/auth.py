@@ -357,6 +357,17 @@ def _forget_expired(verdicts: "OrderedDict[str, _CachedVerdict]", now: float) ->
         verdicts.popitem(last=False)
 
 
+# Sessions whose signature check is remembered (each entry a token and its claims).
+VERIFIED_TOKENS_KEPT = 4096
+
+
+@dataclass(frozen=True)
+class _VerifiedToken:
+    key: jwt.PyJWK
+    claims: Mapping[str, Any]
+    principal: Principal
+
+
 class Authenticator:
     """Turns a request's credential into the verified caller, or refuses the request."""
 
@@ -379,6 +390,7 @@ class Authenticator:
             max_entries=settings.gateway_api_key_cache_entries,
             max_unknown_entries=settings.gateway_unknown_api_key_cache_entries,
         )
+        self._verified_tokens: OrderedDict[str, _VerifiedToken] = OrderedDict()
 
     @staticmethod
     def has_credential(request: Request) -> bool:
@@ -431,8 +443,7 @@ class Authenticator:
             AUTHENTICATIONS.labels("token", "malformed").inc()
             raise Unauthorized("Use `Authorization: Bearer <access token>`")
         try:
-            claims = await self._verified_claims(token)
-            principal = TokenClaims.model_validate(claims).principal()
+            principal = await self._verified_principal(token)
         except (jwt.PyJWTError, ValidationError) as exc:
             AUTHENTICATIONS.labels("token", "refused").inc()
             log.info("token_refused", reason=str(exc)[:200])
@@ -440,14 +451,31 @@ class Authenticator:
         AUTHENTICATIONS.labels("token", "ok").inc()
         return principal
 
-    async def _verified_claims(self, token: str) -> Mapping[str, Any]:
-        """Signature, audience and issuer by PyJWT; `exp`/`nbf` against the gateway's clock."""
+    async def _verified_principal(self, token: str) -> Principal:
+        """Signature, audience and issuer by PyJWT; `exp`/`nbf` against the gateway's clock.
+
+        The signature check of a token is kept beside the key object that passed it, so a
+        session's next requests cost a dictionary lookup instead of an RSA verification; a key
+        identity stops publishing (or a refetch replacing it) makes every such entry miss.
+        """
         kid = jwt.get_unverified_header(token).get("kid")
         if not isinstance(kid, str) or not kid:
             raise jwt.InvalidTokenError("the token names no key")
         key = await self.signing_keys.key(kid)
         if key is None:
             raise jwt.InvalidTokenError("identity publishes no key with this kid")
+        verified = self._verified_tokens.get(token)
+        if verified is None or verified.key is not key:
+            claims = self._decoded(token, key)
+            principal = TokenClaims.model_validate(claims).principal()
+            verified = _VerifiedToken(key, claims, principal)
+            self._verified_tokens[token] = verified
+            while len(self._verified_tokens) > VERIFIED_TOKENS_KEPT:
+                self._verified_tokens.popitem(last=False)
+        self._check_lifetime(verified.claims)
+        return verified.principal
+
+    def _decoded(self, token: str, key: jwt.PyJWK) -> Mapping[str, Any]:
         claims: dict[str, Any] = jwt.decode(
             token,
             key.key,
@@ -461,7 +489,6 @@ class Authenticator:
                 "verify_iat": False,
             },
         )
-        self._check_lifetime(claims)
         return claims
 
     def _check_lifetime(self, claims: Mapping[str, Any]) -> None:

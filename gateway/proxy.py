@@ -1,16 +1,24 @@
-"""Forwarding a public request to the service that owns its path, streaming bodies both ways."""
+"""Forwarding a public request to the service that owns its path, streaming bodies both ways.
+
+The hop to the services uses aiohttp's client: per request it costs a small fraction of the CPU
+httpx's pool does (docs/benchmarks.md), and this hop carries every public request. The gateway's
+own calls to identity and to the services' documents and status keep the httpx client.
+"""
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 
+import aiohttp
 import httpx
 import structlog
 from prometheus_client import Counter, Histogram
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
+from yarl import URL
 
 from gateway.auth import is_caller_header, is_credential_header
 from gateway.config import GatewaySettings
@@ -48,6 +56,9 @@ REQUEST_HEADERS_SET_BY_GATEWAY = frozenset(
 )
 # uvicorn adds its own Date and Server; copying the service's would send both twice.
 RESPONSE_HEADERS_SET_BY_GATEWAY = frozenset({b"date", b"server"})
+# Answers up to this size (by Content-Length) are read whole and sent at once; larger ones and
+# those of unknown length are streamed through.
+SMALL_BODY_BYTES = 64 * 1024
 
 UPSTREAM_REQUESTS = Counter(
     "kabinet_gateway_upstream_requests_total",
@@ -126,13 +137,52 @@ def upstream_client(settings: GatewaySettings) -> httpx.AsyncClient:
     )
 
 
+# Headers aiohttp would add on its own; the service must see only what the caller sent.
+NOT_ADDED = frozenset({"Accept", "Accept-Encoding", "User-Agent", "Content-Type"})
+# Below the services' own keep-alive (uvicorn: 5 s), so an idle connection is dropped here
+# first and never reused just as the service closes it.
+KEEPALIVE_SECONDS = 4.0
+
+
+@contextlib.asynccontextmanager
+async def upstream_session(settings: GatewaySettings) -> AsyncIterator[aiohttp.ClientSession]:
+    """The one connection pool to the services for forwarded requests."""
+    connector = aiohttp.TCPConnector(
+        limit=settings.gateway_upstream_connections,
+        limit_per_host=0,
+        keepalive_timeout=KEEPALIVE_SECONDS,
+    )
+    session = aiohttp.ClientSession(
+        connector=connector,
+        # Until the response headers, and between body chunks, as httpx's read timeout was.
+        timeout=aiohttp.ClientTimeout(
+            total=None,
+            sock_connect=settings.gateway_connect_timeout,
+            sock_read=settings.gateway_upstream_timeout,
+        ),
+        # Bodies are relayed as the service sent them: compressed stays compressed.
+        auto_decompress=False,
+        # A shared client must never keep one caller's cookies and send them for another.
+        cookie_jar=aiohttp.DummyCookieJar(),
+        # Service addresses are internal: HTTP(S)_PROXY from the environment must not apply.
+        trust_env=False,
+    )
+    try:
+        yield session
+    finally:
+        await session.close()
+
+
 class ServiceProxy:
     """Sends each public request to the service that owns its path and relays the answer."""
 
     def __init__(
-        self, client: httpx.AsyncClient, service_urls: dict[str, str], settings: GatewaySettings
+        self,
+        session: aiohttp.ClientSession,
+        service_urls: dict[str, str],
+        settings: GatewaySettings,
     ) -> None:
-        self._client = client
+        self._session = session
         self._service_urls = service_urls
         self._max_body_bytes = settings.gateway_max_body_bytes
         self._buffered_body_bytes = settings.gateway_buffered_body_bytes
@@ -162,6 +212,11 @@ class ServiceProxy:
         if upstream is None:
             release()
             return Response(status_code=499)
+        if _is_small(upstream):
+            try:
+                return await _read_whole(upstream, service)
+            finally:
+                release()
         return RelayedResponse(upstream, service, release)
 
     async def _send(
@@ -170,31 +225,40 @@ class ServiceProxy:
         service: str,
         caller_headers: dict[str, str],
         body: bytes | AsyncIterator[bytes] | None,
-    ) -> httpx.Response | None:
+    ) -> aiohttp.ClientResponse | None:
         path = request.url.path
-        upstream_request = httpx.Request(
-            request.method,
-            self._service_urls[service] + _raw_target(request),
-            headers=_forwarded_headers(request, caller_headers),
-            content=body,
-        )
+        headers = [
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, value in _forwarded_headers(request, caller_headers)
+        ]
+        url = URL(self._service_urls[service] + _raw_target(request), encoded=True)
         started = time.perf_counter()
         try:
-            upstream = await self._client.send(upstream_request, stream=True)
-        except httpx.TimeoutException as exc:
+            upstream = await self._session.request(
+                request.method,
+                url,
+                headers=headers,
+                data=body,
+                allow_redirects=False,
+                skip_auto_headers=NOT_ADDED,
+            )
+        except TimeoutError as exc:
             UPSTREAM_REQUESTS.labels(service, "timeout").inc()
             log.warning("upstream_timeout", service=service, path=path, error=repr(exc))
             raise GatewayTimeout(f"The {service} service did not answer in time") from exc
-        except httpx.TransportError as exc:
+        except aiohttp.ClientError as exc:
+            # A streamed body is read while it is sent: what stopped it is the true cause.
+            if isinstance(exc.__cause__, ProblemError):
+                raise exc.__cause__ from None
+            if isinstance(exc.__cause__, ClientDisconnect):
+                # The caller left while sending the body; nobody is there to read an answer.
+                UPSTREAM_REQUESTS.labels(service, "client_disconnected").inc()
+                return None
             UPSTREAM_REQUESTS.labels(service, "unreachable").inc()
             log.warning("upstream_unreachable", service=service, path=path, error=repr(exc))
             raise BadGateway(f"The {service} service is unreachable") from exc
-        except ClientDisconnect:
-            # The caller left while sending the body; nobody is there to read an answer.
-            UPSTREAM_REQUESTS.labels(service, "client_disconnected").inc()
-            return None
         UPSTREAM_LATENCY.labels(service).observe(time.perf_counter() - started)
-        UPSTREAM_REQUESTS.labels(service, str(upstream.status_code)).inc()
+        UPSTREAM_REQUESTS.labels(service, str(upstream.status)).inc()
         return upstream
 
     async def _request_body(self, request: Request) -> bytes | AsyncIterator[bytes] | None:
@@ -245,16 +309,37 @@ class ServiceProxy:
         return PayloadTooLarge(f"The request body is larger than {self._max_body_bytes} bytes")
 
 
+def _is_small(upstream: aiohttp.ClientResponse) -> bool:
+    declared = upstream.headers.get("content-length")
+    return declared is not None and declared.isdigit() and int(declared) <= SMALL_BODY_BYTES
+
+
+async def _read_whole(upstream: aiohttp.ClientResponse, service: str) -> Response:
+    """A small answer read at once and sent as one: no streaming task per response."""
+    try:
+        body = await upstream.read()
+    except TimeoutError as exc:
+        UPSTREAM_REQUESTS.labels(service, "timeout").inc()
+        upstream.close()
+        raise GatewayTimeout(f"The {service} service did not answer in time") from exc
+    except aiohttp.ClientError as exc:
+        log.warning("upstream_body_interrupted", service=service, error=repr(exc))
+        upstream.close()
+        raise BadGateway(f"The {service} service broke off its answer") from exc
+    upstream.release()
+    response = Response(body, status_code=upstream.status)
+    response.raw_headers = _relayed_headers(upstream)
+    return response
+
+
 class RelayedResponse(StreamingResponse):
     """A service's response streamed to the caller; its connection is released however it ends."""
 
-    def __init__(self, upstream: httpx.Response, service: str, release: Callable[[], None]) -> None:
-        super().__init__(_relay_body(upstream, service), status_code=upstream.status_code)
-        self.raw_headers = [
-            (name, value)
-            for name, value in _without_connection_headers(upstream.headers.raw)
-            if name not in RESPONSE_HEADERS_SET_BY_GATEWAY
-        ]
+    def __init__(
+        self, upstream: aiohttp.ClientResponse, service: str, release: Callable[[], None]
+    ) -> None:
+        super().__init__(_relay_body(upstream, service), status_code=upstream.status)
+        self.raw_headers = _relayed_headers(upstream)
         self._upstream = upstream
         self._release = release
 
@@ -263,18 +348,30 @@ class RelayedResponse(StreamingResponse):
             await super().__call__(scope, receive, send)
         finally:
             self._release()
-            await self._upstream.aclose()
+            # Kept for reuse when read to the end; closed when cut short.
+            if self._upstream.content.at_eof():
+                self._upstream.release()
+            else:
+                self._upstream.close()
 
 
-async def _relay_body(upstream: httpx.Response, service: str) -> AsyncIterator[bytes]:
+async def _relay_body(upstream: aiohttp.ClientResponse, service: str) -> AsyncIterator[bytes]:
     # Raw bytes: a compressed body stays compressed, matching the Content-Encoding passed on.
     try:
-        async for chunk in upstream.aiter_raw():
+        async for chunk in upstream.content.iter_any():
             yield chunk
-    except httpx.TransportError as exc:
+    except (aiohttp.ClientError, TimeoutError) as exc:
         # The status line is already sent; aborting the connection is the only honest signal.
         log.warning("upstream_body_interrupted", service=service, error=repr(exc))
         raise
+
+
+def _relayed_headers(upstream: aiohttp.ClientResponse) -> Headers:
+    return [
+        (name, value)
+        for name, value in _without_connection_headers(upstream.raw_headers)
+        if name not in RESPONSE_HEADERS_SET_BY_GATEWAY
+    ]
 
 
 def _raw_target(request: Request) -> str:

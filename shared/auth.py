@@ -15,7 +15,7 @@ import secrets
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 import structlog
@@ -206,7 +206,7 @@ def principal_of(scope: Scope) -> Principal | None:
     return principal
 
 
-def optional_principal(request: Request) -> Principal | None:
+async def optional_principal(request: Request) -> Principal | None:
     principal = principal_of(request.scope)
     # An API key reaches only endpoints that declare the scope they need: nothing is open to
     # partners by accident.
@@ -219,7 +219,7 @@ def optional_principal(request: Request) -> Principal | None:
     return principal
 
 
-def current_principal(
+async def current_principal(
     principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Principal:
     if principal is None:
@@ -231,8 +231,8 @@ OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_roles(*roles: str) -> Callable[[Principal], Principal]:
-    def check(principal: CurrentPrincipal) -> Principal:
+def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if not principal.has_role(*roles):
             raise Forbidden(f"This needs one of the roles: {', '.join(roles)}")
         return principal
@@ -255,13 +255,13 @@ SCOPES: dict[str, str] = {
 }
 
 
-def require_scope(scope: str) -> Callable[[Principal], Principal]:
+def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A caller who may use an endpoint that needs `scope`: people pass (their roles decide
     what they may do); an API key must carry the scope, or the answer is 403."""
     if scope not in SCOPES:
         raise ValueError(f"unknown API-key scope {scope!r}; add it to shared.auth.SCOPES")
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if principal.kind == "api_key" and scope not in principal.scopes:
             raise Forbidden(f"This API key lacks the scope {scope!r}")
         return principal

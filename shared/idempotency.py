@@ -69,10 +69,14 @@ class IdempotencyMiddleware:
         self.table = table
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        owner = self._partner(scope) if scope["type"] == "http" else None
+        # Most requests are not POSTs: nothing to look at for them.
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
         headers = dict(scope.get("headers") or [])
         key_bytes = headers.get(IDEMPOTENCY_HEADER.encode())
-        if owner is None or scope["method"] != "POST" or key_bytes is None:
+        owner = self._partner(scope) if key_bytes is not None else None
+        if owner is None or key_bytes is None:
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")

@@ -1,5 +1,6 @@
 """Request ids, structured JSON logs and Prometheus metrics, the same in every process."""
 
+import functools
 import logging
 import re
 import sys
@@ -14,6 +15,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_NAME = REQUEST_ID_HEADER.lower().encode()
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -53,7 +55,9 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = Request(scope).headers.get(REQUEST_ID_HEADER, "")
+        incoming = next(
+            (value for name, value in scope["headers"] if name.lower() == _REQUEST_ID_NAME), b""
+        ).decode("latin-1")
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -61,11 +65,9 @@ class RequestIdMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [
-                    (k, v)
-                    for k, v in message.get("headers", [])
-                    if k.lower() != REQUEST_ID_HEADER.lower().encode()
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != _REQUEST_ID_NAME
                 ]
-                headers.append((REQUEST_ID_HEADER.lower().encode(), request_id.encode()))
+                headers.append((_REQUEST_ID_NAME, request_id.encode()))
                 message["headers"] = headers
             await send(message)
 
@@ -107,8 +109,19 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            HTTP_REQUESTS.labels(scope["method"], template, str(status["code"])).inc()
-            HTTP_LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
+            _requests(scope["method"], template, status["code"]).inc()
+            _latency(scope["method"], template).observe(time.perf_counter() - started)
+
+
+# The labelled series of each route, looked up once: `labels()` validates and locks every time.
+@functools.lru_cache(maxsize=4096)
+def _requests(method: str, template: str, status: int) -> Counter:
+    return HTTP_REQUESTS.labels(method, template, str(status))
+
+
+@functools.lru_cache(maxsize=4096)
+def _latency(method: str, template: str) -> Histogram:
+    return HTTP_LATENCY.labels(method, template)
 
 
 async def metrics_endpoint(_: Request) -> Response:

@@ -259,7 +259,7 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -267,11 +267,11 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_clock(runtime: RuntimeDep) -> Clock:
+async def get_clock(runtime: RuntimeDep) -> Clock:
     return runtime.clock
 
 
-def get_outbox(runtime: RuntimeDep) -> Outbox:
+async def get_outbox(runtime: RuntimeDep) -> Outbox:
     return runtime.outbox
 
 

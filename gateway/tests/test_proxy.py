@@ -211,3 +211,23 @@ async def test_cookies_are_relayed_but_never_kept_by_the_gateway(gateway, double
     # The gateway's own calls to the service must not carry a caller's cookie either.
     await gateway.get("/status")
     assert b"cookie" not in doubles["identity"].last_headers["/readyz"]
+
+
+async def test_small_answer_broken_off_by_the_service_is_a_502_problem(start_gateway, doubles):
+    """A small answer is read whole before anything is sent on, so a service that dies half-way
+    through it costs the caller a clean 502 problem instead of a truncated body."""
+
+    async def half_an_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 10)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(half_an_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, start_gateway(dongle_url=f"http://127.0.0.1:{port}") as gateway:
+        response = await gateway.get("/api/v1/keys", headers={"X-Request-ID": "cut-1"})
+    assert response.status_code == 502
+    assert response.headers["content-type"] == PROBLEM
+    assert response.headers["x-request-id"] == "cut-1"
+    assert "dongle" in response.json()["detail"]

@@ -16,7 +16,7 @@ identity_settings = settings_of(Settings)
 SettingsDep = Annotated[Settings, Depends(identity_settings)]
 
 
-def get_delivery(settings: SettingsDep) -> Delivery:
+async def get_delivery(settings: SettingsDep) -> Delivery:
     # Holds no connection: each message opens its own, so one per request costs nothing.
     return Delivery(settings)
 

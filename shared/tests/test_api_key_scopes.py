@@ -7,7 +7,7 @@ import pytest
 from fastapi import APIRouter, Depends
 
 from shared.auth import CurrentPrincipal, Principal, require_scope
-from shared.service import ServiceDefinition, create_service_app
+from shared.service import ServiceDefinition, Tag, create_service_app
 from shared.testing.harness import describe_caller, seal_requests
 from shared.testing.plugin import running
 from shared.tests.conftest import producer_bus, producer_metadata
@@ -21,7 +21,7 @@ def nested_writer(principal: Writer) -> Principal:
 
 @pytest.fixture
 async def client(platform_settings):
-    router = APIRouter()
+    router = APIRouter(tags=["probes"])
 
     @router.get("/declared")
     async def declared(principal: Writer) -> dict[str, str]:
@@ -38,6 +38,7 @@ async def client(platform_settings):
     definition = ServiceDefinition(
         name="probe_producer",
         description="scope probe",
+        tags=[Tag("probes", "Endpoints of the plumbing tests.")],
         metadata=producer_metadata,
         bus=producer_bus,
         routers=[router],

@@ -18,16 +18,16 @@ def key(*scopes: str) -> Principal:
     return Principal(kind="api_key", organization_id=uuid.uuid4(), scopes=list(scopes))
 
 
-def test_a_key_without_the_scope_is_refused_and_one_with_it_passes():
+async def test_a_key_without_the_scope_is_refused_and_one_with_it_passes():
     check = require_scope("contracts:write")
     with pytest.raises(Forbidden):
-        check(key("read"))
-    assert check(key("read", "contracts:write")).scopes == ["read", "contracts:write"]
+        await check(key("read"))
+    assert (await check(key("read", "contracts:write"))).scopes == ["read", "contracts:write"]
 
 
-def test_people_are_not_limited_by_scopes():
+async def test_people_are_not_limited_by_scopes():
     admin = Principal(kind="user", user_id=uuid.uuid4(), roles=["admin"])
-    assert require_scope("tickets:write")(admin) is admin
+    assert await require_scope("tickets:write")(admin) is admin
 
 
 def test_an_unknown_scope_is_a_programming_error():

@@ -231,6 +231,8 @@ class BillingService:
     ) -> Reconciliation:
         if end < start:
             raise InvalidInput("to", "is before from")
+        if end >= date.max - timedelta(days=1):
+            raise InvalidInput("to", "is past the end of the calendar")
         invoices = InvoiceRepository(session)
         period_start, period_end = business_midnight(start), business_midnight(end + timedelta(1))
         opening = ZERO

@@ -27,6 +27,8 @@ from shared.pagination import PageParams
 from shared.problems import Conflict, FieldError, NotFound, ValidationFailed
 
 CONTRACT_NOT_FOUND = "No such contract"
+# The largest amount a NUMERIC(15, 2) column holds.
+MAX_TOTAL = Decimal("9999999999999.99")
 
 
 def duplicate_contract(number: str) -> str:
@@ -58,6 +60,13 @@ class ContractService:
             if lic.expires_at is not None and lic.expires_at < lic.starts_at:
                 errors.append(
                     FieldError(field=f"licenses[{index}].expires_at", message="is before starts_at")
+                )
+        for index, act in enumerate(asked.acts):
+            if sum(item.amount for item in act.items) > MAX_TOTAL:
+                errors.append(
+                    FieldError(
+                        field=f"acts[{index}].items", message="add up to more than the maximum"
+                    )
                 )
         act_numbers = [act.number for act in asked.acts]
         for index, number in enumerate(act_numbers):

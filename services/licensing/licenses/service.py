@@ -156,10 +156,13 @@ class LicenseService:
         if status in ("revoked", "suspended"):
             raise Conflict(f"A {status} license cannot be renewed")
         previous = license_.expires_at
-        if status == "active":
-            license_.expires_at = previous + relativedelta(months=months)
-        else:
-            license_.expires_at = today + relativedelta(months=months) - relativedelta(days=1)
+        try:
+            if status == "active":
+                license_.expires_at = previous + relativedelta(months=months)
+            else:
+                license_.expires_at = today + relativedelta(months=months) - relativedelta(days=1)
+        except (ValueError, OverflowError) as error:
+            raise InvalidInput("months", "takes the expiry past the end of the calendar") from error
         license_.status = "active"
         # A renewed license may lapse again later: that is a new lapse, published again.
         license_.lapsed_at = None

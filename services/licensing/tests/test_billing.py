@@ -329,3 +329,14 @@ async def test_a_loss_report_delivered_twice_is_invoiced_once(licensing):
 
     [invoice] = await invoices_of(licensing, org)
     assert invoice["total"] == "3500.00"
+
+
+async def test_a_period_ending_at_the_end_of_the_calendar_is_422(licensing):
+    response = await licensing.client.get(
+        "/api/v1/reconciliation",
+        params={"from": "2026-01-01", "to": "9999-12-31"},
+        headers=licensing.as_contact(uuid.uuid4()),
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "to"

@@ -237,3 +237,17 @@ async def test_a_document_whose_file_is_gone_is_a_problem_not_a_server_error(lic
 
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_act_lines_adding_up_past_the_largest_amount_are_422(licensing):
+    body = contract_body()
+    item = {"code": "SUPPORT_PAID_12M", "name": "ТП", "quantity": 1, "amount": "9999999999999.99"}
+    body["acts"][0]["items"] = [item, item]
+
+    response = await licensing.client.post(
+        "/api/v1/contracts", json=body, headers=licensing.as_admin()
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "acts[0].items"
+    assert await contract_count(licensing, body["number"]) == 0

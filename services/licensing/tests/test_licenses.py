@@ -335,3 +335,12 @@ async def test_customers_see_only_their_own_licenses(licensing):
     assert (
         await licensing.client.get(f"/api/v1/licenses/{uuid.uuid4()}", headers=contact)
     ).status_code == 404
+
+
+async def test_a_renewal_past_the_end_of_the_calendar_is_422_not_a_server_error(licensing):
+    contract = await import_contract(licensing, licenses=one_license("9999-06-30"))
+
+    response = await act(licensing, contract["licenses"][0]["id"], "renew", json={"months": 12})
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "months"
