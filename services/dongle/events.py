@@ -44,6 +44,22 @@ async def on_organization_registered(
     )
 
 
+def license_state(
+    event: LicenseIssued | LicenseRenewed | LicenseSuspended | LicenseReinstated | LicenseLapsed,
+    protection: str | None = None,
+) -> LicenseState:
+    """The license as a licensing event describes it; only `issued` tells the protection."""
+    return LicenseState(
+        license_id=event.license_id,
+        organization_id=event.organization_id,
+        product_code=event.product_code,
+        key_serial=event.key_serial,
+        status=event.status,
+        expires_at=event.expires_at,
+        protection=protection,
+    )
+
+
 @handlers.on(LicenseIssued)
 async def on_license_issued(
     session: AsyncSession, event: LicenseIssued, envelope: Envelope
@@ -51,15 +67,7 @@ async def on_license_issued(
     await license_service.apply(
         session,
         handler_clock(session),
-        LicenseState(
-            license_id=event.license_id,
-            organization_id=event.organization_id,
-            product_code=event.product_code,
-            key_serial=event.key_serial,
-            status=event.status,
-            expires_at=event.expires_at,
-            protection=event.protection,
-        ),
+        license_state(event, protection=event.protection),
         envelope.occurred_at,
     )
 
@@ -75,14 +83,7 @@ async def on_license_changed(
     await license_service.apply(
         session,
         handler_clock(session),
-        LicenseState(
-            license_id=event.license_id,
-            organization_id=event.organization_id,
-            product_code=event.product_code,
-            key_serial=event.key_serial,
-            status=event.status,
-            expires_at=event.expires_at,
-        ),
+        license_state(event),
         envelope.occurred_at,
     )
 
@@ -95,14 +96,7 @@ async def on_license_lapsed(
     change = await license_service.apply(
         session,
         clock,
-        LicenseState(
-            license_id=event.license_id,
-            organization_id=event.organization_id,
-            product_code=event.product_code,
-            key_serial=event.key_serial,
-            status=event.status,
-            expires_at=event.expires_at,
-        ),
+        license_state(event),
         envelope.occurred_at,
     )
     if change is not None:
