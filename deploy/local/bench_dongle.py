@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from services.dongle.update_files.service import month_of
 from shared.auth import PRINCIPAL_HEADER, Principal, sign_principal
 from shared.bus.envelope import Envelope
-from shared.bus.topology import Topology, delete_exchanges, delete_service_queues
+from shared.bus.topology import Topology, delete_bus_names
 from shared.cli import declare_bus
 from shared.config import SERVICES, PlatformSettings
 from shared.db import drop_database, ensure_database
@@ -263,14 +263,7 @@ async def main_async(keys: int, events: int, rate: float) -> None:
         if process is not None:
             process.terminate()
             process.wait(timeout=30)
-        connection = await aio_pika.connect(settings.amqp_url)
-        async with connection:
-            for service in SERVICES:
-                channel = await connection.channel()
-                await delete_service_queues(channel, Topology.of(service, settings))
-                await channel.close()
-            channel = await connection.channel()
-            await delete_exchanges(channel, Topology.of("any", settings))
+        await delete_bus_names(settings)
         await drop_database(database_url)
 
 

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import httpx
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -28,7 +27,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.helpdesk.kb.bootstrap import sample_articles
 from shared.auth import PRINCIPAL_HEADER, Principal, sign_principal
-from shared.bus.topology import Topology, delete_exchanges, delete_service_queues
+from shared.bus.topology import delete_bus_names
 from shared.cli import declare_bus
 from shared.config import SERVICES, PlatformSettings
 from shared.db import drop_database, ensure_database
@@ -261,14 +260,7 @@ async def main_async(articles: int, requests: int, workers: int) -> None:
         if process is not None:
             process.terminate()
             process.wait(timeout=30)
-        connection = await aio_pika.connect(settings.amqp_url)
-        async with connection:
-            for service in SERVICES:
-                channel = await connection.channel()
-                await delete_service_queues(channel, Topology.of(service, settings))
-                await channel.close()
-            channel = await connection.channel()
-            await delete_exchanges(channel, Topology.of("any", settings))
+        await delete_bus_names(settings)
         await drop_database(database_url)
 
 

@@ -21,12 +21,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aio_pika
 import httpx
 from sqlalchemy.engine import make_url
 
 from deploy.local.run import ROOT, _die_with_parent
-from shared.bus.topology import Topology, delete_exchanges, delete_service_queues
+from shared.bus.topology import delete_bus_names
 from shared.config import SERVICES, PlatformSettings
 from shared.db import drop_database
 from shared.testing.servers import free_port
@@ -320,9 +319,4 @@ def _stop(stack: Stack) -> None:
 
 async def _delete_bus_names(settings: PlatformSettings) -> None:
     with contextlib.suppress(Exception):
-        connection = await aio_pika.connect(settings.amqp_url)
-        async with connection:
-            channel = await connection.channel()
-            for service in SERVICES:
-                await delete_service_queues(channel, Topology.of(service, settings))
-            await delete_exchanges(channel, Topology.of("any", settings))
+        await delete_bus_names(settings)

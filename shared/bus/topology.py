@@ -120,3 +120,13 @@ async def delete_service_queues(channel: AbstractChannel, topology: Topology) ->
 async def delete_exchanges(channel: AbstractChannel, topology: Topology) -> None:
     await channel.exchange_delete(topology.exchange)
     await channel.exchange_delete(topology.dead_letter_exchange)
+
+
+async def delete_bus_names(settings: PlatformSettings) -> None:
+    """Removes every service's queues and the exchanges of the settings' bus namespace."""
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        for service in SERVICES:
+            await delete_service_queues(channel, Topology.of(service, settings))
+        await delete_exchanges(channel, Topology.of("any", settings))

@@ -11,14 +11,13 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import aio_pika
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI, Request
 from sqlalchemy.engine import make_url
 
-from shared.bus.topology import Topology, delete_exchanges, delete_service_queues
+from shared.bus import topology
 from shared.clock import ManualClock
 from shared.config import SERVICES, PlatformSettings
 from shared.db import drop_database, ensure_database
@@ -56,16 +55,9 @@ async def platform_settings() -> AsyncIterator[PlatformSettings]:
 
 
 async def delete_bus_names(settings: PlatformSettings) -> None:
-    """Removes every queue and exchange of the settings' bus namespace."""
+    """Removes every queue and exchange of the settings' bus namespace, if the broker answers."""
     with contextlib.suppress(Exception):
-        connection = await aio_pika.connect(settings.amqp_url)
-        async with connection:
-            for service in SERVICES:
-                channel = await connection.channel()
-                await delete_service_queues(channel, Topology.of(service, settings))
-                await channel.close()
-            channel = await connection.channel()
-            await delete_exchanges(channel, Topology.of("any", settings))
+        await topology.delete_bus_names(settings)
 
 
 @pytest.fixture

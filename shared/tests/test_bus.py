@@ -24,12 +24,11 @@ from shared.bus.replay import replay_dead_letters
 from shared.bus.topology import (
     Topology,
     catalogue_bindings,
-    delete_exchanges,
-    delete_service_queues,
+    delete_bus_names,
 )
 from shared.cli import main, resend_unroutable
 from shared.clock import ManualClock, SystemClock
-from shared.config import SERVICES, PlatformSettings
+from shared.config import PlatformSettings
 from shared.db import create_sessionmaker
 from shared.events import EVENTS, OrganizationRegistered, OrganizationUpdated
 from shared.jobs import JobRunner
@@ -656,7 +655,7 @@ async def test_events_published_before_their_consumer_ever_ran_reach_it_when_it_
         async with running(licensing_app):
             await eventually(lambda: len([s for s in seen if s[1] in ids]) == len(registered) + 1)
     finally:
-        await _delete_namespace(settings)
+        await delete_bus_names(settings)
     mine = [s for s in seen if s[1] in ids]
     assert mine == [
         *(("registered", e.organization_id) for e in registered),
@@ -711,14 +710,6 @@ async def _all_published(sessionmaker, table, organization_ids) -> bool:
     return len(states) == len(organization_ids) + 1 and set(states) == {"published"}
 
 
-async def _delete_namespace(settings: PlatformSettings) -> None:
-    connection = await aio_pika.connect(settings.amqp_url)
-    async with connection:
-        for service in SERVICES:
-            await delete_service_queues(await connection.channel(), Topology.of(service, settings))
-        await delete_exchanges(await connection.channel(), Topology.of("any", settings))
-
-
 async def test_declare_bus_binds_every_catalogued_type_to_each_of_its_consumers(
     platform_settings, monkeypatch
 ):
@@ -743,4 +734,4 @@ async def test_declare_bus_binds_every_catalogued_type_to_each_of_its_consumers(
                 queue = Topology.of(service, settings).queue
                 assert await _queue_depth(settings, queue, expected) == expected, service
     finally:
-        await _delete_namespace(settings)
+        await delete_bus_names(settings)
