@@ -3,6 +3,7 @@
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.licensing.billing.service import Order, billing_service
+from services.licensing.losses.service import loss_service
 from services.licensing.organizations.service import organization_read_model
 from services.licensing.support.service import (
     EVENT_REASONS,
@@ -10,10 +11,10 @@ from services.licensing.support.service import (
     RenewalRefused,
     support_service,
 )
-from shared.bus.consumer import EventHandlers, handler_outbox
+from shared.bus.consumer import EventHandlers, handler_clock, handler_outbox
 from shared.bus.envelope import Envelope
 from shared.events.common import Reference
-from shared.events.dongle import KeyReportedLost, ProtectionRequested
+from shared.events.dongle import KeyReportedLost, LicensesRestored, ProtectionRequested
 from shared.events.helpdesk import RenewalRequested
 from shared.events.identity import (
     DataChangeRequested,
@@ -103,7 +104,9 @@ async def protection_requested(
 async def key_reported_lost(
     session: AsyncSession, event: KeyReportedLost, envelope: Envelope
 ) -> None:
-    """A replacement key (and its delivery) is invoiced when restoration is covered."""
+    """The key's licenses stop when its programmed period ends (the suspension sweep); a
+    replacement key (and its delivery) is invoiced when restoration is covered."""
+    await loss_service.reported(session, event, envelope.occurred_at)
     if not event.restoration_covered or not event.replacement_price_codes:
         return
     await billing_service.invoice(
@@ -113,6 +116,17 @@ async def key_reported_lost(
         Reference(service="dongle", kind="loss_report", id=event.report_id),
         [Order(code) for code in event.replacement_price_codes],
         envelope.occurred_at,
+    )
+
+
+@handlers.on(LicensesRestored)
+async def licenses_restored(
+    session: AsyncSession, event: LicensesRestored, envelope: Envelope
+) -> None:
+    """The lost key's licenses are on a new key: re-bound, and reinstated if the loss had
+    suspended them."""
+    await loss_service.restored(
+        session, handler_clock(session), handler_outbox(session), event, envelope.occurred_at
     )
 
 

@@ -210,7 +210,11 @@ async def test_organizations_registered_before_licensing_first_started_all_arriv
         for i in range(6)
     ]
     renamed = updated(organizations[2].organization_id, "ООО Василёк")
-    published = [*organizations[:3], renamed, *organizations[3:]]
+    published: list[OrganizationRegistered | OrganizationUpdated] = [
+        *organizations[:3],
+        renamed,
+        *organizations[3:],
+    ]
     # identity alone: its relay, no routes or start-up steps of its own.
     identity_app = create_service_app(
         replace(identity, startup=[], jobs=[], routers=[], handlers=EventHandlers()),
