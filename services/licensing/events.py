@@ -1,5 +1,7 @@
 """The events licensing handles (its queue is bound to exactly these types)."""
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.licensing.billing.service import Order, billing_service
@@ -85,19 +87,34 @@ async def renewal_requested(
         )
 
 
+async def invoice_request(
+    session: AsyncSession,
+    envelope: Envelope,
+    organization_id: uuid.UUID,
+    reference: Reference,
+    price_codes: list[str],
+) -> None:
+    """Rule 9: what another service asks for is invoiced once per reference, at the prices in
+    force when it was asked (the event's time)."""
+    await billing_service.invoice(
+        session,
+        handler_outbox(session),
+        organization_id,
+        reference,
+        [Order(code) for code in price_codes],
+        envelope.occurred_at,
+    )
+
+
 @handlers.on(ProtectionRequested)
 async def protection_requested(
     session: AsyncSession, event: ProtectionRequested, envelope: Envelope
 ) -> None:
-    """Rule 9: the protection service is invoiced at the price in force when it was asked."""
-    await billing_service.invoice(
-        session,
-        handler_outbox(session),
-        event.organization_id,
-        Reference(service="dongle", kind="protection_subscription", id=event.subscription_id),
-        [Order(event.price_code)],
-        envelope.occurred_at,
+    """The key protection service is invoiced at the price in force when it was asked."""
+    reference = Reference(
+        service="dongle", kind="protection_subscription", id=event.subscription_id
     )
+    await invoice_request(session, envelope, event.organization_id, reference, [event.price_code])
 
 
 @handlers.on(KeyReportedLost)
@@ -107,16 +124,11 @@ async def key_reported_lost(
     """The key's licenses stop when its programmed period ends (the suspension sweep); a
     replacement key (and its delivery) is invoiced when restoration is covered."""
     await loss_service.reported(session, event, envelope.occurred_at)
-    if not event.restoration_covered or not event.replacement_price_codes:
-        return
-    await billing_service.invoice(
-        session,
-        handler_outbox(session),
-        event.organization_id,
-        Reference(service="dongle", kind="loss_report", id=event.report_id),
-        [Order(code) for code in event.replacement_price_codes],
-        envelope.occurred_at,
-    )
+    if event.restoration_covered and event.replacement_price_codes:
+        reference = Reference(service="dongle", kind="loss_report", id=event.report_id)
+        await invoice_request(
+            session, envelope, event.organization_id, reference, event.replacement_price_codes
+        )
 
 
 @handlers.on(LicensesRestored)
@@ -135,11 +147,7 @@ async def data_change_requested(
     session: AsyncSession, event: DataChangeRequested, envelope: Envelope
 ) -> None:
     """identity's paid data change is invoiced like any other service."""
-    await billing_service.invoice(
-        session,
-        handler_outbox(session),
-        event.organization_id,
-        Reference(service="identity", kind="data_change_request", id=event.change_request_id),
-        [Order(event.price_code)],
-        envelope.occurred_at,
+    reference = Reference(
+        service="identity", kind="data_change_request", id=event.change_request_id
     )
+    await invoice_request(session, envelope, event.organization_id, reference, [event.price_code])

@@ -23,8 +23,9 @@ async def claim_due(
     order_by: Sequence[Any],
     values: dict[str, Any],
     limit: int,
-) -> list[uuid.UUID]:
-    """Sets `values` on up to `limit` rows that are `pending` and `due`; their ids."""
+) -> list[Any]:
+    """Sets `values` on up to `limit` rows that are `pending` and `due`; those rows, as they
+    are now, in `order_by` order."""
     chosen = (
         select(id_column)
         .where(pending, due)
@@ -33,10 +34,21 @@ async def claim_due(
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
-    claimed = await session.scalars(
-        update(id_column.class_)
-        .where(id_column.in_(chosen), pending)
-        .values(**values)
-        .returning(id_column)
+    model = id_column.class_
+    claimed = list(
+        await session.scalars(
+            update(model)
+            .where(id_column.in_(chosen), pending)
+            .values(**values)
+            .returning(id_column)
+        )
     )
-    return list(claimed)
+    if not claimed:
+        return []
+    rows = await session.scalars(
+        select(model)
+        .where(id_column.in_(claimed))
+        .order_by(*order_by)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows)

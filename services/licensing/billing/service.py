@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,6 +51,19 @@ from shared.pagination import PageParams
 from shared.problems import Conflict, InvalidInput, NotFound
 
 ZERO = Decimal("0.00")
+
+
+class PaymentFacts(Protocol):
+    """What a payment is, whether an admin typed it or a bank statement's line carries it."""
+
+    @property
+    def amount(self) -> Decimal: ...
+
+    @property
+    def paid_at(self) -> datetime: ...
+
+    @property
+    def document_number(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -189,16 +203,7 @@ class BillingService:
         invoice = await InvoiceRepository(session).get(invoice_id, for_update=True)
         if invoice is None:
             raise NotFound("No such invoice")
-        outcome, due = await self._pay(
-            session,
-            clock,
-            outbox,
-            admin,
-            invoice,
-            asked.amount,
-            asked.paid_at,
-            asked.document_number,
-        )
+        outcome, due = await self._pay(session, clock, outbox, admin, invoice, asked)
         if outcome == "conflict":
             raise Conflict("This payment document was recorded with another amount")
         if outcome == "amount_mismatch":
@@ -226,16 +231,7 @@ class BillingService:
                 outcome: LineOutcome = "unknown_invoice"
                 detail = "No invoice has this number"
             else:
-                outcome, due = await self._pay(
-                    session,
-                    clock,
-                    outbox,
-                    admin,
-                    invoice,
-                    line.amount,
-                    line.paid_at,
-                    line.reference,
-                )
+                outcome, due = await self._pay(session, clock, outbox, admin, invoice, line)
                 if outcome == "amount_mismatch":
                     detail = f"More than the amount due ({money(due)})"
                 elif outcome == "conflict":
@@ -263,13 +259,12 @@ class BillingService:
         outbox: Outbox,
         admin: Principal,
         invoice: Invoice,
-        amount: Decimal,
-        paid_at: datetime,
-        document_number: str,
+        payment: PaymentFacts,
     ) -> tuple[PaymentOutcome, Decimal]:
         """Records one payment of a locked invoice, once per document number, and the amount
         that was due before it. The invoice is `paid` when the payments first cover its total:
         `licensing.invoice.paid`, once."""
+        amount, paid_at, document_number = payment.amount, payment.paid_at, payment.document_number
         invoices = InvoiceRepository(session)
         existing = await invoices.payment(invoice.id, document_number)
         if existing is not None:

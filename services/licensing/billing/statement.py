@@ -72,6 +72,11 @@ class StatementLine(BaseModel):
         """A statement gives the day only: the payment counts from its start, Moscow time."""
         return business_midnight(self.paid_on)
 
+    @property
+    def document_number(self) -> str:
+        """The payment reference is the payment order's number."""
+        return self.reference
+
 
 class StatementTooLarge(ProblemError):
     status, type_name, title = 413, "payload-too-large", "Statement too large"

@@ -48,9 +48,9 @@ class LicenseRepository:
             await self.session.scalars(select(License).where(License.contract_id == contract_id))
         ).all()
 
-    async def expire_passed(self, today: date, limit: int) -> list[uuid.UUID]:
+    async def expire_passed(self, today: date, limit: int) -> list[License]:
         """Marks up to `limit` active licenses whose last day is before `today` expired, each
-        once whoever else sweeps at the same time (`claim_due`)."""
+        once whoever else sweeps at the same time (`claim_due`); those licenses."""
         return await claim_due(
             self.session,
             License.id,

@@ -270,11 +270,10 @@ class LicenseService:
 
     async def sweep_expired(self, session: AsyncSession, clock: Clock, outbox: Outbox) -> int:
         """Rule 11: licenses whose last day passed become expired and lapse, once each."""
-        licenses = LicenseRepository(session)
-        expired = await licenses.expire_passed(business_date(clock.now()), SWEEP_BATCH)
-        for license_id in expired:
-            license_ = await licenses.get(license_id)
-            assert license_ is not None
+        expired = await LicenseRepository(session).expire_passed(
+            business_date(clock.now()), SWEEP_BATCH
+        )
+        for license_ in expired:
             await self._lapse(session, clock, outbox, license_, "expired")
         return len(expired)
 

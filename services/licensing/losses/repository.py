@@ -31,14 +31,9 @@ class LostKeyRepository:
         assert held is not None
         return held
 
-    async def get(self, report_id: uuid.UUID) -> LostKey | None:
-        return await self.session.scalar(
-            select(LostKey).where(LostKey.id == report_id).execution_options(populate_existing=True)
-        )
-
-    async def claim_run_out(self, now: datetime, limit: int) -> list[uuid.UUID]:
+    async def claim_run_out(self, now: datetime, limit: int) -> list[LostKey]:
         """Marks up to `limit` reports whose key's programmed period ended by `now`, and whose
-        licenses were not restored, suspended, each once (`claim_due`)."""
+        licenses were not restored, suspended, each once (`claim_due`); those reports."""
         return await claim_due(
             self.session,
             LostKey.id,

@@ -78,11 +78,8 @@ class LossService:
 
     async def sweep_run_out(self, session: AsyncSession, clock: Clock, outbox: Outbox) -> int:
         """Suspends the licenses of lost keys whose programmed period has ended."""
-        reports = LostKeyRepository(session)
-        claimed = await reports.claim_run_out(clock.now(), SWEEP_BATCH)
-        for report_id in claimed:
-            report = await reports.get(report_id)
-            assert report is not None
+        claimed = await LostKeyRepository(session).claim_run_out(clock.now(), SWEEP_BATCH)
+        for report in claimed:
             for license_ in await LicenseRepository(session).bound_to_key(
                 report.key_serial, report.organization_id, report.license_ids
             ):

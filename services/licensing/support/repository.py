@@ -84,8 +84,9 @@ class CertificateRepository:
                 keys[license_.key_serial] = None
         return list(products), list(keys)
 
-    async def end_passed(self, now: datetime, limit: int) -> list[uuid.UUID]:
-        """Marks up to `limit` certificates whose end passed ended, each once (`claim_due`)."""
+    async def end_passed(self, now: datetime, limit: int) -> list[SupportCertificate]:
+        """Marks up to `limit` certificates whose end passed ended, each once (`claim_due`);
+        those certificates."""
         return await claim_due(
             self.session,
             SupportCertificate.id,
@@ -94,11 +95,4 @@ class CertificateRepository:
             order_by=(SupportCertificate.ends_at, SupportCertificate.id),
             values={"status": "ended"},
             limit=limit,
-        )
-
-    async def get(self, certificate_id: uuid.UUID) -> SupportCertificate | None:
-        return await self.session.scalar(
-            select(SupportCertificate)
-            .where(SupportCertificate.id == certificate_id)
-            .execution_options(populate_existing=True)
         )
