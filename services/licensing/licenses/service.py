@@ -291,15 +291,7 @@ class LicenseService:
             return
         await outbox.add(
             session,
-            LicenseLapsed(
-                license_id=license_.id,
-                organization_id=license_.organization_id,
-                product_code=license_.product.code,
-                key_serial=license_.key_serial,
-                reason=reason,
-                status=reason,
-                expires_at=license_.expires_at,
-            ),
+            LicenseLapsed(**self._state(license_), reason=reason, status=reason),
         )
 
     @staticmethod
