@@ -26,7 +26,7 @@ from services.licensing.billing.statement import (
 from shared.auth import AdminPrincipal
 from shared.db import SessionDep
 from shared.pagination import Page, PageParams, page_params
-from shared.problems import PROBLEM_RESPONSES, InvalidInput
+from shared.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, InvalidInput, Problem
 from shared.service import ClockDep, OutboxDep
 
 router = APIRouter(tags=["financial documents"], responses=PROBLEM_RESPONSES)
@@ -63,6 +63,13 @@ async def record_payment(
 @router.post(
     "/api/v1/invoices/payment-imports",
     response_model=PaymentImportReport,
+    responses={
+        413: {
+            "model": Problem,
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+            "description": "The statement is larger than 5 MiB",
+        }
+    },
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -9,6 +9,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from services.licensing.billing.service import Order, billing_service
+from services.licensing.billing.statement import STATEMENT_MAX_BYTES
 from services.licensing.tests.factories import events_about, known_organization
 from shared.bus.consumer import handler_outbox
 from shared.events.common import Reference
@@ -166,6 +167,9 @@ async def test_what_is_not_a_statement_is_a_422_naming_the_field(licensing):
         response = await send(licensing, body, content_type)
         assert response.status_code == 422, (content_type, body[:40], response.text)
         assert field in [error["field"] for error in response.json()["errors"]], response.text
+    too_large = await send(licensing, "x" * (STATEMENT_MAX_BYTES + 1))
+    assert too_large.status_code == 413
+    assert too_large.json()["errors"][0]["field"] == "body"
 
 
 async def test_only_an_admin_imports_payments(licensing):
