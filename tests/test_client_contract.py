@@ -34,6 +34,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 
+from shared.testing.plugin import eventually
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Stack
 from tests.requisites import company_inn, ogrn, phone, settlement_account
 from tests.test_identity_story import sign_in
@@ -277,7 +278,7 @@ CONTRACT: list[Row] = [
     ),
     Row(
         ID,
-        '`completed` carries `{user_id, organization_id, customer_number, login}`',
+        "`completed` carries `{user_id, organization_id, customer_number, login}`",
         "POST",
         "/api/v1/registration/{id}/verify",
         request={"channel": one_of("email", "phone"), "code": ANY},
@@ -377,7 +378,7 @@ CONTRACT: list[Row] = [
     # 20-licensing.md, "Shapes clients rely on"
     Row(
         LIC,
-        'Contract import (`POST /api/v1/contracts`, admin or an API key with scope\n'
+        "Contract import (`POST /api/v1/contracts`, admin or an API key with scope\n"
         "`contracts:write`; with `Idempotency-Key` a retried import creates nothing\ntwice):",
         "POST",
         "/api/v1/contracts",
@@ -502,7 +503,7 @@ CONTRACT: list[Row] = [
     ),
     Row(
         LIC,
-        '`POST /api/v1/support-certificates`\n  (admin, or an API key with `licenses:write`) '
+        "`POST /api/v1/support-certificates`\n  (admin, or an API key with `licenses:write`) "
         '`{"organization_id" | "organization_inn",\n  "tier", "products", "key_serials", '
         '"starts_at", "ends_at", "number"?}` → 201',
         "POST",
@@ -662,9 +663,7 @@ CONTRACT: list[Row] = [
         '- A subscription\'s history: `{"items": [{"at", "from", "to", "reason", "actor"}]}`.',
         "GET",
         "/api/v1/keys/{serial}/protection/history",
-        response={
-            "items": [{"at": ANY, "from": ANY, "to": ANY, "reason": ANY, "actor": ANY}]
-        },
+        response={"items": [{"at": ANY, "from": ANY, "to": ANY, "reason": ANY, "actor": ANY}]},
     ),
     # 40-helpdesk.md, "Shapes clients rely on"
     Row(
@@ -883,9 +882,7 @@ def compare(
         if spec.type is not None and resolved.get("type") != spec.type:
             yield where, f"is {resolved.get('type')}, the spec says {spec.label}"
         if spec.enum:
-            values = resolved.get("enum") or (
-                [resolved["const"]] if "const" in resolved else None
-            )
+            values = resolved.get("enum") or ([resolved["const"]] if "const" in resolved else None)
             if values is None or set(values) != set(spec.enum):
                 yield where, f"takes {values}, the spec says {' | '.join(spec.enum)}"
 
@@ -934,7 +931,9 @@ async def merged(stack: Stack) -> Schemas:
 @pytest.mark.parametrize("row", CONTRACT, ids=lambda row: row.id)
 async def test_the_merged_document_keeps_the_shape_clients_rely_on(merged: Schemas, row: Row):
     found = findings(merged, row)
-    unexpected = [f"{field or '(operation)'}: {what}" for field, what in found if field not in row.differs]
+    unexpected = [
+        f"{field or '(operation)'}: {what}" for field, what in found if field not in row.differs
+    ]
     assert not unexpected, (
         f"{row.spec}, {row.section!r}: {row.method} {row.path} departs from the spec:\n  "
         + "\n  ".join(unexpected)
@@ -1031,3 +1030,468 @@ def test_problems_and_lists_have_the_platforms_shape(merged: Schemas):
         page = found[1]["responses"]["200"]["content"]["application/json"]["schema"]
         shape = {"items": [ANY], "next_cursor": ANY}
         assert not list(compare(merged, shape, page, path, request=False)), path
+
+
+# --- Walked for real through the gateway ---------------------------------------------------
+
+
+def conforms(spec: Any, value: Any, where: str = "") -> Iterator[str]:
+    """How an answer on the wire departs from the spec's shape (every field there, enums)."""
+    if isinstance(spec, Nullable):
+        if value is None:
+            return
+        spec = spec.inner
+    if isinstance(spec, dict):
+        if not isinstance(value, dict):
+            yield f"{where or '(body)'} is not an object: {value!r}"
+            return
+        for key in spec:
+            if key == MORE:
+                continue
+            name = key.removesuffix("?")
+            if name in value:
+                yield from conforms(spec[key], value[name], join(where, name))
+            elif not key.endswith("?"):
+                yield f"{join(where, name)} missing"
+    elif isinstance(spec, list):
+        if not isinstance(value, list):
+            yield f"{where} is not a list: {value!r}"
+            return
+        for index, item in enumerate(value):
+            yield from conforms(spec[0], item, f"{where}[{index}]")
+    elif isinstance(spec, Value) and spec is not ANY:
+        types = {"string": str, "boolean": bool, "integer": int, "number": (int, float)}
+        expected = types.get(spec.type or "")
+        if expected is not None and (not isinstance(value, expected) or value is None):
+            yield f"{where} is {value!r}, the spec says {spec.label}"
+        if spec.enum and value not in spec.enum:
+            yield f"{where} is {value!r}, the spec says {spec.label}"
+        if spec is DECIMAL and not re.fullmatch(r"-?\d+\.\d{2}", str(value)):
+            yield f"{where} is {value!r}, not a decimal string"
+
+
+def assert_shape(row_path: str, method: str, answer: Any, status: int, *, spec: Any = None):
+    """The answer has the status and the fields the table's row for it gives."""
+    rows = [
+        row
+        for row in CONTRACT
+        if (row.method, normalized(row.path)) == (method, normalized(row_path))
+        and row.response is not None
+    ]
+    assert answer.status_code == status, f"{method} {row_path}: {answer.status_code} {answer.text}"
+    for shape in [spec] if spec is not None else [row.response for row in rows]:
+        wrong = list(conforms(shape, answer.json()))
+        assert not wrong, f"{method} {row_path}: " + "; ".join(wrong)
+    # 50-platform.md, "API conventions": "ISO 8601 times in UTC with `Z`".
+    local = [moment for moment in moments(answer.json()) if not moment.endswith("Z")]
+    assert not local, f"{method} {row_path}: times not in UTC with Z: {local}"
+
+
+MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def moments(value: Any) -> Iterator[str]:
+    """Every date-time string of a JSON value."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from moments(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from moments(item)
+    elif isinstance(value, str) and MOMENT.match(value):
+        yield value
+
+
+def spec_organization() -> dict[str, Any]:
+    """The spec's example organization, with requisites of its own (the example's INN belongs
+    to a real company and its settlement account is elided)."""
+    return {
+        "country": "RU",
+        "legal_form": "ООО",
+        "full_name": "Общество с ограниченной ответственностью Ромашка",
+        "short_name": "ООО Ромашка",
+        "inn": company_inn(),
+        "kpp": "773601001",
+        "ogrn": ogrn(),
+        "okved": "62.01",
+        "okpo": "00032537",
+        "classification": None,
+        "director_name": "Иванов Иван Иванович",
+        "director_name_genitive": None,
+        "director_basis": "Устава",
+        "bank": {
+            "bik": "044525225",
+            "name": "ПАО Сбербанк",
+            "settlement_account": settlement_account(),
+            "correspondent_account": "30101810400000000225",
+        },
+        "legal_address": {
+            "postal_code": "117997",
+            "region": "г. Москва",
+            "district": None,
+            "locality": "Москва",
+            "street": "ул. Вавилова",
+            "line": "117997, г. Москва, ул. Вавилова, д. 19",
+        },
+        "actual_address": None,
+    }
+
+
+PASSWORD = "Romashka-Secret-2026"
+CONTACT_EXAMPLE = {
+    "full_name": "Петров Пётр Петрович",
+    "phone": "+79161234567",
+    "email": "petrov@example.ru",
+    "password": PASSWORD,
+}
+
+
+async def register(stack: Stack, email: str) -> dict[str, Any]:
+    """`POST /api/v1/registration` with the spec's example body, then both codes."""
+    contact = {**CONTACT_EXAMPLE, "phone": phone(), "email": email}
+    organization = spec_organization()
+    started = await stack.gateway.post(
+        "/api/v1/registration", json={"organization": organization, "contact": contact}
+    )
+    assert_shape("/api/v1/registration", "POST", started, 201)
+    registration = started.json()
+    assert (registration["status"], sorted(registration["pending"])) == (
+        "pending_verification",
+        ["email", "phone"],
+    )
+    path = f"/api/v1/registration/{registration['registration_id']}/verify"
+    code = stack.mail.last_code(email, about="для регистрации")
+    assert (await stack.gateway.post(path, json={"channel": "email", "code": code})).is_success
+    # "Codes reach people as text containing the 6 digits; the SMS webhook body is
+    # {"to": "+7…", "text": "…"}" (the sink reads exactly these two fields).
+    code = stack.sms.last_code(contact["phone"])
+    completed = await stack.gateway.post(path, json={"channel": "phone", "code": code})
+    assert_shape(path, "POST", completed, 200)
+    assert completed.json()["status"] == "completed"
+    return {**completed.json(), "email": email, "inn": organization["inn"]}
+
+
+async def signed_in(stack: Stack, customer: dict[str, Any]) -> dict[str, str]:
+    answer = await stack.gateway.post(
+        "/api/v1/auth/login",
+        json={
+            "login": customer["email"],
+            "password": PASSWORD,
+            "organization_id": customer["organization_id"],
+        },
+    )
+    assert_shape("/api/v1/auth/login", "POST", answer, 200)
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+@pytest.fixture(scope="module")
+async def customer(stack: Stack) -> dict[str, Any]:
+    """A company registered with the spec's example body, and its contact's headers."""
+    registered = await register(stack, f"petrov-{uuid.uuid4().hex[:8]}@example.ru")
+    return {**registered, "headers": await signed_in(stack, registered)}
+
+
+async def test_identity_shapes_walked(stack: Stack, customer: dict[str, Any]):
+    me = await stack.gateway.get("/api/v1/me", headers=customer["headers"])
+    assert_shape("/api/v1/me", "GET", me, 200)
+    assert set(me.json()["user"]["roles"]) == {"contact", "responsible"}
+
+    # The same e-mail in a second organization: signing in asks which one (409).
+    second = await register(stack, customer["email"])
+    asked = await stack.gateway.post(
+        "/api/v1/auth/login", json={"login": customer["email"], "password": PASSWORD}
+    )
+    assert asked.status_code == 409, asked.text
+    choices = {"organizations": [CHOICE]}
+    assert_shape("/api/v1/auth/login", "POST", asked, 409, spec=choices)
+    assert {o["id"] for o in asked.json()["organizations"]} == {
+        customer["organization_id"],
+        second["organization_id"],
+    }
+    await signed_in(stack, second)
+
+    # Password recovery: the same 202 for a known and an unknown e-mail.
+    answers = [
+        await stack.gateway.post("/api/v1/auth/password-recovery", json={"email": email})
+        for email in (customer["email"], f"nobody-{uuid.uuid4().hex[:8]}@example.ru")
+    ]
+    assert [a.status_code for a in answers] == [202, 202]
+    assert answers[0].json() == answers[1].json()
+    code = stack.mail.last_code(customer["email"], about="восстановления пароля")
+    verified = await stack.gateway.post(
+        "/api/v1/auth/password-recovery/verify", json={"email": customer["email"], "code": code}
+    )
+    assert_shape("/api/v1/auth/password-recovery/verify", "POST", verified, 200)
+    assert len(verified.json()["organizations"]) == 2
+    completed = await stack.gateway.post(
+        "/api/v1/auth/password-recovery/complete",
+        json={
+            "recovery_token": verified.json()["recovery_token"],
+            "organization_id": second["organization_id"],
+            "new_password": "Lyutik-New-Secret-2026",
+        },
+    )
+    assert completed.status_code == 204, completed.text
+
+    # A partner key, shown once, and what `GET /api/v1/me` says of it.
+    admin = await sign_in(stack, ADMIN_EMAIL, ADMIN_PASSWORD)
+    issued = await stack.gateway.post(
+        "/api/v1/api-keys",
+        json={"organization_id": customer["organization_id"], "name": "ЭДО", "scopes": ["read"]},
+        headers=admin,
+    )
+    assert_shape("/api/v1/api-keys", "POST", issued, 201)
+    described = await stack.gateway.get("/api/v1/me", headers={"X-API-Key": issued.json()["key"]})
+    assert_shape("/api/v1/me", "GET", described, 200)
+    assert described.json()["api_key"]["prefix"] == issued.json()["prefix"]
+    assert described.json()["organization"]["id"] == customer["organization_id"]
+
+    # A validation problem names each wrong field by its dotted path.
+    broken = {**spec_organization(), "inn": "7707083894"}
+    refused = await stack.gateway.post(
+        "/api/v1/registration",
+        json={"organization": broken, "contact": {**CONTACT_EXAMPLE, "phone": phone()}},
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    problem = {**PROBLEM, "errors": [{"field": STR, "message": STR}]}
+    assert_shape("/api/v1/registration", "POST", refused, 422, spec=problem)
+    assert "organization.inn" in [error["field"] for error in refused.json()["errors"]]
+
+
+async def test_licensing_shapes_walked(stack: Stack, customer: dict[str, Any]):
+    admin = await sign_in(stack, ADMIN_EMAIL, ADMIN_PASSWORD)
+    number = f"ЛД-2026/{uuid.uuid4().hex[:6]}"
+    serial = f"3-{uuid.uuid4().int % 10**7:07d}"
+    contract = {  # the spec's example
+        "number": number,
+        "date": "2026-11-20",
+        "licensee": {
+            "inn": customer["inn"],
+            "kpp": "773601001",
+            "name": "ООО Ромашка",
+            "email": customer["email"],
+        },
+        "end_user_email": None,
+        "licenses": [
+            {
+                "product_code": "BAZIS_FURNITURE",
+                "edition": "Профессионал",
+                "seats": 2,
+                "starts_at": "2026-11-20",
+                "expires_at": "2027-11-19",
+                "key_serial": serial,
+            }
+        ],
+        "acts": [
+            {
+                "number": f"А-{uuid.uuid4().hex[:8]}",
+                "date": "2026-11-20",
+                "issued_by": "vendor",
+                "items": [
+                    {
+                        "code": "SUPPORT_PAID_12M",
+                        "name": "Техподдержка 12 мес.",
+                        "quantity": 1,
+                        "amount": "12000.00",
+                    }
+                ],
+            }
+        ],
+        "documents": [
+            {
+                "name": "contract.pdf",
+                "content_type": "application/pdf",
+                "content_base64": "JVBERi0xLjcKJSVFT0YK",
+            }
+        ],
+    }
+    imported = await stack.gateway.post("/api/v1/contracts", json=contract, headers=admin)
+    assert_shape("/api/v1/contracts", "POST", imported, 201)
+    assert imported.json()["number"] == number
+    assert [act["number"] for act in imported.json()["acts"]] == [contract["acts"][0]["number"]]
+    code = imported.json()["licenses"][0]["activation_code"]
+    again = await stack.gateway.post("/api/v1/contracts", json=contract, headers=admin)
+    assert again.status_code == 409, again.text
+
+    validated = await stack.gateway.post(
+        "/api/v1/licenses/validate", json={"activation_code": code, "key_serial": serial}
+    )
+    assert_shape("/api/v1/licenses/validate", "POST", validated, 200)
+    assert validated.json()["code"] == "VALID"
+    # "`license` carries only product, edition, seats, status and expiry"
+    assert not {"id", "activation_code", "key_serial", "contract_id"} & set(
+        validated.json()["license"]
+    )
+    malformed = await stack.gateway.post(
+        "/api/v1/licenses/validate", json={"activation_code": "NOT-A-CODE"}
+    )
+    assert_shape("/api/v1/licenses/validate", "POST", malformed, 200)
+    assert malformed.json() == {"valid": False, "code": "MALFORMED", "license": None}
+
+    contact = customer["headers"]
+    await eventually(lambda: licensing_knows(stack, customer["email"]))
+    terms = await stack.gateway.get("/api/v1/upload-requests/terms")
+    assert_shape("/api/v1/upload-requests/terms", "GET", terms, 200)
+    asked = {"numbers": [number], "terms_version": terms.json()["version"], "accept_terms": True}
+    refused = await stack.gateway.post(
+        "/api/v1/upload-requests", json={**asked, "accept_terms": False}, headers=contact
+    )
+    assert refused.status_code == 422, refused.text
+    uploaded = await stack.gateway.post("/api/v1/upload-requests", json=asked, headers=contact)
+    assert_shape("/api/v1/upload-requests", "POST", uploaded, 201)
+    assert uploaded.json()["status"] == "approved"
+    licenses = await stack.gateway.get("/api/v1/licenses", headers=contact)
+    assert_shape("/api/v1/licenses", "GET", licenses, 200)
+    assert [lic["activation_code"] for lic in licenses.json()["items"]] == [code]
+
+    renewal = await stack.gateway.post(
+        "/api/v1/support-certificates/renew", json={"act_number": "А-НЕТ-ТАКОГО"}, headers=contact
+    )
+    assert renewal.status_code == 422, renewal.text
+    assert renewal.json()["reason"] == "not_found"
+    statement = await stack.gateway.get(
+        "/api/v1/reconciliation", params={"from": "2026-11-01", "to": "2026-11-30"}, headers=contact
+    )
+    assert_shape("/api/v1/reconciliation", "GET", statement, 200)
+    invoices = await stack.gateway.get("/api/v1/invoices", headers=contact)
+    assert_shape("/api/v1/invoices", "GET", invoices, 200)
+
+    # A certificate issued for the company's INN, then "my certificates".
+    certificate = await stack.gateway.post(
+        "/api/v1/support-certificates",
+        json={
+            "organization_inn": customer["inn"],
+            "tier": "paid",
+            "products": ["BAZIS_FURNITURE"],
+            "key_serials": [serial],
+            "starts_at": "2026-11-20T00:00:00Z",
+            "ends_at": "2099-11-19T21:00:00Z",
+        },
+        headers=admin,
+    )
+    assert_shape("/api/v1/support-certificates", "POST", certificate, 201)
+    mine = await stack.gateway.get("/api/v1/support-certificates", headers=contact)
+    assert_shape("/api/v1/support-certificates", "GET", mine, 200)
+    assert certificate.json()["id"] in [item["id"] for item in mine.json()["items"]]
+
+    # A product key registered into the account starts free support.
+    contract["number"] = f"ЛД-2026/{uuid.uuid4().hex[:6]}"
+    contract["acts"] = []
+    contract["licenses"][0]["key_serial"] = None
+    loose = await stack.gateway.post("/api/v1/contracts", json=contract, headers=admin)
+    assert loose.status_code == 201, loose.text
+    registered = await stack.gateway.post(
+        "/api/v1/licenses/register",
+        json={"activation_code": loose.json()["licenses"][0]["activation_code"]},
+        headers=contact,
+    )
+    assert_shape("/api/v1/licenses/register", "POST", registered, 200)
+    assert registered.json()["certificate"]["tier"] == "free"
+
+
+async def test_dongle_shapes_walked(stack: Stack, customer: dict[str, Any]):
+    admin = await sign_in(stack, ADMIN_EMAIL, ADMIN_PASSWORD)
+    serial = f"G-{uuid.uuid4().hex[:10]}"
+    imported = await stack.gateway.post(
+        "/api/v1/keys",
+        json={"serial": serial, "kind": "guardant", "organization_id": customer["organization_id"]},
+        headers=admin,
+    )
+    assert_shape("/api/v1/keys", "POST", imported, 201)
+    contact = customer["headers"]
+    key = await stack.gateway.get(f"/api/v1/keys/{serial}", headers=contact)
+    assert_shape("/api/v1/keys/{serial}", "GET", key, 200)
+    assert key.json()["protection"] is None
+
+    # Not CodeMeter: a 422 naming the rule.
+    protection = await stack.gateway.post(f"/api/v1/keys/{serial}/protection", headers=contact)
+    assert protection.status_code == 422, protection.text
+    assert protection.json()["rule"] == "codemeter_only"
+    updates = await stack.gateway.get(f"/api/v1/keys/{serial}/updates", headers=contact)
+    assert_shape("/api/v1/keys/{serial}/updates", "GET", updates, 200)
+    jwks = await stack.gateway.get("/api/v1/keys/update-files/jwks.json")
+    assert_shape("/api/v1/keys/update-files/jwks.json", "GET", jwks, 200)
+    assert jwks.json()["keys"]
+
+    not_begun = await stack.gateway.post(
+        "/api/v1/admin/prolongation-runs", json={"month": "2999-12"}, headers=admin
+    )
+    assert not_begun.status_code == 422, not_begun.text
+
+    lost = await stack.gateway.post(
+        f"/api/v1/keys/{serial}/loss-report", json={"kind": "lost"}, headers=contact
+    )
+    assert_shape("/api/v1/keys/{serial}/loss-report", "POST", lost, 200)
+    assert (lost.json()["restoration"], lost.json()["invoice_ids"]) == ("not_covered", [])
+    assert lost.json()["key"]["status"] == "lost"
+
+
+async def test_helpdesk_shapes_walked(stack: Stack, customer: dict[str, Any]):
+    contact = customer["headers"]
+    suggested = await stack.gateway.post(
+        "/api/v1/kb/suggest",
+        json={"subject": "Не активируется лицензия", "description": "Пишет: код неверный"},
+    )
+    assert_shape("/api/v1/kb/suggest", "POST", suggested, 200)
+    assert len(suggested.json()["items"]) <= 5
+    found = await stack.gateway.get("/api/v1/kb/search", params={"q": "лицензия"})
+    assert_shape("/api/v1/kb/search", "GET", found, 200)
+
+    opened = await stack.gateway.post(
+        "/api/v1/tickets",
+        json={
+            "subject": "Не активируется лицензия",
+            "description": "Пишет: код неверный",
+            "product_code": "BAZIS_FURNITURE",
+            "category": "question",
+            "suggestion_id": suggested.json()["suggestion_id"],
+        },
+        headers=contact,
+    )
+    assert_shape("/api/v1/tickets", "POST", opened, 201)
+    ticket = opened.json()
+    assert re.fullmatch(r"HD-\d+", ticket["number"]), ticket["number"]
+    assert (ticket["status"], ticket["tier"], ticket["first_response_due_at"]) == (
+        "new",
+        "none",
+        None,
+    )
+    assert ticket["breached"] is False
+    detail = await stack.gateway.get(f"/api/v1/tickets/{ticket['id']}", headers=contact)
+    assert_shape("/api/v1/tickets/{id}", "GET", detail, 200)
+    # A move the rules do not allow: a 409 naming the current status.
+    moved = await stack.gateway.post(
+        f"/api/v1/tickets/{ticket['id']}/status", json={"status": "reopened"}, headers=contact
+    )
+    assert moved.status_code == 409, moved.text
+    assert moved.json()["current_status"] == "new"
+
+    staff = await sign_in(stack, ADMIN_EMAIL, ADMIN_PASSWORD)
+    article = await stack.gateway.post(
+        "/api/v1/kb/articles",
+        json={
+            "title": "Код активации не принимается",
+            "body": "Введите код без пробелов.",
+            "products": ["BAZIS_FURNITURE"],
+            "tags": ["активация"],
+            "status": "published",
+        },
+        headers=staff,
+    )
+    assert article.status_code == 201, article.text
+    feedback = await stack.gateway.post(
+        f"/api/v1/kb/articles/{article.json()['id']}/feedback",
+        json={"helpful": False, "reason": "unclear", "comment": "Где взять код?"},
+    )
+    assert feedback.status_code == 204, feedback.text
+    stats = await stack.gateway.get("/api/v1/kb/stats", headers=staff)
+    assert_shape("/api/v1/kb/stats", "GET", stats, 200)
+
+    callback = await stack.gateway.post(
+        "/api/v1/callbacks",
+        json={"name": "Пётр", "phone": phone(), "topic": "Не активируется лицензия"},
+    )
+    assert_shape("/api/v1/callbacks", "POST", callback, 201)
+    status = await stack.gateway.get("/api/v1/calendar/status")
+    assert_shape("/api/v1/calendar/status", "GET", status, 200)
