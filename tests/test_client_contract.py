@@ -1060,7 +1060,12 @@ def conforms(spec: Any, value: Any, where: str = "") -> Iterator[str]:
         for index, item in enumerate(value):
             yield from conforms(spec[0], item, f"{where}[{index}]")
     elif isinstance(spec, Value) and spec is not ANY:
-        types = {"string": str, "boolean": bool, "integer": int, "number": (int, float)}
+        types: dict[str, type | tuple[type, ...]] = {
+            "string": str,
+            "boolean": bool,
+            "integer": int,
+            "number": (int, float),
+        }
         expected = types.get(spec.type or "")
         if expected is not None and (not isinstance(value, expected) or value is None):
             yield f"{where} is {value!r}, the spec says {spec.label}"
@@ -1263,7 +1268,7 @@ async def test_licensing_shapes_walked(stack: Stack, customer: dict[str, Any]):
     admin = await sign_in(stack, ADMIN_EMAIL, ADMIN_PASSWORD)
     number = f"ЛД-2026/{uuid.uuid4().hex[:6]}"
     serial = f"3-{uuid.uuid4().int % 10**7:07d}"
-    contract = {  # the spec's example
+    contract: dict[str, Any] = {  # the spec's example
         "number": number,
         "date": "2026-11-20",
         "licensee": {
