@@ -1032,6 +1032,129 @@ def test_problems_and_lists_have_the_platforms_shape(merged: Schemas):
         assert not list(compare(merged, shape, page, path, request=False)), path
 
 
+# Every method and path of the four "Endpoints (through the gateway)" tables, one per line.
+ENDPOINT_TABLES: list[tuple[str, str, str]] = [
+    (ID, "POST", "/api/v1/registration/lookup"),
+    (ID, "POST", "/api/v1/registration"),
+    (ID, "POST", "/api/v1/registration/{id}/verify"),
+    (ID, "POST", "/api/v1/registration/{id}/resend"),
+    (ID, "GET", "/api/v1/directory/banks/{bik}"),
+    (ID, "GET", "/api/v1/directory/postal-codes/{index}"),
+    (ID, "POST", "/api/v1/auth/login"),
+    (ID, "POST", "/api/v1/auth/accountant"),
+    (ID, "POST", "/api/v1/auth/refresh"),
+    (ID, "POST", "/api/v1/auth/logout"),
+    (ID, "POST", "/api/v1/auth/password-recovery"),
+    (ID, "POST", "/api/v1/auth/password-recovery/verify"),
+    (ID, "POST", "/api/v1/auth/password-recovery/complete"),
+    (ID, "GET", "/api/v1/auth/jwks.json"),
+    (ID, "GET", "/api/v1/me"),
+    (ID, "POST", "/api/v1/me/password"),
+    (ID, "GET", "/api/v1/organizations/{id}"),
+    (ID, "GET", "/api/v1/organizations/{id}/contacts"),
+    (ID, "GET", "/api/v1/organizations/{id}/memberships"),
+    (ID, "POST", "/api/v1/organizations/{id}/memberships/{user_id}/approve"),
+    (ID, "POST", "/api/v1/organizations/{id}/memberships/{user_id}/decline"),
+    (ID, "POST", "/api/v1/change-requests"),
+    (ID, "GET", "/api/v1/change-requests"),
+    (ID, "POST", "/api/v1/change-requests/{id}/approve"),
+    (ID, "POST", "/api/v1/change-requests/{id}/reject"),
+    (ID, "POST", "/api/v1/staff"),
+    (ID, "POST", "/api/v1/api-keys"),
+    (ID, "GET", "/api/v1/api-keys"),
+    (ID, "DELETE", "/api/v1/api-keys/{id}"),
+    (LIC, "GET", "/api/v1/products"),
+    (LIC, "GET", "/api/v1/price-list"),
+    (LIC, "POST", "/api/v1/products"),
+    (LIC, "POST", "/api/v1/price-list/versions"),
+    (LIC, "POST", "/api/v1/contracts"),
+    (LIC, "GET", "/api/v1/contracts"),
+    (LIC, "GET", "/api/v1/contracts/{id}"),
+    (LIC, "POST", "/api/v1/upload-requests"),
+    (LIC, "GET", "/api/v1/upload-requests"),
+    (LIC, "POST", "/api/v1/upload-requests/{id}/approve"),
+    (LIC, "POST", "/api/v1/upload-requests/{id}/reject"),
+    (LIC, "GET", "/api/v1/licenses"),
+    (LIC, "GET", "/api/v1/licenses/{id}"),
+    (LIC, "POST", "/api/v1/licenses/register"),
+    (LIC, "POST", "/api/v1/licenses/validate"),
+    (LIC, "POST", "/api/v1/licenses/{id}/renew"),
+    (LIC, "POST", "/api/v1/licenses/{id}/suspend"),
+    (LIC, "POST", "/api/v1/licenses/{id}/reinstate"),
+    (LIC, "POST", "/api/v1/licenses/{id}/revoke"),
+    (LIC, "GET", "/api/v1/support-certificates"),
+    (LIC, "POST", "/api/v1/support-certificates/register"),
+    (LIC, "POST", "/api/v1/support-certificates/renew"),
+    (LIC, "POST", "/api/v1/support-certificates"),
+    (LIC, "GET", "/api/v1/invoices"),
+    (LIC, "POST", "/api/v1/invoices/{id}/payments"),
+    (LIC, "GET", "/api/v1/acts"),
+    (LIC, "GET", "/api/v1/reconciliation"),
+    (LIC, "GET", "/api/v1/documents/{id}"),
+    (DON, "GET", "/api/v1/keys"),
+    (DON, "GET", "/api/v1/keys/{serial}"),
+    (DON, "POST", "/api/v1/keys"),
+    (DON, "POST", "/api/v1/keys/{serial}/protection"),
+    (DON, "DELETE", "/api/v1/keys/{serial}/protection"),
+    (DON, "GET", "/api/v1/keys/{serial}/protection/history"),
+    (DON, "GET", "/api/v1/keys/{serial}/updates"),
+    (DON, "GET", "/api/v1/keys/{serial}/updates/{sequence}"),
+    (DON, "POST", "/api/v1/keys/{serial}/loss-report"),
+    (DON, "POST", "/api/v1/keys/{serial}/replacement"),
+    (DON, "POST", "/api/v1/keys/{serial}/found"),
+    (DON, "POST", "/api/v1/admin/prolongation-runs"),
+    (HD, "POST", "/api/v1/tickets"),
+    (HD, "GET", "/api/v1/tickets"),
+    (HD, "GET", "/api/v1/tickets/{id}"),
+    (HD, "POST", "/api/v1/tickets/{id}/messages"),
+    (HD, "POST", "/api/v1/tickets/{id}/status"),
+    (HD, "POST", "/api/v1/tickets/{id}/assign"),
+    (HD, "POST", "/api/v1/tickets/{id}/remote-session"),
+    (HD, "POST", "/api/v1/tickets/{id}/attachments"),
+    (HD, "GET", "/api/v1/tickets/{id}/attachments/{aid}"),
+    (HD, "GET", "/api/v1/kb/articles"),
+    (HD, "GET", "/api/v1/kb/articles/{id}"),
+    (HD, "GET", "/api/v1/kb/search"),
+    (HD, "POST", "/api/v1/kb/suggest"),
+    (HD, "POST", "/api/v1/kb/articles/{id}/feedback"),
+    (HD, "POST", "/api/v1/kb/articles"),
+    (HD, "PUT", "/api/v1/kb/articles/{id}"),
+    (HD, "GET", "/api/v1/calendar/status"),
+    (HD, "GET", "/api/v1/calendar/days"),
+    (HD, "PUT", "/api/v1/calendar/days/{date}"),
+    (HD, "POST", "/api/v1/callbacks"),
+    (HD, "GET", "/api/v1/callbacks"),
+    (HD, "POST", "/api/v1/callbacks/{id}/done"),
+]
+# Built by the membership work of identity (rule 3); served once it is merged.
+NOT_SERVED_YET = {
+    "/api/v1/organizations/{id}/memberships",
+    "/api/v1/organizations/{id}/memberships/{user_id}/approve",
+    "/api/v1/organizations/{id}/memberships/{user_id}/decline",
+}
+
+
+@pytest.mark.parametrize(
+    ("spec", "method", "path"),
+    [
+        pytest.param(
+            *endpoint,
+            marks=[pytest.mark.xfail(reason="identity's memberships: not served yet")]
+            if endpoint[2] in NOT_SERVED_YET
+            else [],
+        )
+        for endpoint in ENDPOINT_TABLES
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+async def test_every_path_of_the_endpoint_tables_is_served(
+    merged: Schemas, spec: str, method: str, path: str
+):
+    assert merged.operation(method, path), (
+        f"{spec}, {ENDPOINTS!r}: {method} {path} is not in the merged document"
+    )
+
+
 # --- Walked for real through the gateway ---------------------------------------------------
 
 
@@ -1250,6 +1373,30 @@ async def test_identity_shapes_walked(stack: Stack, customer: dict[str, Any]):
     assert_shape("/api/v1/me", "GET", described, 200)
     assert described.json()["api_key"]["prefix"] == issued.json()["prefix"]
     assert described.json()["organization"]["id"] == customer["organization_id"]
+
+    # Wrong credentials: one 401, the same for an unknown login and a wrong password.
+    wrong = [
+        await stack.gateway.post("/api/v1/auth/login", json={"login": login, "password": "x" * 9})
+        for login in (customer["email"], f"nobody-{uuid.uuid4().hex[:8]}@example.ru")
+    ]
+    assert [answer.status_code for answer in wrong] == [401, 401]
+    assert [answer.json()["detail"] for answer in wrong] == [wrong[0].json()["detail"]] * 2
+
+    # A code asked for again too soon: 429 with Retry-After.
+    started = await stack.gateway.post(
+        "/api/v1/registration",
+        json={
+            "organization": spec_organization(),
+            "contact": {**CONTACT_EXAMPLE, "phone": phone(), "email": f"x{uuid.uuid4().hex}@ya.ru"},
+        },
+    )
+    assert started.status_code == 201, started.text
+    resent = await stack.gateway.post(
+        f"/api/v1/registration/{started.json()['registration_id']}/resend",
+        json={"channel": "email"},
+    )
+    assert resent.status_code == 429, resent.text
+    assert int(resent.headers["Retry-After"]) > 0
 
     # A validation problem names each wrong field by its dotted path.
     broken = {**spec_organization(), "inn": "7707083894"}
