@@ -99,6 +99,8 @@ class Row:
     query: tuple[str, ...] = ()
     errors: tuple[int, ...] = ()
     section: str = SHAPES
+    # fields the spec keeps out of this answer (`"key"` only in the 201 that issues it)
+    absent: tuple[str, ...] = ()
     # field path -> the doc that says why the implementation differs there
     differs: dict[str, str] = field(default_factory=dict)
 
@@ -332,6 +334,14 @@ CONTRACT: list[Row] = [
     ),
     Row(
         ID,
+        "(`key` only here, once)",
+        "GET",
+        "/api/v1/api-keys",
+        response={"items": [{"id": ANY, "prefix": ANY, "scopes": [STR], MORE: True}]},
+        absent=("items[].key",),
+    ),
+    Row(
+        ID,
         'Password recovery: `POST /api/v1/auth/password-recovery` `{"email"}` → the same 202 '
         "whether or not the e-mail is known;",
         "POST",
@@ -480,6 +490,12 @@ CONTRACT: list[Row] = [
                 }
             ),
         },
+        absent=(
+            "license.id",
+            "license.activation_code",
+            "license.key_serial",
+            "license.contract_id",
+        ),
         errors=(429,),
     ),
     Row(
@@ -828,6 +844,22 @@ class Schemas:
                 return schema, may_be_null
         raise AssertionError("a $ref loop")
 
+    def has(self, schema: dict[str, Any], dotted: str) -> bool:
+        """Whether the answer's schema has the field at `dotted` (`items[].key`)."""
+        for name in dotted.split("."):
+            resolved, _ = self.resolve(schema)
+            if name.endswith("[]"):
+                name = name.removesuffix("[]")
+                schema = resolved.get("properties", {}).get(name)
+                if schema is None:
+                    return False
+                schema = self.resolve(schema)[0].get("items", {})
+            else:
+                schema = resolved.get("properties", {}).get(name)
+                if schema is None:
+                    return False
+        return True
+
     def operation(self, method: str, path: str) -> tuple[str, dict[str, Any]] | None:
         for documented, item in self.document["paths"].items():
             if normalized(documented) == normalized(path) and method.lower() in item:
@@ -916,6 +948,11 @@ def findings(schemas: Schemas, row: Row) -> list[tuple[str, str]]:
         elif row.response is not None:
             schema = content[row.media_type].get("schema", {})
             result += compare(schemas, row.response, schema, "", request=False)
+            result += [
+                (name, "in the answer; the spec keeps it out")
+                for name in row.absent
+                if schemas.has(schema, name)
+            ]
     return result
 
 
@@ -1490,6 +1527,10 @@ async def test_licensing_shapes_walked(stack: Stack, customer: dict[str, Any]):
         "/api/v1/upload-requests", json={**asked, "accept_terms": False}, headers=contact
     )
     assert refused.status_code == 422, refused.text
+    old_terms = await stack.gateway.post(
+        "/api/v1/upload-requests", json={**asked, "terms_version": "1900-01"}, headers=contact
+    )
+    assert old_terms.status_code == 422, old_terms.text
     uploaded = await stack.gateway.post("/api/v1/upload-requests", json=asked, headers=contact)
     assert_shape("/api/v1/upload-requests", "POST", uploaded, 201)
     assert uploaded.json()["status"] == "approved"
