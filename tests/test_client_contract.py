@@ -34,6 +34,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 
+from shared.events import EVENTS_BY_TYPE
 from shared.testing.plugin import eventually
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Stack
 from tests.requisites import company_inn, ogrn, phone, settlement_account
@@ -1688,3 +1689,80 @@ async def test_helpdesk_shapes_walked(stack: Stack, customer: dict[str, Any]):
     assert_shape("/api/v1/callbacks", "POST", callback, 201)
     status = await stack.gateway.get("/api/v1/calendar/status")
     assert_shape("/api/v1/calendar/status", "GET", status, 200)
+
+
+# 60-events.md, "The events": the `data` each event carries "at least", as the field names
+# the column describes ("license id" is `license_id`, "product" `product_code`, "new state"
+# `status`, "changed fields" `changes`, "kind" of a loss `kind`).
+EVENT_DATA: dict[str, tuple[str, ...]] = {
+    "identity.organization.registered": (
+        "organization_id",
+        "inn",
+        "kpp",
+        "name",
+        "customer_number",
+        "resident",
+    ),
+    "identity.user.registered": ("user_id", "organization_id", "email", "full_name"),
+    "identity.organization.updated": ("changes",),
+    "licensing.contract.attached": ("contract_id", "number", "organization_id", "licensee_inn"),
+    "licensing.license.issued": (
+        "license_id",
+        "organization_id",
+        "product_code",
+        "key_serial",
+        "expires_at",
+    ),
+    "licensing.license.lapsed": ("license_id", "key_serial", "reason"),
+    "licensing.license.renewed": ("license_id", "status"),
+    "licensing.license.suspended": ("license_id", "status"),
+    "licensing.license.reinstated": ("license_id", "status"),
+    "licensing.support.registered": (
+        "certificate_id",
+        "number",
+        "tier",
+        "organization_id",
+        "products",
+        "key_serials",
+        "starts_at",
+        "ends_at",
+    ),
+    "licensing.support.renewed": (
+        "certificate_id",
+        "number",
+        "tier",
+        "organization_id",
+        "products",
+        "key_serials",
+        "starts_at",
+        "ends_at",
+        "previous_ends_at",
+    ),
+    "licensing.support.expired": ("certificate_id", "key_serials", "ended_at"),
+    "licensing.invoice.issued": ("invoice_id", "organization_id", "reference", "items", "total"),
+    "licensing.invoice.paid": ("invoice_id", "reference", "paid_at"),
+    "licensing.renewal.rejected": ("reference", "reason"),
+    "dongle.protection.requested": (
+        "subscription_id",
+        "organization_id",
+        "key_serial",
+        "price_code",
+    ),
+    "dongle.protection.activated": ("subscription_id", "key_serial", "reason"),
+    "dongle.protection.lapsed": ("subscription_id", "key_serial", "reason"),
+    "dongle.protection.resumed": ("subscription_id", "key_serial", "reason"),
+    "dongle.protection.cancelled": ("subscription_id", "key_serial", "reason"),
+    "dongle.key.reported_lost": ("key_serial", "kind", "organization_id"),
+    "dongle.licenses.restored": ("old_serial", "new_serial", "license_ids"),
+    "dongle.update_file.generated": ("key_serial", "sequence", "valid_until"),
+    "helpdesk.renewal.requested": ("ticket_id", "organization_id", "act_number"),
+    "helpdesk.ticket.status_changed": ("ticket_id", "number", "from", "to", "organization_id"),
+}
+
+
+@pytest.mark.parametrize("event_type", sorted(EVENT_DATA))
+def test_each_event_carries_the_data_the_catalogue_names(event_type: str):
+    assert event_type in EVENTS_BY_TYPE, f"60-events.md: {event_type} has no model"
+    wire = EVENTS_BY_TYPE[event_type].model_json_schema(by_alias=True)["properties"]
+    missing = [name for name in EVENT_DATA[event_type] if name not in wire]
+    assert not missing, f"60-events.md: {event_type} carries no {missing}"
