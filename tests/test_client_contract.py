@@ -22,6 +22,12 @@ statuses the spec names. What is checked, and why it is what a client relies on:
 A row whose implementation cannot follow the spec names the field in `differs`, with the
 service document whose "Differences from the spec" section says why; that field's finding is
 expected (and must still be found: a difference that went away fails until the row is cleaned).
+
+Beside the table: every path of the four "Endpoints (through the gateway)" tables is served;
+every event carries the `data` 60-events names; and one story per service walks the spec's
+example bodies through the real gateway, checking statuses, fields, enum values, the problems'
+extra members (`organizations`, `reason`, `rule`, `current_status`) and UTC `Z` times on the
+wire.
 """
 
 import re
@@ -37,7 +43,7 @@ from fastapi.routing import APIRoute
 from shared.events import EVENTS_BY_TYPE
 from shared.testing.plugin import eventually
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Stack
-from tests.requisites import company_inn, ogrn, phone, settlement_account
+from tests.requisites import new_organization, phone
 from tests.test_identity_story import sign_in
 from tests.test_licensing_story import licensing_knows
 from tests.test_openapi_tags import APPS
@@ -1271,36 +1277,7 @@ def moments(value: Any) -> Iterator[str]:
 def spec_organization() -> dict[str, Any]:
     """The spec's example organization, with requisites of its own (the example's INN belongs
     to a real company and its settlement account is elided)."""
-    return {
-        "country": "RU",
-        "legal_form": "ООО",
-        "full_name": "Общество с ограниченной ответственностью Ромашка",
-        "short_name": "ООО Ромашка",
-        "inn": company_inn(),
-        "kpp": "773601001",
-        "ogrn": ogrn(),
-        "okved": "62.01",
-        "okpo": "00032537",
-        "classification": None,
-        "director_name": "Иванов Иван Иванович",
-        "director_name_genitive": None,
-        "director_basis": "Устава",
-        "bank": {
-            "bik": "044525225",
-            "name": "ПАО Сбербанк",
-            "settlement_account": settlement_account(),
-            "correspondent_account": "30101810400000000225",
-        },
-        "legal_address": {
-            "postal_code": "117997",
-            "region": "г. Москва",
-            "district": None,
-            "locality": "Москва",
-            "street": "ул. Вавилова",
-            "line": "117997, г. Москва, ул. Вавилова, д. 19",
-        },
-        "actual_address": None,
-    }
+    return new_organization(okpo="00032537")
 
 
 PASSWORD = "Romashka-Secret-2026"
