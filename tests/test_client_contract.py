@@ -647,6 +647,8 @@ CONTRACT: list[Row] = [
         "`GET …/updates/{sequence}` →\n  `application/jose`: a compact JWS",
         "GET",
         "/api/v1/keys/{serial}/updates/{sequence}",
+        # the JWS payload is not in the OpenAPI document: services/dongle/tests/
+        # test_update_files.py reads it (serial, sequence, valid_until, licenses, issued_at)
         media_type="application/jose",
     ),
     Row(
