@@ -238,6 +238,8 @@ KB_TITLE_VECTOR = (
     "setweight(to_tsvector('russian', keywords), 'B')"
 )
 
+NO_PENDING_LIST = {"fastupdate": "off"}
+
 
 class KbArticle(Base):
     """A knowledge-base article (rule 9): Markdown body, products it concerns, tags, draft or
@@ -246,13 +248,15 @@ class KbArticle(Base):
     __tablename__ = "kb_articles"
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'published')", name="status"),
-        Index(None, "search_vector", postgresql_using="gin"),
-        Index(None, "title_vector", postgresql_using="gin"),
+        # No pending list (migration 0010): searched on every keystroke, written rarely.
+        Index(None, "search_vector", postgresql_using="gin", postgresql_with=NO_PENDING_LIST),
+        Index(None, "title_vector", postgresql_using="gin", postgresql_with=NO_PENDING_LIST),
         Index(
             "ix_kb_articles_title_trgm",
             "title",
             postgresql_using="gin",
             postgresql_ops={"title": "public.gin_trgm_ops"},
+            postgresql_with=NO_PENDING_LIST,
         ),
     )
 
