@@ -21,10 +21,12 @@ handlers = EventHandlers()
 
 
 @handlers.on(SupportRegistered)
-async def certificate_registered(
-    session: AsyncSession, event: SupportRegistered, envelope: Envelope
+@handlers.on(SupportExpired)
+async def certificate_changed(
+    session: AsyncSession, event: SupportRegistered | SupportExpired, envelope: Envelope
 ) -> None:
-    """Rule 2: a certificate the organization's tickets may carry, with its tier."""
+    """Rule 2: the certificates an organization's tickets may carry, with their tier (each
+    event carries the whole certificate; an expired one gives no tier to new tickets)."""
     await certificate_service.apply(session, event, envelope)
 
 
@@ -35,17 +37,7 @@ async def certificate_renewed(
     """A longer term; when a ticket asked for it (rule 7), the answer goes into the ticket."""
     await certificate_service.apply(session, event, envelope)
     if event.reference is not None:
-        await renewal_service.answer(
-            session, handler_clock(session), handler_outbox(session), get_settings(), event
-        )
-
-
-@handlers.on(SupportExpired)
-async def certificate_expired(
-    session: AsyncSession, event: SupportExpired, envelope: Envelope
-) -> None:
-    """No tier any more for new tickets."""
-    await certificate_service.apply(session, event, envelope)
+        await _answer_in_ticket(session, event)
 
 
 @handlers.on(RenewalRejected)
@@ -53,21 +45,22 @@ async def renewal_rejected(
     session: AsyncSession, event: RenewalRejected, envelope: Envelope
 ) -> None:
     """Rule 7: the refusal and its reason go into the ticket that asked."""
+    await _answer_in_ticket(session, event)
+
+
+async def _answer_in_ticket(session: AsyncSession, event: SupportRenewed | RenewalRejected) -> None:
+    """Licensing's answer to a ticket's renewal request (rule 7) is posted into that ticket."""
     await renewal_service.answer(
         session, handler_clock(session), handler_outbox(session), get_settings(), event
     )
 
 
 @handlers.on(UserRegistered)
-async def person_registered(
-    session: AsyncSession, event: UserRegistered, envelope: Envelope
+@handlers.on(UserUpdated)
+async def person_changed(
+    session: AsyncSession, event: UserRegistered | UserUpdated, envelope: Envelope
 ) -> None:
     """Author names on tickets and the address notifications go to."""
-    await person_service.apply(session, event, envelope)
-
-
-@handlers.on(UserUpdated)
-async def person_updated(session: AsyncSession, event: UserUpdated, envelope: Envelope) -> None:
     await person_service.apply(session, event, envelope)
 
 

@@ -3,6 +3,7 @@ retries — a mail server down when the ticket changes still gets the mail once 
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
@@ -16,7 +17,10 @@ from shared.testing.servers import free_port
 from shared.testing.sinks import MailSink
 
 
-async def registered_contact(helpdesk, organization_id: uuid.UUID) -> tuple[uuid.UUID, str]:
+async def a_contacts_ticket(helpdesk) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """A contact helpdesk has heard of from identity, and a ticket they opened: their address,
+    their caller headers and the ticket."""
+    organization_id = uuid.uuid4()
     user_id = uuid.uuid4()
     email = f"client-{user_id.hex[:8]}@example.ru"
     envelope = await publish(
@@ -31,7 +35,10 @@ async def registered_contact(helpdesk, organization_id: uuid.UUID) -> tuple[uuid
         occurred_at=datetime.now(UTC),
     )
     await applied(helpdesk, envelope)
-    return user_id, email
+    customer = helpdesk.as_(
+        Principal(kind="user", user_id=user_id, organization_id=organization_id, roles=["contact"])
+    )
+    return email, customer, await open_ticket(helpdesk, customer)
 
 
 async def notifications(helpdesk, ticket_id: str) -> list[Notification]:
@@ -48,12 +55,7 @@ async def test_mail_waits_for_a_stopped_server_and_arrives_once_it_is_back(start
     server = Controller(sink, hostname="127.0.0.1", port=port)
     # The server is down when the ticket changes.
     async with start_helpdesk(smtp_port=port) as helpdesk:
-        org = uuid.uuid4()
-        user_id, email = await registered_contact(helpdesk, org)
-        customer = helpdesk.as_(
-            Principal(kind="user", user_id=user_id, organization_id=org, roles=["contact"])
-        )
-        ticket = await open_ticket(helpdesk, customer)
+        email, _, ticket = await a_contacts_ticket(helpdesk)
         staff = agent(helpdesk)
         secret_note = "Внутренняя заметка: клиент проблемный"
         await helpdesk.client.post(
@@ -108,12 +110,7 @@ async def _count(helpdesk, ticket_id: str, expected: int) -> bool:
 async def test_every_status_change_mails_the_author_and_a_note_does_not(start_helpdesk, mail_sink):
     sink, port = mail_sink
     async with start_helpdesk(smtp_port=port) as helpdesk:
-        org = uuid.uuid4()
-        user_id, email = await registered_contact(helpdesk, org)
-        customer = helpdesk.as_(
-            Principal(kind="user", user_id=user_id, organization_id=org, roles=["contact"])
-        )
-        ticket = await open_ticket(helpdesk, customer)
+        email, customer, ticket = await a_contacts_ticket(helpdesk)
         staff = agent(helpdesk)
         for status in ("in_progress", "solution_proposed"):
             await helpdesk.client.post(
