@@ -31,23 +31,22 @@ SNIPPET_OPTIONS = 'MaxWords=30, MinWords=12, ShortWord=3, MaxFragments=1, StartS
 # touching the index. `best` ranks the candidates on the whole weighted vector (title A, tags
 # B, body C), the title's trigram likeness to the words breaking near-ties; only the `limit`
 # best get a snippet.
+_VISIBLE = """status = 'published'
+      AND (CAST(:product AS text) IS NULL OR cardinality(products) = 0
+           OR products @> ARRAY[CAST(:product AS varchar)])"""
 FULL_TEXT = text(
-    """
+    f"""
 WITH words AS (
     SELECT to_tsquery('simple', :any) AS any_of, to_tsquery('simple', :every) AS every
 ), every_word AS (
     SELECT id FROM helpdesk.kb_articles
     WHERE CAST(:every AS text) IS NOT NULL
-      AND title_vector @@ (SELECT every FROM words) AND status = 'published'
-      AND (CAST(:product AS text) IS NULL OR cardinality(products) = 0
-           OR products @> ARRAY[CAST(:product AS varchar)])
+      AND title_vector @@ (SELECT every FROM words) AND {_VISIBLE}
     LIMIT :candidates
 ), any_title AS (
     SELECT id FROM helpdesk.kb_articles
     WHERE (SELECT count(*) FROM every_word) < :limit
-      AND title_vector @@ (SELECT any_of FROM words) AND status = 'published'
-      AND (CAST(:product AS text) IS NULL OR cardinality(products) = 0
-           OR products @> ARRAY[CAST(:product AS varchar)])
+      AND title_vector @@ (SELECT any_of FROM words) AND {_VISIBLE}
     ORDER BY ts_rank(title_vector, (SELECT any_of FROM words)) DESC, id
     LIMIT :candidates
 ), by_title AS (
@@ -57,9 +56,7 @@ WITH words AS (
 ), in_body AS (
     SELECT id FROM helpdesk.kb_articles
     WHERE (SELECT count(*) FROM by_title) < :limit
-      AND search_vector @@ (SELECT any_of FROM words) AND status = 'published'
-      AND (CAST(:product AS text) IS NULL OR cardinality(products) = 0
-           OR products @> ARRAY[CAST(:product AS varchar)])
+      AND search_vector @@ (SELECT any_of FROM words) AND {_VISIBLE}
       AND id NOT IN (SELECT id FROM by_title)
     LIMIT :candidates
 ), best AS (
@@ -73,7 +70,7 @@ WITH words AS (
 )
 SELECT id, title, ts_headline('russian', body, (SELECT any_of FROM words), :options), score
 FROM best ORDER BY score DESC, id
-"""
+"""  # noqa: S608 - a constant of this module, no input
 )
 
 
