@@ -2,14 +2,24 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.helpdesk.certificates.service import certificate_service, person_service
+from services.helpdesk.certificates.service import (
+    certificate_service,
+    organization_service,
+    person_service,
+)
 from services.helpdesk.config import get_settings
 from services.helpdesk.notifications.service import notification_service
 from services.helpdesk.tickets.renewals import renewal_service
 from shared.bus.consumer import EventHandlers, handler_clock, handler_outbox
 from shared.bus.envelope import Envelope
+from shared.events.dongle import UpdateFileGenerated
 from shared.events.helpdesk import TicketStatusChanged
-from shared.events.identity import UserRegistered, UserUpdated
+from shared.events.identity import (
+    OrganizationRegistered,
+    OrganizationUpdated,
+    UserRegistered,
+    UserUpdated,
+)
 from shared.events.licensing import (
     RenewalRejected,
     SupportExpired,
@@ -64,11 +74,30 @@ async def person_changed(
     await person_service.apply(session, event, envelope)
 
 
+@handlers.on(OrganizationRegistered)
+@handlers.on(OrganizationUpdated)
+async def organization_changed(
+    session: AsyncSession, event: OrganizationRegistered | OrganizationUpdated, envelope: Envelope
+) -> None:
+    """The organization's name on its tickets, for agents working the queue."""
+    await organization_service.apply(session, event, envelope)
+
+
 @handlers.on(TicketStatusChanged)
 async def notify_status_change(
     session: AsyncSession, event: TicketStatusChanged, envelope: Envelope
 ) -> None:
     """Rule 8: the ticket's author gets an e-mail about every status change."""
     await notification_service.status_changed(
+        session, event, envelope.id, handler_clock(session).now()
+    )
+
+
+@handlers.on(UpdateFileGenerated)
+async def notify_update_file(
+    session: AsyncSession, event: UpdateFileGenerated, envelope: Envelope
+) -> None:
+    """The organization's people learn that a new update file of their key is ready."""
+    await notification_service.update_file_ready(
         session, event, envelope.id, handler_clock(session).now()
     )

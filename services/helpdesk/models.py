@@ -100,6 +100,16 @@ class Person(Base):
     last_event_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
+class Organization(Base):
+    """Helpdesk's read model of identity's organizations: the name agents see on tickets."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    last_event_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
 class Ticket(Base):
     """A support ticket (rule 4) with its first-response SLA (rule 2) and status (rule 5).
 
@@ -342,9 +352,11 @@ class CallbackRequest(Base):
 
 
 class Notification(Base):
-    """An e-mail to a ticket's author (rule 8), kept until the mail server took it: written in
-    the transaction of what it reports, sent by a job with retries, so an outage loses none.
-    `dedup_key` names what it reports (a status event, a reply), so it is written once."""
+    """An e-mail to a ticket's author (rule 8), or to an organization's people about a new
+    update file of its protection key (no ticket then), kept until the mail server took it:
+    written in the transaction of what it reports, sent by a job with retries, so an outage
+    loses none. `dedup_key` names what it reports (a status event, a reply, an update file and
+    its recipient), so it is written once."""
 
     __tablename__ = "notifications"
     __table_args__ = (
@@ -354,7 +366,9 @@ class Notification(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(100), unique=True)
-    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE")
+    )
     # The address is looked up when sending: identity may tell it after the ticket changed.
     recipient_id: Mapped[uuid.UUID] = mapped_column()
     subject: Mapped[str] = mapped_column(String(300))

@@ -64,7 +64,7 @@ class ProtectionActivated(ProtectionChanged):
     """
 
     event_type: ClassVar[str] = "dongle.protection.activated"
-    consumers: ClassVar[tuple[Service, ...]] = ("helpdesk", "licensing")
+    consumers: ClassVar[tuple[Service, ...]] = ("licensing",)
 
     status: Literal["active"] = Field(description="The subscription's new status: `active`.")
     reason: Literal["payment_received"] = Field(description="Why: the invoice was paid.")
@@ -79,7 +79,7 @@ class ProtectionLapsed(ProtectionChanged):
     """
 
     event_type: ClassVar[str] = "dongle.protection.lapsed"
-    consumers: ClassVar[tuple[Service, ...]] = ("helpdesk", "licensing")
+    consumers: ClassVar[tuple[Service, ...]] = ("licensing",)
 
     status: Literal["lapsed"] = Field(description="The subscription's new status: `lapsed`.")
     reason: Literal["maintenance_ended"] = Field(description="Why: key maintenance ended.")
@@ -96,7 +96,7 @@ class ProtectionResumed(ProtectionChanged):
     """
 
     event_type: ClassVar[str] = "dongle.protection.resumed"
-    consumers: ClassVar[tuple[Service, ...]] = ("helpdesk", "licensing")
+    consumers: ClassVar[tuple[Service, ...]] = ("licensing",)
 
     status: Literal["active"] = Field(description="The subscription's new status: `active`.")
     reason: Literal["maintenance_renewed"] = Field(
@@ -112,7 +112,7 @@ class ProtectionCancelled(ProtectionChanged):
     """
 
     event_type: ClassVar[str] = "dongle.protection.cancelled"
-    consumers: ClassVar[tuple[Service, ...]] = ("helpdesk", "licensing")
+    consumers: ClassVar[tuple[Service, ...]] = ("licensing",)
 
     status: Literal["cancelled"] = Field(description="The subscription's new status.")
     reason: Literal["customer_refused", "license_lapsed", "maintenance_not_renewed"] = Field(

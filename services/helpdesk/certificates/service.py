@@ -9,10 +9,19 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.helpdesk.certificates.repository import CertificateRepository, PersonRepository
+from services.helpdesk.certificates.repository import (
+    CertificateRepository,
+    OrganizationRepository,
+    PersonRepository,
+)
 from services.helpdesk.models import SupportCertificate
 from shared.bus.envelope import Envelope
-from shared.events.identity import UserRegistered, UserUpdated
+from shared.events.identity import (
+    OrganizationRegistered,
+    OrganizationUpdated,
+    UserRegistered,
+    UserUpdated,
+)
 from shared.events.licensing import SupportExpired, SupportRegistered, SupportRenewed
 from shared.problems import InvalidInput
 
@@ -94,5 +103,19 @@ class PersonService:
         )
 
 
+class OrganizationService:
+    async def apply(
+        self,
+        session: AsyncSession,
+        event: OrganizationRegistered | OrganizationUpdated,
+        envelope: Envelope,
+    ) -> None:
+        """The organization's short name, as the newest event states it."""
+        await OrganizationRepository(session).apply(
+            {"id": event.organization_id, "name": event.name, "last_event_at": envelope.occurred_at}
+        )
+
+
 certificate_service = CertificateService()
 person_service = PersonService()
+organization_service = OrganizationService()

@@ -1,4 +1,5 @@
-"""Helpdesk's certificate read model from licensing's events: duplicates and late arrivals."""
+"""Helpdesk's read models from licensing's and identity's events: duplicates and late
+arrivals."""
 
 import uuid
 from datetime import timedelta
@@ -7,13 +8,16 @@ from sqlalchemy import func, select
 
 from services.helpdesk.models import SupportCertificate
 from services.helpdesk.tests.conftest import (
+    agent,
     applied,
     contact,
+    open_ticket,
     publish,
     publish_envelope,
     stored_certificate,
     ticket_body,
 )
+from shared.events.identity import FieldChange, OrganizationRegistered, OrganizationUpdated
 from shared.events.licensing import SupportExpired, SupportRegistered, SupportRenewed
 
 
@@ -118,3 +122,60 @@ async def test_an_older_event_arriving_late_changes_nothing(helpdesk):
         headers=contact(helpdesk, org),
     )
     assert accepted.status_code == 201, accepted.text
+
+
+async def test_agents_see_the_organizations_name_as_identity_last_stated_it(helpdesk):
+    org = uuid.uuid4()
+    now = helpdesk.clock.now()
+    ticket = await open_ticket(helpdesk, contact(helpdesk, org))
+    staff = agent(helpdesk)
+
+    async def shown_name() -> tuple[str | None, str | None]:
+        detail = await helpdesk.client.get(f"/api/v1/tickets/{ticket['id']}", headers=staff)
+        queue = await helpdesk.client.get(
+            "/api/v1/tickets", params={"organization_id": str(org)}, headers=staff
+        )
+        (listed,) = queue.json()["items"]
+        return detail.json()["organization_name"], listed["organization_name"]
+
+    assert ticket["organization_name"] is None  # identity has not announced it yet
+    requisites = {
+        "organization_id": org,
+        "full_name": "Muster Gesellschaft mit beschränkter Haftung",
+        "country": "DE",
+        "resident": False,
+        "inn": None,
+        "kpp": None,
+        "foreign_tax_id": "DE123456789",
+    }
+    registered = await publish(
+        helpdesk.settings,
+        OrganizationRegistered(
+            **requisites,
+            customer_number="100042",
+            kind="legal_entity",
+            legal_form="GmbH",
+            name="Muster GmbH",
+        ),
+        occurred_at=now,
+    )
+    await applied(helpdesk, registered)
+    assert await shown_name() == ("Muster GmbH", "Muster GmbH")
+
+    def renamed(name: str, old: str) -> OrganizationUpdated:
+        return OrganizationUpdated(
+            **requisites, name=name, changes={"name": FieldChange(old=old, new=name)}
+        )
+
+    updated = await publish(
+        helpdesk.settings, renamed("Muster Technik GmbH", "Muster GmbH"), now + timedelta(days=1)
+    )
+    await applied(helpdesk, updated)
+    # A rename older than the one applied, delivered late, changes nothing.
+    stale = await publish(
+        helpdesk.settings, renamed("Muster Alt GmbH", "Muster GmbH"), now + timedelta(hours=1)
+    )
+    await applied(helpdesk, stale)
+    assert await shown_name() == ("Muster Technik GmbH", "Muster Technik GmbH")
+    opened = await open_ticket(helpdesk, contact(helpdesk, org))
+    assert opened["organization_name"] == "Muster Technik GmbH"

@@ -25,7 +25,7 @@ from services.helpdesk.tickets.schemas import (
     Tier,
 )
 from services.helpdesk.tickets.service import TicketFilters, ticket_service
-from services.helpdesk.tickets.views import people_of, ticket_detail, ticket_read, tickets_read
+from services.helpdesk.tickets.views import ticket_detail, tickets_read
 from shared.auth import Principal, require_scope
 from shared.bus.outbox import Outbox
 from shared.clock import Clock
@@ -86,7 +86,7 @@ async def open_ticket(body: TicketCreate, change: Changing) -> TicketRead:
     """A contact opens a ticket for its organization; a partner for its customer
     (`organization_id`). A certificate gives the tier and the first-response deadline."""
     ticket = await ticket_service.open(*change.given, body)
-    return ticket_read(ticket, await people_of(change.session, [ticket.author_id]))
+    return (await tickets_read(change.session, [ticket]))[0]
 
 
 @router.get("/api/v1/tickets", response_model=TicketPage)

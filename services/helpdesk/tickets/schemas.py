@@ -145,6 +145,10 @@ class TicketRead(BaseModel):
     status: Status
     close_reason: CloseReason | None
     organization_id: uuid.UUID
+    organization_name: str | None = Field(
+        description="The organization's short name as identity announced it; null until "
+        "helpdesk has heard of the organization."
+    )
     author: AuthorRead
     assignee_id: uuid.UUID | None
     first_response_due_at: datetime | None = Field(
