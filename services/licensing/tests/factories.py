@@ -10,6 +10,7 @@ from sqlalchemy import select
 from services.licensing.models import bus
 from services.licensing.organizations.service import organization_read_model
 from shared.auth import Principal
+from shared.events.dongle import KeyReportedLost
 from shared.events.identity import OrganizationRegistered, UserRegistered
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -154,3 +155,19 @@ async def staged(licensing: Any, event_type: str) -> list[dict]:
 
 async def events_about(licensing: Any, event_type: str, key: str, value: Any) -> list[dict]:
     return [data for data in await staged(licensing, event_type) if data.get(key) == str(value)]
+
+
+def key_reported_lost(organization_id: uuid.UUID, **overrides: Any) -> KeyReportedLost:
+    """dongle's report of a lost key (covered by a protection subscription unless told)."""
+    values: dict[str, Any] = {
+        "report_id": uuid.uuid4(),
+        "key_serial": "3-1234567",
+        "key_kind": "codemeter",
+        "kind": "lost",
+        "organization_id": organization_id,
+        "license_ids": [],
+        "programmed_until": None,
+        "restoration_covered": True,
+        "replacement_price_codes": ["CODEMETER_KEY", "DELIVERY"],
+    }
+    return KeyReportedLost(**{**values, **overrides})
