@@ -6,13 +6,20 @@ from services.helpdesk.certificates.service import (
     certificate_service,
     organization_service,
     person_service,
+    protection_service,
 )
 from services.helpdesk.config import get_settings
 from services.helpdesk.notifications.service import notification_service
 from services.helpdesk.tickets.renewals import renewal_service
 from shared.bus.consumer import EventHandlers, handler_clock, handler_outbox
 from shared.bus.envelope import Envelope
-from shared.events.dongle import UpdateFileGenerated
+from shared.events.dongle import (
+    ProtectionActivated,
+    ProtectionCancelled,
+    ProtectionLapsed,
+    ProtectionResumed,
+    UpdateFileGenerated,
+)
 from shared.events.helpdesk import TicketStatusChanged
 from shared.events.identity import (
     OrganizationRegistered,
@@ -81,6 +88,19 @@ async def organization_changed(
 ) -> None:
     """The organization's name on its tickets, for agents working the queue."""
     await organization_service.apply(session, event, envelope)
+
+
+@handlers.on(ProtectionActivated)
+@handlers.on(ProtectionLapsed)
+@handlers.on(ProtectionResumed)
+@handlers.on(ProtectionCancelled)
+async def protection_changed(
+    session: AsyncSession,
+    event: ProtectionActivated | ProtectionLapsed | ProtectionResumed | ProtectionCancelled,
+    envelope: Envelope,
+) -> None:
+    """The organization's key protection, shown to agents on its tickets."""
+    await protection_service.apply(session, event, envelope)
 
 
 @handlers.on(TicketStatusChanged)

@@ -110,6 +110,22 @@ class Organization(Base):
     last_event_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
+class ProtectionSubscription(Base):
+    """Helpdesk's read model of dongle's key protection subscriptions, from their state
+    changes: agents see an organization's on its tickets."""
+
+    __tablename__ = "protection_subscriptions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    key_serial: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(String(30))
+    # A lapsed subscription resumes by itself if maintenance is renewed by then.
+    resumable_until: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_event_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
 class Ticket(Base):
     """A support ticket (rule 4) with its first-response SLA (rule 2) and status (rule 5).
 

@@ -1,4 +1,5 @@
-"""Every query of helpdesk's read models: support certificates, people, organizations."""
+"""Every query of helpdesk's read models: support certificates, people, organizations, key
+protection subscriptions."""
 
 import uuid
 from typing import Any
@@ -7,7 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.helpdesk.models import Base, Organization, Person, SupportCertificate
+from services.helpdesk.models import (
+    Base,
+    Organization,
+    Person,
+    ProtectionSubscription,
+    SupportCertificate,
+)
 
 
 async def apply_newer(session: AsyncSession, model: type[Base], values: dict[str, Any]) -> None:
@@ -92,3 +99,19 @@ class OrganizationRepository:
             select(Organization.id, Organization.name).where(Organization.id.in_(ids))
         )
         return {organization_id: name for organization_id, name in rows}
+
+
+class ProtectionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def apply(self, values: dict[str, Any]) -> None:
+        await apply_newer(self.session, ProtectionSubscription, values)
+
+    async def of_organization(self, organization_id: uuid.UUID) -> list[ProtectionSubscription]:
+        rows = await self.session.scalars(
+            select(ProtectionSubscription)
+            .where(ProtectionSubscription.organization_id == organization_id)
+            .order_by(ProtectionSubscription.key_serial, ProtectionSubscription.id)
+        )
+        return list(rows)

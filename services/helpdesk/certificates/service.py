@@ -13,9 +13,16 @@ from services.helpdesk.certificates.repository import (
     CertificateRepository,
     OrganizationRepository,
     PersonRepository,
+    ProtectionRepository,
 )
 from services.helpdesk.models import SupportCertificate
 from shared.bus.envelope import Envelope
+from shared.events.dongle import (
+    ProtectionActivated,
+    ProtectionCancelled,
+    ProtectionLapsed,
+    ProtectionResumed,
+)
 from shared.events.identity import (
     OrganizationRegistered,
     OrganizationUpdated,
@@ -116,6 +123,30 @@ class OrganizationService:
         )
 
 
+ProtectionEvent = ProtectionActivated | ProtectionLapsed | ProtectionResumed | ProtectionCancelled
+
+
+class ProtectionService:
+    async def apply(
+        self, session: AsyncSession, event: ProtectionEvent, envelope: Envelope
+    ) -> None:
+        """The subscription's state as the newest event states it."""
+        await ProtectionRepository(session).apply(
+            {
+                "id": event.subscription_id,
+                "organization_id": event.organization_id,
+                "key_serial": event.key_serial,
+                "status": event.status,
+                "reason": event.reason,
+                "resumable_until": (
+                    event.resumable_until if isinstance(event, ProtectionLapsed) else None
+                ),
+                "last_event_at": envelope.occurred_at,
+            }
+        )
+
+
 certificate_service = CertificateService()
 person_service = PersonService()
 organization_service = OrganizationService()
+protection_service = ProtectionService()

@@ -17,6 +17,7 @@ from services.helpdesk.tests.conftest import (
     stored_certificate,
     ticket_body,
 )
+from shared.events.dongle import ProtectionActivated, ProtectionLapsed
 from shared.events.identity import FieldChange, OrganizationRegistered, OrganizationUpdated
 from shared.events.licensing import SupportExpired, SupportRegistered, SupportRenewed
 
@@ -179,3 +180,41 @@ async def test_agents_see_the_organizations_name_as_identity_last_stated_it(help
     assert await shown_name() == ("Muster Technik GmbH", "Muster Technik GmbH")
     opened = await open_ticket(helpdesk, contact(helpdesk, org))
     assert opened["organization_name"] == "Muster Technik GmbH"
+
+
+async def test_agents_see_the_organizations_key_protection_on_its_tickets(helpdesk):
+    org = uuid.uuid4()
+    now = helpdesk.clock.now()
+    customer = contact(helpdesk, org)
+    ticket = await open_ticket(helpdesk, customer)
+    subscription = {
+        "subscription_id": uuid.uuid4(),
+        "organization_id": org,
+        "key_serial": "3-7654321",
+    }
+    activated = ProtectionActivated(
+        **subscription, status="active", reason="payment_received", invoice_id=None
+    )
+    lapsed = await publish(
+        helpdesk.settings,
+        ProtectionLapsed(
+            **subscription,
+            status="lapsed",
+            reason="maintenance_ended",
+            maintenance_ended_at=now,
+            resumable_until=now + timedelta(days=14),
+        ),
+        occurred_at=now,
+    )
+    await applied(helpdesk, lapsed)
+    # The activation, older, arrives after the lapse: it changes nothing.
+    late = await publish(helpdesk.settings, activated, occurred_at=now - timedelta(days=30))
+    await applied(helpdesk, late)
+    path = f"/api/v1/tickets/{ticket['id']}"
+    shown = (await helpdesk.client.get(path, headers=agent(helpdesk))).json()["protection"]
+    assert [(p["key_serial"], p["status"], p["reason"]) for p in shown] == [
+        ("3-7654321", "lapsed", "maintenance_ended")
+    ]
+    assert shown[0]["resumable_until"] is not None
+    # Customers and partners read their keys in dongle; the ticket does not show them.
+    assert (await helpdesk.client.get(path, headers=customer)).json()["protection"] is None

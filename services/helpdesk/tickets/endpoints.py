@@ -78,7 +78,7 @@ async def _detail(session: SessionDep, principal: Principal, ticket_id: uuid.UUI
     ticket = await ticket_service.get(session, actor, ticket_id)
     messages = await ticket_service.messages(session, actor, ticket)
     attachments = await attachment_service.shown(session, actor, ticket.id)
-    return await ticket_detail(session, ticket, messages, attachments)
+    return await ticket_detail(session, ticket, messages, attachments, actor.is_agent)
 
 
 @router.post("/api/v1/tickets", response_model=TicketRead, status_code=201)

@@ -5,12 +5,17 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.helpdesk.certificates.repository import OrganizationRepository, PersonRepository
+from services.helpdesk.certificates.repository import (
+    OrganizationRepository,
+    PersonRepository,
+    ProtectionRepository,
+)
 from services.helpdesk.models import Person, Ticket, TicketAttachment, TicketMessage
 from services.helpdesk.tickets.schemas import (
     AttachmentRead,
     AuthorRead,
     MessageRead,
+    ProtectionRead,
     RemoteSessionRead,
     TicketDetail,
     TicketRead,
@@ -97,8 +102,10 @@ async def ticket_detail(
     ticket: Ticket,
     messages: list[TicketMessage],
     attachments: list[TicketAttachment],
+    staff: bool,
 ) -> TicketDetail:
-    """The ticket as the caller may see it: `messages` and `attachments` already filtered."""
+    """The ticket as the caller may see it: `messages` and `attachments` already filtered;
+    the organization's key protection for staff."""
     on_message: dict[uuid.UUID, list[uuid.UUID]] = {}
     for attachment in attachments:
         if attachment.message_id is not None:
@@ -124,4 +131,18 @@ async def ticket_detail(
             AttachmentRead.model_validate(attachment, from_attributes=True)
             for attachment in attachments
         ],
+        protection=await _protection(session, ticket.organization_id) if staff else None,
     )
+
+
+async def _protection(session: AsyncSession, organization_id: uuid.UUID) -> list[ProtectionRead]:
+    return [
+        ProtectionRead(
+            key_serial=subscription.key_serial,
+            status=subscription.status,
+            reason=subscription.reason,
+            resumable_until=subscription.resumable_until,
+            changed_at=subscription.last_event_at,
+        )
+        for subscription in await ProtectionRepository(session).of_organization(organization_id)
+    ]
