@@ -11,8 +11,8 @@ from services.helpdesk.certificates.service import (
 from services.helpdesk.config import get_settings
 from services.helpdesk.notifications.service import notification_service
 from services.helpdesk.tickets.renewals import renewal_service
-from shared.bus.consumer import EventHandlers, handler_clock, handler_outbox
-from shared.bus.envelope import Envelope
+from shared.bus.consumer import EventHandlers, Handler, handler_clock, handler_outbox
+from shared.bus.envelope import Envelope, EventPayload
 from shared.events.dongle import (
     ProtectionActivated,
     ProtectionCancelled,
@@ -36,15 +36,25 @@ from shared.events.licensing import (
 
 handlers = EventHandlers()
 
-
-@handlers.on(SupportRegistered)
-@handlers.on(SupportExpired)
-async def certificate_changed(
-    session: AsyncSession, event: SupportRegistered | SupportExpired, envelope: Envelope
-) -> None:
-    """Rule 2: the certificates an organization's tickets may carry, with their tier (each
-    event carries the whole certificate; an expired one gives no tier to new tickets)."""
-    await certificate_service.apply(session, event, envelope)
+# Read models: each event states the whole row, applied unless a newer event was (an older one
+# delivered late changes nothing).
+READ_MODELS: list[tuple[Handler, tuple[type[EventPayload], ...]]] = [
+    # Rule 2: the certificates an organization's tickets may carry, with their tier (an
+    # expired one gives no tier to new tickets); a renewal also answers a ticket, below.
+    (certificate_service.apply, (SupportRegistered, SupportExpired)),
+    # Author names on tickets and the address notifications go to.
+    (person_service.apply, (UserRegistered, UserUpdated)),
+    # The organization's name on its tickets, for agents working the queue.
+    (organization_service.apply, (OrganizationRegistered, OrganizationUpdated)),
+    # The organization's key protection, shown to agents on its tickets.
+    (
+        protection_service.apply,
+        (ProtectionActivated, ProtectionLapsed, ProtectionResumed, ProtectionCancelled),
+    ),
+]
+for apply, event_types in READ_MODELS:
+    for event_type in event_types:
+        handlers.on(event_type)(apply)
 
 
 @handlers.on(SupportRenewed)
@@ -70,37 +80,6 @@ async def _answer_in_ticket(session: AsyncSession, event: SupportRenewed | Renew
     await renewal_service.answer(
         session, handler_clock(session), handler_outbox(session), get_settings(), event
     )
-
-
-@handlers.on(UserRegistered)
-@handlers.on(UserUpdated)
-async def person_changed(
-    session: AsyncSession, event: UserRegistered | UserUpdated, envelope: Envelope
-) -> None:
-    """Author names on tickets and the address notifications go to."""
-    await person_service.apply(session, event, envelope)
-
-
-@handlers.on(OrganizationRegistered)
-@handlers.on(OrganizationUpdated)
-async def organization_changed(
-    session: AsyncSession, event: OrganizationRegistered | OrganizationUpdated, envelope: Envelope
-) -> None:
-    """The organization's name on its tickets, for agents working the queue."""
-    await organization_service.apply(session, event, envelope)
-
-
-@handlers.on(ProtectionActivated)
-@handlers.on(ProtectionLapsed)
-@handlers.on(ProtectionResumed)
-@handlers.on(ProtectionCancelled)
-async def protection_changed(
-    session: AsyncSession,
-    event: ProtectionActivated | ProtectionLapsed | ProtectionResumed | ProtectionCancelled,
-    envelope: Envelope,
-) -> None:
-    """The organization's key protection, shown to agents on its tickets."""
-    await protection_service.apply(session, event, envelope)
 
 
 @handlers.on(TicketStatusChanged)
