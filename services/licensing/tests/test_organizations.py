@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from services.licensing.models import Organization, User
-from services.licensing.tests.bus import publish
 from shared.events.identity import (
     FieldChange,
     OrganizationRegistered,
@@ -15,6 +14,7 @@ from shared.events.identity import (
     UserRegistered,
     UserUpdated,
 )
+from shared.testing.bus import publish
 from shared.testing.plugin import eventually
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

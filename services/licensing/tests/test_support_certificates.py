@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from services.licensing.app import definition
 from services.licensing.runtime import remember_runtime
 from services.licensing.support.service import support_service
-from services.licensing.tests.bus import publish
 from services.licensing.tests.factories import (
     attached_contract,
     events_about,
@@ -23,6 +22,7 @@ from shared.bus.consumer import handler_outbox
 from shared.clock import ManualClock
 from shared.events.helpdesk import RenewalRequested
 from shared.service import Runtime
+from shared.testing.bus import publish
 from shared.testing.plugin import eventually
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
