@@ -153,6 +153,7 @@ class Runtime:
             ],
             sessionmaker=self.sessionmaker,
             clock=clock,
+            outbox=self.outbox,
         )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

@@ -11,15 +11,17 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.bus.consumer import handler_clock, handler_outbox
+from shared.bus.outbox import Outbox
 from shared.clock import Clock, ManualClock
 from shared.db import SessionDep, create_engine, create_sessionmaker
 from shared.jobs import Job, JobRunner
-from shared.service import ServiceDefinition, Tag, create_service_app
+from shared.service import Runtime, ServiceDefinition, Tag, create_service_app
 from shared.testing.plugin import running
-from shared.tests.conftest import effects, producer_bus, producer_metadata
+from shared.tests.conftest import BusProbe, effects, producer_bus, producer_metadata
 
 
 class Address(BaseModel):
@@ -153,6 +155,40 @@ async def test_a_job_runs_on_one_replica_at_a_time(platform_settings):
     finally:
         await engine.dispose()
     assert runs == ["ran", "ran"]
+
+
+async def test_a_job_publishes_through_its_runtime_s_clock_and_outbox(
+    platform_settings, clean_probe_tables
+):
+    """Every service's jobs find the runtime's clock and outbox on their session, as event
+    handlers do; the event is staged in the job's own transaction."""
+    seen: list[tuple[Clock, Outbox]] = []
+
+    async def publishing(session: AsyncSession, clock: Clock) -> None:
+        seen.append((handler_clock(session), handler_outbox(session)))
+        await handler_outbox(session).add(session, BusProbe(n=4242))
+
+    definition = ServiceDefinition(
+        name="plumbing_jobs",
+        description="plumbing test",
+        metadata=producer_metadata,
+        bus=producer_bus,
+        jobs=[Job(name="publishing", every_seconds=3600, run=publishing)],
+    )
+    clock = ManualClock()
+    runtime = Runtime(definition, platform_settings, clock)
+    try:
+        assert await runtime.jobs.run_once("publishing")
+        async with runtime.sessionmaker() as session:
+            staged = await session.scalar(
+                select(func.count())
+                .select_from(producer_bus.outbox)
+                .where(producer_bus.outbox.c.envelope["data"]["n"].as_integer() == 4242)
+            )
+    finally:
+        await runtime.close()
+    assert seen == [(clock, runtime.outbox)]
+    assert staged == 1
 
 
 @pytest.mark.parametrize("service", ["identity", "licensing", "helpdesk", "dongle"])
