@@ -520,6 +520,19 @@ def test_a_service_handles_only_events_the_catalogue_routes_to_it(service):
     assert set(handlers.event_types) <= set(catalogue_bindings()[service])
 
 
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_event_routed_to_a_service_has_its_handler(service):
+    """An event naming the service in its `consumers` lands in its queue: without a handler in
+    the service's definition it would only ever be dead-lettered as unhandled."""
+    definition = importlib.import_module(f"services.{service}.app").definition
+    routed = set(catalogue_bindings()[service])
+    unhandled = sorted(routed - set(definition.handlers.event_types))
+    assert unhandled == [], (
+        f"routed to {service} without a handler: {unhandled}; add one to its definition's "
+        f"handlers or remove {service!r} from the event's consumers"
+    )
+
+
 def test_event_types_are_unique_well_formed_routing_keys():
     """The type is the routing key and the registry's key: a second class with the same type
     would silently replace the first; a class name is the AsyncAPI message's key."""
