@@ -19,9 +19,14 @@ from shared.bus.outbox import Outbox
 from shared.clock import Clock, ManualClock
 from shared.db import SessionDep, create_engine, create_sessionmaker
 from shared.jobs import Job, JobRunner
-from shared.service import Runtime, ServiceDefinition, Tag, create_service_app
+from shared.service import Runtime, create_service_app
 from shared.testing.plugin import running
-from shared.tests.conftest import BusProbe, effects, producer_bus, producer_metadata
+from shared.tests.conftest import (
+    BusProbe,
+    effects,
+    probe_definition,
+    producer_bus,
+)
 
 
 class Address(BaseModel):
@@ -53,12 +58,9 @@ def plumbing_app(platform_settings):
             raise RuntimeError("after the flush")
         return {"written": n}
 
-    definition = ServiceDefinition(
-        name="plumbing",
+    definition = probe_definition(
+        "plumbing",
         description="plumbing test",
-        tags=[Tag("probes", "Endpoints of the plumbing tests.")],
-        metadata=producer_metadata,
-        bus=producer_bus,
         routers=[router],
     )
     return create_service_app(
@@ -105,12 +107,9 @@ async def test_request_commits_on_success_and_writes_nothing_on_error(
 async def test_logs_are_json_and_carry_the_request_id(platform_settings, capsys):
     settings = platform_settings.model_copy(update={"log_json": True, "log_level": "INFO"})
     router = APIRouter(tags=["probes"])
-    definition = ServiceDefinition(
-        name="plumbing",
+    definition = probe_definition(
+        "plumbing",
         description="",
-        tags=[Tag("probes", "Endpoints of the plumbing tests.")],
-        metadata=producer_metadata,
-        bus=producer_bus,
         routers=[router],
     )
 
@@ -168,11 +167,9 @@ async def test_a_job_publishes_through_its_runtime_s_clock_and_outbox(
         seen.append((handler_clock(session), handler_outbox(session)))
         await handler_outbox(session).add(session, BusProbe(n=4242))
 
-    definition = ServiceDefinition(
-        name="plumbing_jobs",
+    definition = probe_definition(
+        "plumbing_jobs",
         description="plumbing test",
-        metadata=producer_metadata,
-        bus=producer_bus,
         jobs=[Job(name="publishing", every_seconds=3600, run=publishing)],
     )
     clock = ManualClock()
