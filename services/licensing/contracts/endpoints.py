@@ -29,7 +29,7 @@ from shared.service import ClockDep
 router = APIRouter(tags=["contracts"], responses=PROBLEM_RESPONSES)
 
 
-def importer(
+async def importer(
     principal: Annotated[Principal, Depends(require_scope("contracts:write"))],
 ) -> Principal:
     if principal.kind != "api_key" and not principal.has_role("admin"):
