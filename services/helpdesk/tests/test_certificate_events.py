@@ -6,15 +6,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from services.helpdesk.models import SupportCertificate
-from services.helpdesk.tests.conftest import (
-    applied,
-    contact,
-    publish,
-    publish_envelope,
-    stored_certificate,
-    ticket_body,
-)
+from services.helpdesk.tests.conftest import applied, contact, stored_certificate, ticket_body
 from shared.events.licensing import SupportExpired, SupportRegistered, SupportRenewed
+from shared.testing.bus import publish, publish_envelopes
 
 
 def certificate_fields(organization_id: uuid.UUID, number: str, certificate_id: uuid.UUID):
@@ -42,7 +36,7 @@ async def test_a_duplicate_registration_is_applied_once(helpdesk):
         occurred_at=now,
     )
     await applied(helpdesk, envelope)
-    await publish_envelope(helpdesk.settings, envelope)
+    await publish_envelopes(helpdesk.settings, envelope)
     # A later event after the duplicate proves the duplicate was consumed (queue order).
     later = await publish(
         helpdesk.settings,

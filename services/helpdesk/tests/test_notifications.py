@@ -8,9 +8,10 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from services.helpdesk.models import Notification
-from services.helpdesk.tests.conftest import agent, applied, open_ticket, publish
+from services.helpdesk.tests.conftest import agent, applied, open_ticket
 from shared.auth import Principal
 from shared.events.identity import UserRegistered
+from shared.testing.bus import publish
 from shared.testing.plugin import eventually
 from shared.testing.servers import free_port
 from shared.testing.sinks import MailSink
