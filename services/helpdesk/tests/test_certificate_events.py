@@ -12,14 +12,13 @@ from services.helpdesk.tests.conftest import (
     applied,
     contact,
     open_ticket,
-    publish,
-    publish_envelope,
     stored_certificate,
     ticket_body,
 )
 from shared.events.dongle import ProtectionActivated, ProtectionLapsed
 from shared.events.identity import FieldChange, OrganizationRegistered, OrganizationUpdated
 from shared.events.licensing import SupportExpired, SupportRegistered, SupportRenewed
+from shared.testing.bus import publish, publish_envelopes
 
 
 def certificate_fields(organization_id: uuid.UUID, number: str, certificate_id: uuid.UUID):
@@ -47,7 +46,7 @@ async def test_a_duplicate_registration_is_applied_once(helpdesk):
         occurred_at=now,
     )
     await applied(helpdesk, envelope)
-    await publish_envelope(helpdesk.settings, envelope)
+    await publish_envelopes(helpdesk.settings, envelope)
     # A later event after the duplicate proves the duplicate was consumed (queue order).
     later = await publish(
         helpdesk.settings,

@@ -9,10 +9,11 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from services.helpdesk.models import Notification
-from services.helpdesk.tests.conftest import agent, applied, open_ticket, publish, publish_envelope
+from services.helpdesk.tests.conftest import agent, applied, open_ticket
 from shared.auth import Principal
 from shared.events.dongle import UpdateFileGenerated
 from shared.events.identity import UserRegistered
+from shared.testing.bus import publish, publish_envelopes
 from shared.testing.plugin import eventually
 from shared.testing.servers import free_port
 from shared.testing.sinks import MailSink
@@ -169,7 +170,7 @@ async def test_a_new_update_file_mails_the_keys_organization_once(start_helpdesk
             ),
         )
         await applied(helpdesk, generated)
-        await publish_envelope(helpdesk.settings, generated)  # delivered twice: mailed once
+        await publish_envelopes(helpdesk.settings, generated)  # delivered twice: mailed once
 
         async def delivered() -> bool:
             await helpdesk.app.state.runtime.jobs.run_once("send_notifications")
