@@ -18,11 +18,12 @@ from shared.migrations import upgrade
 
 async def declare_bus(settings: PlatformSettings, services: Sequence[str] | None = None) -> None:
     """Declares every consumer's queue and bindings (or those of `services`), so no event is
-    unroutable at first start."""
+    unroutable at first start, and removes the bindings the catalogue no longer has (this is
+    the version being deployed; a running process only ever adds)."""
     broker = BrokerConnection(settings.amqp_url, "kabinet-cli")
     try:
         channel = await (await broker.get()).channel()
-        await declare_catalogue(channel, Topology.of("cli", settings), services)
+        await declare_catalogue(channel, Topology.of("cli", settings), services, prune=True)
         await channel.close()
     finally:
         await broker.close()
