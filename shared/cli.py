@@ -2,7 +2,9 @@
 
 import argparse
 import asyncio
+import importlib
 import sys
+from collections import Counter
 from collections.abc import Sequence
 
 from sqlalchemy import update
@@ -52,6 +54,17 @@ async def resend_unroutable(settings: PlatformSettings, services: list[str]) -> 
     finally:
         await engine.dispose()
     return resent
+
+
+def handled_types(service: str) -> list[str]:
+    """The event types the service's definition has handlers for."""
+    definition = importlib.import_module(f"services.{service}.app").definition
+    return list(definition.handlers.event_types)
+
+
+def _by_type(counts: Counter[str]) -> str:
+    listed = ", ".join(f"{event_type} ×{n}" for event_type, n in sorted(counts.items()))
+    return f"{sum(counts.values())} event(s) ({listed})"
 
 
 def _print_resent(resent: dict[str, int]) -> None:
@@ -105,8 +118,21 @@ def main(argv: list[str] | None = None) -> int:
         _print_resent(resent)
         print(f"{sum(resent.values())} event(s) put back to pending")
     elif args.command == "replay-dlq":
-        moved = replay_command(settings.amqp_url, Topology.of(args.service, settings), args.limit)
-        print(f"replayed {moved} event(s) to {Topology.of(args.service, settings).queue}")
+        topology = Topology.of(args.service, settings)
+        handled = handled_types(args.service)
+        awaited = set(catalogue_bindings().get(args.service, ())) - set(handled)
+        result = replay_command(settings.amqp_url, topology, args.limit, handled, awaited)
+        print(f"replayed {result.moved} event(s) to {topology.queue}")
+        if result.kept:
+            print(
+                f"kept {_by_type(result.kept)} in {topology.dead_letter_queue}: routed to "
+                f"{args.service}, which has no handler for them yet"
+            )
+        if result.dropped:
+            print(
+                f"dropped {_by_type(result.dropped)}: {args.service} has no handler for them "
+                "and the catalogue no longer routes them to it"
+            )
     return 0
 
 

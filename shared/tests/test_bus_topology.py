@@ -238,3 +238,26 @@ async def _publish_mandatory(
                     await exchange.publish(message, routing_key=key, mandatory=True)
                 continue
             await exchange.publish(message, routing_key=key, mandatory=True)
+
+
+async def test_replay_dlq_drops_what_the_service_neither_handles_nor_is_routed(settings, capsys):
+    """licensing's DLQ holds `dongle.protection.activated` ones its stale binding brought (it
+    has no handler) and an `identity.organization.registered` whose handler failed: `make
+    replay-dlq SERVICE=licensing` sends back the second, drops the first and says so."""
+    await declare_bus()
+    licensing = Topology.of("licensing", settings)
+    dead = [_envelope(sample(ProtectionActivated)) for _ in range(2)]
+    failed = _envelope(sample(OrganizationRegistered))
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        for envelope in [*dead, failed]:
+            await channel.default_exchange.publish(
+                envelope_message(envelope), routing_key=licensing.dead_letter_queue
+            )
+        assert await asyncio.to_thread(main, ["replay-dlq", "licensing"]) == 0
+        out = capsys.readouterr().out
+        assert f"replayed 1 event(s) to {licensing.queue}" in out
+        assert f"dropped 2 event(s) ({ProtectionActivated.event_type} ×2)" in out
+        assert await types_in(channel, licensing.queue) == [OrganizationRegistered.event_type]
+        assert await depth(channel, licensing.dead_letter_queue) == 0
