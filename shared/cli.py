@@ -91,12 +91,19 @@ def main(argv: list[str] | None = None) -> int:
     m = sub.add_parser("migrate", help="create the database if missing, migrate, declare the bus")
     m.add_argument("services", nargs="*", metavar="SERVICE", help=f"any of {', '.join(SERVICES)}")
     m.add_argument("--no-bus", action="store_true", help="skip declaring queues")
-    sub.add_parser("declare-bus", help="declare every consumer's queue and bindings")
+    sub.add_parser(
+        "declare-bus",
+        help="declare every consumer's queue and bindings, removing those the catalogue dropped",
+    )
     u = sub.add_parser(
         "resend-unroutable", help="send again the events an earlier version gave up as unroutable"
     )
     u.add_argument("services", nargs="*", metavar="SERVICE", help=f"any of {', '.join(SERVICES)}")
-    r = sub.add_parser("replay-dlq", help="move dead-lettered events back to a service's queue")
+    r = sub.add_parser(
+        "replay-dlq",
+        help="move dead-lettered events the service handles back to its queue (others are kept "
+        "for a handler still to come, or dropped if no longer routed to it)",
+    )
     r.add_argument("service", choices=SERVICES)
     r.add_argument("--limit", type=int, default=None)
     args = parser.parse_args(argv)
