@@ -261,3 +261,35 @@ async def test_replay_dlq_drops_what_the_service_neither_handles_nor_is_routed(s
         assert f"dropped 2 event(s) ({ProtectionActivated.event_type} ×2)" in out
         assert await types_in(channel, licensing.queue) == [OrganizationRegistered.event_type]
         assert await depth(channel, licensing.dead_letter_queue) == 0
+
+
+async def test_a_queue_no_event_routes_to_any_more_keeps_its_messages_and_receives_nothing(
+    settings, monkeypatch
+):
+    """The catalogue stops naming identity anywhere: after `declare-bus` its queue still exists
+    (its consumer declares it at every start), keeps what was waiting in it, and no type of the
+    catalogue reaches it any more."""
+    await declare_bus()
+    identity = Topology.of("identity", settings)
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        await bind_by_hand(channel, settings, "identity", ProtectionActivated.event_type)
+        await publish_envelopes(settings, _envelope(sample(ProtectionActivated)))
+        assert await depth(channel, identity.queue) == 1
+
+        from shared.bus import topology
+
+        catalogue = topology.catalogue_bindings()
+        monkeypatch.setattr(topology, "catalogue_bindings", lambda: {**catalogue, "identity": ()})
+        await declare_bus()
+        await publish_envelopes(
+            settings, *(_envelope(payload) for payload in _every_routed_sample())
+        )
+        assert await types_in(channel, identity.queue) == [ProtectionActivated.event_type]
+
+
+def _every_routed_sample():
+    from shared.testing.events import SAMPLES
+
+    return [model.model_validate(SAMPLES[model.event_type]) for model in EVENTS if model.consumers]
