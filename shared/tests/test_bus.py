@@ -33,6 +33,7 @@ from shared.db import create_sessionmaker
 from shared.events import EVENTS, OrganizationRegistered, OrganizationUpdated
 from shared.jobs import JobRunner
 from shared.service import ServiceDefinition, create_service_app
+from shared.testing.bus import publish_messages
 from shared.testing.plugin import eventually, running
 from shared.testing.tcpproxy import TcpProxy
 from shared.tests.conftest import (
@@ -186,12 +187,62 @@ async def test_poison_messages_land_in_the_dlq_and_can_be_replayed(
         assert await effect_counts(engine) == {}
         # The cause is fixed; the operator replays the DLQ.
         behaviour.failing.clear()
-        moved = await replay_dead_letters(settings.amqp_url, topology)
-        assert moved == 2
+        replayed = await replay_dead_letters(settings.amqp_url, topology)
+        assert (replayed.moved, replayed.dropped) == (2, {})
         await eventually(lambda: behaviour.handled == [13])
         # The unparseable one can never apply: it returns to the DLQ, not into a loop.
         assert await eventually(lambda: _queue_depth(settings, topology.dead_letter_queue, 1))
     assert await effect_counts(engine) == {13: 1}
+
+
+async def test_replay_never_sends_a_type_back_to_a_queue_without_its_handler(
+    platform_settings, clean_probe_tables
+):
+    """The DLQ holds an event whose handler failed (fixed since), one of a type an older
+    catalogue routed to the service and no handler takes (dropped, counted), and one routed to
+    it whose handler is still to come (kept in the DLQ). Replayed twice: nothing bounces."""
+    behaviour = ConsumerBehaviour(failing={13})
+    settings = settings_with(platform_settings, bus_delivery_limit=1, bus_retry_delay_seconds=0)
+    consumer = create_service_app(consumer_definition(behaviour), settings)
+    topology = Topology.of("probe_consumer", settings)
+    awaited = "test.bus.awaited"
+    connection = await aio_pika.connect(settings.amqp_url)
+    try:
+        async with running(consumer):
+            await consumer.state.runtime.consumer.ready.wait()
+            channel = await connection.channel()
+            queue = await channel.declare_queue(topology.queue, passive=True)
+            for stale in (OtherProbe.event_type, awaited):
+                await queue.bind(topology.exchange, routing_key=stale)
+            failing = Envelope.wrap(BusProbe(n=13), producer="t", occurred_at=SystemClock().now())
+            await _publish_raw(settings, failing.model_dump_json().encode(), failing)
+            for event_type in (OtherProbe.event_type, OtherProbe.event_type, awaited):
+                envelope = Envelope.wrap(
+                    OtherProbe(n=1), producer="t", occurred_at=SystemClock().now()
+                )
+                envelope.type = event_type
+                message = aio_pika.Message(
+                    envelope.model_dump_json().encode(),
+                    type=event_type,
+                    message_id=str(envelope.id),
+                )
+                await publish_messages(settings, [(event_type, message)])
+            assert await eventually(lambda: _queue_depth(settings, topology.dead_letter_queue, 4))
+            behaviour.failing.clear()
+
+            handled = consumer_definition(behaviour).handlers.event_types
+            first = await replay_dead_letters(settings.amqp_url, topology, None, handled, [awaited])
+            assert first.moved == 1
+            assert first.dropped == {OtherProbe.event_type: 2}
+            assert first.kept == {awaited: 1}
+            await eventually(lambda: behaviour.handled == [13])
+            again = await replay_dead_letters(settings.amqp_url, topology, None, handled, [awaited])
+            assert (again.moved, again.dropped, again.kept) == (0, {}, {awaited: 1})
+            assert await _queue_depth(settings, topology.dead_letter_queue, 1) == 1
+            assert await _queue_empty(settings, "probe_consumer")
+    finally:
+        await connection.close()
+    assert await effect_counts(clean_probe_tables) == {13: 1}
 
 
 async def test_two_relays_on_one_outbox_publish_each_row_once(
@@ -326,20 +377,14 @@ def _unroutable_count(producer: str, event_type: str) -> float:
 async def _publish_raw(
     settings: PlatformSettings, body: bytes, envelope: Envelope | None, app_id: str | None = None
 ) -> None:
-    connection = await aio_pika.connect(settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        exchange = await channel.get_exchange(Topology.of("x", settings).exchange)
-        await exchange.publish(
-            aio_pika.Message(
-                body=body,
-                message_id=str(envelope.id) if envelope else None,
-                type=BusProbe.event_type,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                app_id=app_id,
-            ),
-            routing_key=BusProbe.event_type,
-        )
+    message = aio_pika.Message(
+        body=body,
+        message_id=str(envelope.id) if envelope else None,
+        type=BusProbe.event_type,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        app_id=app_id,
+    )
+    await publish_messages(settings, [(BusProbe.event_type, message)])
 
 
 async def _queue_depth(settings: PlatformSettings, name: str, expected: int) -> int | None:

@@ -5,7 +5,7 @@ event twice and events out of order, on the real bus."""
 import uuid
 from datetime import UTC, date, datetime
 
-from services.dongle.tests.bus import at, envelope_of, handled, license_issued
+from services.dongle.tests.bus import at, handled, license_issued
 from services.dongle.tests.test_keys import codemeter_serial, import_key
 from shared.events.licensing import (
     LicenseLapsed,
@@ -16,6 +16,7 @@ from shared.events.licensing import (
     SupportRegistered,
     SupportRenewed,
 )
+from shared.testing.bus import envelope_of
 
 
 async def key(dongle, serial):

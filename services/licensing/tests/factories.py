@@ -61,7 +61,25 @@ async def known_contact(licensing: Any, organization_id: uuid.UUID, email: str) 
     )
 
 
+def act_body(number: str | None = None, date: str = "2026-10-20") -> dict[str, Any]:
+    """An act of a year's paid support, 12 000 roubles."""
+    return {
+        "number": number or unique_number("А"),
+        "date": date,
+        "issued_by": "vendor",
+        "items": [
+            {
+                "code": "SUPPORT_PAID_12M",
+                "name": "Техподдержка 12 мес.",
+                "quantity": 1,
+                "amount": "12000.00",
+            }
+        ],
+    }
+
+
 def contract_body(**overrides: Any) -> dict[str, Any]:
+    """A contract to import with a license, an act and a PDF; `overrides` replace whole parts."""
     body: dict[str, Any] = {
         "number": unique_number(),
         "date": "2026-10-20",
@@ -82,21 +100,7 @@ def contract_body(**overrides: Any) -> dict[str, Any]:
                 "key_serial": f"3-{uuid.uuid4().int % 10**7:07d}",
             }
         ],
-        "acts": [
-            {
-                "number": unique_number("А"),
-                "date": "2026-10-20",
-                "issued_by": "vendor",
-                "items": [
-                    {
-                        "code": "SUPPORT_PAID_12M",
-                        "name": "Техподдержка 12 мес.",
-                        "quantity": 1,
-                        "amount": "12000.00",
-                    }
-                ],
-            }
-        ],
+        "acts": [act_body()],
         "documents": [
             {
                 "name": "contract.pdf",

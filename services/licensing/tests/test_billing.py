@@ -4,7 +4,6 @@ the organization's residency), payments recorded once, and the reconciliation st
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from services.licensing.tests.bus import publish
 from services.licensing.tests.conftest import unique_year
 from services.licensing.tests.factories import (
     attached_contract,
@@ -15,6 +14,7 @@ from services.licensing.tests.factories import (
 from services.licensing.tests.test_organizations import registered
 from shared.events.dongle import ProtectionRequested
 from shared.events.identity import DataChangeRequested
+from shared.testing.bus import publish
 from shared.testing.plugin import eventually
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -12,8 +12,6 @@ from services.licensing.app import definition
 from services.licensing.events import handlers, key_reported_lost, licenses_restored
 from services.licensing.losses.service import loss_service
 from services.licensing.models import LostKey
-from services.licensing.runtime import remember_runtime
-from services.licensing.tests.bus import publish
 from services.licensing.tests.factories import (
     attached_contract,
     events_about,
@@ -22,11 +20,11 @@ from services.licensing.tests.factories import (
     key_reported_lost as lost_key,
 )
 from services.licensing.tests.test_licenses import act, one_license, validate
-from shared.bus.consumer import handler_outbox
 from shared.bus.envelope import Envelope
 from shared.bus.topology import catalogue_bindings
 from shared.events.dongle import LicensesRestored
 from shared.service import Runtime
+from shared.testing.bus import publish
 from shared.testing.plugin import eventually
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -54,14 +52,17 @@ async def deliver(licensing, handler, event, occurred_at):
     """Applies an event as the consumer does (its own transaction, the runtime's clock and
     outbox on the session); each call is a new delivery with an id of its own."""
     envelope = Envelope.wrap(event, producer="dongle", occurred_at=occurred_at)
+    runtime = licensing.app.state.runtime
     async with licensing.app.state.sessionmaker() as session, session.begin():
+        session.info.update(clock=runtime.clock, outbox=runtime.outbox)
         await handler(session, event, envelope)
 
 
 async def sweep(licensing, at):
     licensing.clock.set(at)
     async with licensing.app.state.sessionmaker() as session, session.begin():
-        return await loss_service.sweep_run_out(session, licensing.clock, handler_outbox(session))
+        outbox = licensing.app.state.runtime.outbox
+        return await loss_service.sweep_run_out(session, licensing.clock, outbox)
 
 
 async def events(licensing, event_type, license_):
@@ -95,14 +96,10 @@ async def test_licenses_of_a_lost_key_are_suspended_when_its_last_update_file_ru
     licensing.clock.set(PROGRAMMED_UNTIL)
     replicas = [Runtime(definition, licensing.settings, licensing.clock) for _ in range(2)]
     try:
-        for replica in replicas:
-            await remember_runtime(replica)
 
         async def replica_sweep(replica):
             async with replica.sessionmaker() as session, session.begin():
-                return await loss_service.sweep_run_out(
-                    session, licensing.clock, handler_outbox(session)
-                )
+                return await loss_service.sweep_run_out(session, licensing.clock, replica.outbox)
 
         swept = await asyncio.gather(*(replica_sweep(replica) for replica in replicas))
         again = await replica_sweep(replicas[0])

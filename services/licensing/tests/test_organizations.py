@@ -12,7 +12,6 @@ from services.identity.app import definition as identity
 from services.licensing.app import definition as licensing_definition
 from services.licensing.events import handlers
 from services.licensing.models import Organization, User
-from services.licensing.tests.bus import publish
 from services.licensing.tests.conftest import licensing_settings
 from shared.bus.consumer import EventHandlers
 from shared.bus.topology import Topology
@@ -25,25 +24,15 @@ from shared.events.identity import (
     UserUpdated,
 )
 from shared.service import create_service_app
+from shared.testing.bus import publish
+from shared.testing.events import sample
 from shared.testing.plugin import delete_bus_names, eventually, running
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def registered(organization_id: uuid.UUID, **overrides) -> OrganizationRegistered:
-    values = {
-        "organization_id": organization_id,
-        "customer_number": "100042",
-        "kind": "legal_entity",
-        "legal_form": "ООО",
-        "name": "ООО Ромашка",
-        "full_name": "Общество с ограниченной ответственностью Ромашка",
-        "country": "RU",
-        "resident": True,
-        "inn": "7707083893",
-        "kpp": "773601001",
-    }
-    return OrganizationRegistered.model_validate({**values, **overrides})
+    return sample(OrganizationRegistered, organization_id=organization_id, **overrides)
 
 
 def updated(organization_id: uuid.UUID, name: str, **overrides) -> OrganizationUpdated:

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from services.licensing.billing.service import Order, billing_service
 from services.licensing.billing.statement import STATEMENT_MAX_BYTES
 from services.licensing.tests.factories import events_about, known_organization
-from shared.bus.consumer import handler_outbox
 from shared.events.common import Reference
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -23,7 +22,7 @@ async def invoice(licensing, org):
     async with licensing.app.state.sessionmaker() as session, session.begin():
         issued = await billing_service.invoice(
             session,
-            handler_outbox(session),
+            licensing.app.state.runtime.outbox,
             org,
             Reference(service="dongle", kind="protection_subscription", id=uuid.uuid4()),
             [Order("KEY_PROTECTION")],
