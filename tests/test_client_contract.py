@@ -40,6 +40,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 
+from services.licensing.tests.factories import act_body, contract_body
 from shared.events import EVENTS_BY_TYPE
 from shared.testing.plugin import eventually
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Stack
@@ -1432,49 +1433,21 @@ async def test_licensing_shapes_walked(stack: Stack, customer: dict[str, Any]):
     admin = await sign_in(stack, ADMIN_EMAIL, ADMIN_PASSWORD)
     number = f"ЛД-2026/{uuid.uuid4().hex[:6]}"
     serial = f"3-{uuid.uuid4().int % 10**7:07d}"
-    contract: dict[str, Any] = {  # the spec's example
-        "number": number,
-        "date": "2026-11-20",
-        "licensee": {
+    # The spec's example, with a number, serial and licensee of this run.
+    contract = contract_body(
+        number=number,
+        date="2026-11-20",
+        licensee={
             "inn": customer["inn"],
             "kpp": "773601001",
             "name": "ООО Ромашка",
             "email": customer["email"],
         },
-        "end_user_email": None,
-        "licenses": [
-            {
-                "product_code": "BAZIS_FURNITURE",
-                "edition": "Профессионал",
-                "seats": 2,
-                "starts_at": "2026-11-20",
-                "expires_at": "2027-11-19",
-                "key_serial": serial,
-            }
-        ],
-        "acts": [
-            {
-                "number": f"А-{uuid.uuid4().hex[:8]}",
-                "date": "2026-11-20",
-                "issued_by": "vendor",
-                "items": [
-                    {
-                        "code": "SUPPORT_PAID_12M",
-                        "name": "Техподдержка 12 мес.",
-                        "quantity": 1,
-                        "amount": "12000.00",
-                    }
-                ],
-            }
-        ],
-        "documents": [
-            {
-                "name": "contract.pdf",
-                "content_type": "application/pdf",
-                "content_base64": "JVBERi0xLjcKJSVFT0YK",
-            }
-        ],
-    }
+        acts=[act_body(date="2026-11-20")],
+    )
+    contract["licenses"][0].update(
+        starts_at="2026-11-20", expires_at="2027-11-19", key_serial=serial
+    )
     imported = await stack.gateway.post("/api/v1/contracts", json=contract, headers=admin)
     assert_shape("/api/v1/contracts", "POST", imported, 201)
     assert imported.json()["number"] == number
