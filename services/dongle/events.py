@@ -100,12 +100,10 @@ async def on_license_lapsed(
         envelope.occurred_at,
     )
     if change is not None:
-        for key_id in {change.previous_key_id, change.key_id}:
-            if key_id is None:
-                continue
-            await protection_service.after_license_lapsed(
-                session, clock, handler_outbox(session), key_id
-            )
+        keys = {change.previous_key_id, change.key_id}
+        await protection_service.after_license_lapsed(
+            session, clock, handler_outbox(session), [key for key in keys if key is not None]
+        )
 
 
 @handlers.on(SupportRegistered)

@@ -19,7 +19,7 @@ from services.dongle.keys.auth import KeyViewer
 from services.dongle.keys.repository import KeyRepository
 from services.dongle.keys.service import key_service
 from services.dongle.models import ProtectionKey, ProtectionSubscription, SubscriptionChange
-from services.dongle.protection.repository import SubscriptionRepository
+from services.dongle.protection.repository import SYSTEM, SubscriptionRepository
 from services.dongle.update_files.repository import PROGRAMMABLE
 from services.dongle.update_files.service import update_file_service
 from shared.auth import Principal
@@ -38,7 +38,6 @@ from shared.problems import Conflict, NotFound, ProblemError
 PRICE_CODE = "KEY_PROTECTION"
 # Rule 6: a renewal this many calendar days after maintenance ended still resumes the service.
 RESUME_WITHIN_DAYS = 14
-SYSTEM = "system"
 
 
 class RuleBroken(ProblemError):
@@ -217,15 +216,27 @@ class ProtectionService:
                     )
 
     async def after_license_lapsed(
-        self, session: AsyncSession, clock: Clock, outbox: Outbox, key_id: uuid.UUID
+        self, session: AsyncSession, clock: Clock, outbox: Outbox, key_ids: list[uuid.UUID]
     ) -> None:
-        """Rule 7: a protected key left with no active license loses its protection."""
-        subscription = await SubscriptionRepository(session).protecting_unlicensed_key(key_id)
-        if subscription is None:
+        """Rule 7: a protected key left with no active license loses its protection. One
+        statement finds, cancels and records them; one event each."""
+        if not key_ids:
             return
-        key = await KeyRepository(session).with_id(key_id)
-        assert key is not None
-        await self.cancel(session, clock, outbox, subscription, key, "license_lapsed")
+        reason = "license_lapsed"
+        cancelled = await SubscriptionRepository(session).cancel_unlicensed(
+            key_ids, clock.now(), reason
+        )
+        for subscription_id, organization_id, serial in cancelled:
+            await outbox.add(
+                session,
+                ProtectionCancelled(
+                    subscription_id=subscription_id,
+                    organization_id=organization_id,
+                    key_serial=serial,
+                    status="cancelled",
+                    reason=reason,
+                ),
+            )
 
     async def cancel(
         self,
