@@ -76,16 +76,27 @@ class UpdateFileRepository:
         self, month: str, after: uuid.UUID | None, limit: int, valid_until: datetime
     ) -> list[Any]:
         """Takes the next `limit` keys due a file for `month` (by id, after `after`), moves
-        each one's sequence on and its programmed end, and returns them."""
-        due = self._protected(ProtectionKey.id).where(~self._has_file(month))
+        each one's sequence on and its programmed end, and returns them by id.
+
+        Two statements, each with a plan that stays the same however many files the run has
+        written so far: the keys due (walked by id, the file check starting at `after` too,
+        so no batch rereads the index entries of the batches before it), then one UPDATE of
+        exactly those ids by primary key."""
+        due = self._protected(ProtectionKey.id)
+        has_file = exists().where(UpdateFile.key_id == ProtectionKey.id, UpdateFile.month == month)
         if after is not None:
             due = due.where(ProtectionKey.id > after)
-        due = due.order_by(ProtectionKey.id).limit(limit).subquery()
+            has_file = has_file.where(UpdateFile.key_id > after)
+        ids = list(
+            await self.session.scalars(due.where(~has_file).order_by(ProtectionKey.id).limit(limit))
+        )
+        if not ids:
+            return []
         # The table, not the mapped class: plain rows back, no ORM bookkeeping per key.
         keys = cast(Table, ProtectionKey.__table__)
         rows = await self.session.execute(
             update(keys)
-            .where(keys.c.id == due.c.id)
+            .where(keys.c.id == func.any(bindparam("ids", ids, type_=ARRAY(Uuid))))
             .values(
                 update_sequence=keys.c.update_sequence + 1,
                 programmed_until=func.greatest(keys.c.programmed_until, valid_until),
