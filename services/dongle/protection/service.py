@@ -32,6 +32,7 @@ from shared.events.dongle import (
     ProtectionLapsed,
     ProtectionRequested,
     ProtectionResumed,
+    UpdateTrigger,
 )
 from shared.problems import Conflict, NotFound, ProblemError
 
@@ -58,15 +59,9 @@ def resumable_until(maintenance_ended_at: datetime) -> datetime:
 
 class ProtectionService:
     async def connect(
-        self,
-        session: AsyncSession,
-        clock: Clock,
-        outbox: Outbox,
-        viewer: KeyViewer,
-        principal: Principal,
-        serial: str,
+        self, session: AsyncSession, clock: Clock, outbox: Outbox, principal: Principal, serial: str
     ) -> tuple[ProtectionSubscription, ProtectionKey]:
-        key = await key_service.visible_key(session, viewer, serial, for_update=True)
+        key = await key_service.contact_key(session, principal, serial)
         now = clock.now()
         if key.kind != "codemeter":
             raise RuleBroken(
@@ -116,15 +111,9 @@ class ProtectionService:
         )
 
     async def refuse(
-        self,
-        session: AsyncSession,
-        clock: Clock,
-        outbox: Outbox,
-        viewer: KeyViewer,
-        principal: Principal,
-        serial: str,
+        self, session: AsyncSession, clock: Clock, outbox: Outbox, principal: Principal, serial: str
     ) -> tuple[ProtectionSubscription, ProtectionKey]:
-        key = await key_service.visible_key(session, viewer, serial, for_update=True)
+        key = await key_service.contact_key(session, principal, serial)
         subscription = await SubscriptionRepository(session).live_on_key(key.id)
         if subscription is None:
             raise NotFound("The key has no live protection subscription")
@@ -171,18 +160,16 @@ class ProtectionService:
         subscription.activated_at = clock.now()
         key = await KeyRepository(session).with_id(subscription.key_id)
         assert key is not None
-        await self._change(
+        await self._program(
             session,
             clock,
             outbox,
             (subscription, key),
             ProtectionActivated,
-            "active",
             "payment_received",
+            "activation",
             invoice_id=subscription.invoice_id,
         )
-        if key.status in PROGRAMMABLE:
-            await update_file_service.generate_for_key(session, clock, outbox, key.id, "activation")
         # Maintenance may have ended while the invoice waited.
         await self.follow_maintenance(session, clock, outbox, [key.id], clock.now())
 
@@ -295,18 +282,35 @@ class ProtectionService:
         assert key.maintenance_ends_at is not None
         subscription.maintenance_ended_at = None
         subscription.resumable_until = None
-        await self._change(
+        await self._program(
             session,
             clock,
             outbox,
             (subscription, key),
             ProtectionResumed,
-            "active",
             "maintenance_renewed",
+            "resumption",
             maintenance_ends_at=key.maintenance_ends_at,
         )
+
+    async def _program(
+        self,
+        session: AsyncSession,
+        clock: Clock,
+        outbox: Outbox,
+        subject: tuple[ProtectionSubscription, ProtectionKey],
+        event_type: type[ProtectionActivated | ProtectionResumed],
+        reason: str,
+        trigger: UpdateTrigger,
+        **fields: object,
+    ) -> None:
+        """The subscription becomes `active` and its key (unless lost) gets an update file."""
+        await self._change(
+            session, clock, outbox, subject, event_type, "active", reason, SYSTEM, **fields
+        )
+        key = subject[1]
         if key.status in PROGRAMMABLE:
-            await update_file_service.generate_for_key(session, clock, outbox, key.id, "resumption")
+            await update_file_service.generate_for_key(session, clock, outbox, key.id, trigger)
 
     async def _change(
         self,
