@@ -6,12 +6,12 @@ proxy removes every `X-Kabinet-*` header and both credentials from what it forwa
 the one `X-Kabinet-Principal` header that `caller_headers` signs, so nothing a service learns
 about the caller can be forged from outside. A call without a credential goes on anonymously:
 each service decides what anyone may do.
+
+Here: which headers carry credentials, how far an accountant session reaches, and the
+`Authenticator` that verifies a credential and seals the caller for a service. identity is
+asked through `gateway.identity_client`; what it answered is kept in `gateway.credentials`.
 """
 
-import asyncio
-import contextlib
-import functools
-import hashlib
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -27,11 +27,12 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from gateway.config import GatewaySettings
+from gateway.credentials import JWT_ALGORITHM, ApiKeyVerdicts, SigningKeys, timestamp
+from gateway.identity_client import IdentityClient, VerifiedApiKey
 from gateway.routes import has_dot_segments, path_under
 from shared.auth import PRINCIPAL_HEADER, Principal, sign_principal
 from shared.clock import Clock
-from shared.observability import REQUEST_ID_HEADER, current_request_id
-from shared.problems import Forbidden, ProblemError, Unauthorized
+from shared.problems import Forbidden, Unauthorized
 
 log = structlog.get_logger(__name__)
 
@@ -40,12 +41,8 @@ API_KEY_HEADER = "X-API-Key"
 # Credentials end at the edge: a service learns the caller only from the signed principal.
 CREDENTIAL_HEADERS = frozenset({b"authorization", API_KEY_HEADER.lower().encode()})
 
-JWKS_PATH = "/api/v1/auth/jwks.json"
-API_KEY_VERIFY_PATH = "/internal/api-keys/verify"
 # identity's side of the token contract (services/identity/auth/tokens.py).
-JWT_ALGORITHM = "RS256"
 JWT_AUDIENCE = "kabinet"
-PARTNER_ROLE = "partner"
 
 REFUSED_SESSION = "The access token is invalid or has expired; sign in again"
 UNKNOWN_API_KEY = "The API key is unknown or has been revoked"
@@ -55,15 +52,6 @@ AUTHENTICATIONS = Counter(
     "Credentials the gateway checked, by kind and outcome",
     ["credential", "outcome"],
 )
-JWKS_FETCHES = Counter(
-    "kabinet_gateway_jwks_fetches_total", "Fetches of identity's JWKS, by outcome", ["outcome"]
-)
-
-
-class AuthenticationUnavailable(ProblemError):
-    """identity could not be asked, so a credential can be neither accepted nor refused."""
-
-    status, type_name, title = 503, "authentication-unavailable", "Authentication unavailable"
 
 
 def is_caller_header(name: str | bytes) -> bool:
@@ -113,10 +101,6 @@ def accountant_may_reach(method: str, path: str) -> bool:
     return any(reach.covers(method, path) for reach in ACCOUNTANT_REACH)
 
 
-def _timestamp(clock: Clock) -> float:
-    return clock.now().timestamp()
-
-
 class TokenClaims(BaseModel):
     """The caller part of an identity access token."""
 
@@ -129,232 +113,6 @@ class TokenClaims(BaseModel):
         return Principal(
             kind=self.kind, user_id=self.uid, organization_id=self.org, roles=self.roles
         )
-
-
-class VerifiedApiKey(BaseModel):
-    """identity's answer for a live key (`POST /internal/api-keys/verify`)."""
-
-    api_key_id: uuid.UUID
-    organization_id: uuid.UUID
-    scopes: list[str]
-    prefix: str
-
-    def principal(self) -> Principal:
-        return Principal(
-            kind="api_key",
-            api_key_id=self.api_key_id,
-            organization_id=self.organization_id,
-            scopes=self.scopes,
-            roles=[PARTNER_ROLE],
-        )
-
-
-class IdentityClient:
-    """The two questions the gateway asks identity, each with a short timeout."""
-
-    def __init__(self, client: httpx.AsyncClient, identity_url: str, timeout: float) -> None:
-        self._client = client
-        self._url = identity_url.rstrip("/")
-        self._timeout = timeout
-
-    async def jwks(self) -> list[dict[str, Any]]:
-        response = await self._ask("GET", JWKS_PATH)
-        if response.status_code != 200:
-            raise AuthenticationUnavailable(f"identity answered {response.status_code} for keys")
-        try:
-            keys = response.json()["keys"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise AuthenticationUnavailable("identity's key set is unreadable") from exc
-        if not isinstance(keys, list):
-            raise AuthenticationUnavailable("identity's key set is unreadable")
-        return [key for key in keys if isinstance(key, dict)]
-
-    async def api_key(self, key: str) -> VerifiedApiKey | None:
-        """Who `key` belongs to; None when identity does not know it (or it is malformed)."""
-        response = await self._ask("POST", API_KEY_VERIFY_PATH, json={"key": key})
-        if response.status_code in (404, 422):
-            return None
-        if response.status_code != 200:
-            raise AuthenticationUnavailable(f"identity answered {response.status_code} for a key")
-        try:
-            return VerifiedApiKey.model_validate_json(response.content)
-        except ValidationError as exc:
-            raise AuthenticationUnavailable("identity's answer for a key is unreadable") from exc
-
-    async def _ask(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {REQUEST_ID_HEADER: request_id} if (request_id := current_request_id()) else {}
-        try:
-            return await self._client.request(
-                method, self._url + path, headers=headers, timeout=self._timeout, **kwargs
-            )
-        except httpx.HTTPError as exc:
-            log.warning("identity_unreachable", path=path, error=repr(exc))
-            raise AuthenticationUnavailable("The identity service cannot be reached") from exc
-
-
-class SigningKeys:
-    """identity's public signing keys, fetched as JWKS and cached.
-
-    A `kid` not in the cache means identity rotated its key, so the set is fetched again, but
-    never sooner than `refetch_seconds` after the last fetch: tokens with made-up `kid`s cost
-    identity at most one request per interval. The whole set is also fetched again once older
-    than `max_age_seconds`, so keys identity stopped publishing stop being accepted.
-    """
-
-    def __init__(
-        self,
-        identity: IdentityClient,
-        clock: Clock,
-        *,
-        max_age_seconds: float,
-        refetch_seconds: float,
-    ) -> None:
-        self._identity = identity
-        self._clock = clock
-        self._max_age = max_age_seconds
-        self._refetch = refetch_seconds
-        self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at: float | None = None
-        self._attempted_at: float | None = None
-        self._lock = asyncio.Lock()
-
-    async def key(self, kid: str) -> jwt.PyJWK | None:
-        """The published key `kid`, or None when identity does not publish it."""
-        if self._needs_fetch(kid):
-            async with self._lock:
-                # Whoever waited for the lock may find the set already fetched.
-                if self._needs_fetch(kid):
-                    await self._fetch(keep_cached=kid in self._keys)
-        if self._fetched_at is None:
-            raise AuthenticationUnavailable("identity's signing keys are not known yet")
-        return self._keys.get(kid)
-
-    async def readiness(self) -> str:
-        """ "ok" once identity's keys are at hand (fetched now if they never were)."""
-        if self._fetched_at is None:
-            async with self._lock:
-                if self._fetched_at is None and self._may_fetch():
-                    with contextlib.suppress(AuthenticationUnavailable):
-                        await self._fetch(keep_cached=False)
-        return "ok" if self._fetched_at is not None else "unavailable: identity's keys unknown"
-
-    def _may_fetch(self) -> bool:
-        now = _timestamp(self._clock)
-        return self._attempted_at is None or now - self._attempted_at >= self._refetch
-
-    def _needs_fetch(self, kid: str) -> bool:
-        now = _timestamp(self._clock)
-        if self._attempted_at is not None and now - self._attempted_at < self._refetch:
-            return False
-        if self._fetched_at is None or kid not in self._keys:
-            return True
-        return now - self._fetched_at >= self._max_age
-
-    async def _fetch(self, *, keep_cached: bool) -> None:
-        self._attempted_at = _timestamp(self._clock)
-        try:
-            published = await self._identity.jwks()
-        except AuthenticationUnavailable:
-            JWKS_FETCHES.labels("failed").inc()
-            if not keep_cached:
-                raise
-            log.warning("jwks_refresh_failed", kept=len(self._keys))
-            return
-        JWKS_FETCHES.labels("ok").inc()
-        self._keys = _usable_keys(published)
-        self._fetched_at = self._attempted_at
-        log.info("jwks_fetched", kids=sorted(self._keys))
-
-
-def _usable_keys(published: list[dict[str, Any]]) -> dict[str, jwt.PyJWK]:
-    keys: dict[str, jwt.PyJWK] = {}
-    for entry in published:
-        kid = entry.get("kid")
-        if not isinstance(kid, str) or entry.get("alg", JWT_ALGORITHM) != JWT_ALGORITHM:
-            continue
-        try:
-            keys[kid] = jwt.PyJWK(entry, algorithm=JWT_ALGORITHM)
-        except jwt.PyJWTError as exc:
-            log.warning("jwks_key_skipped", kid=kid, error=repr(exc))
-    return keys
-
-
-@dataclass
-class _CachedVerdict:
-    expires_at: float
-    verified: VerifiedApiKey | None
-
-
-class ApiKeyVerdicts:
-    """identity's verdicts on API keys, kept `ttl_seconds`, valid and unknown keys apart.
-
-    Keyed by a SHA-256 of the key, so the cache holds no usable secret. Unknown keys have a
-    cache of their own, so a flood of made-up keys pushes out only other made-up keys, never a
-    partner's real one. Concurrent calls with the same uncached key share one question.
-    """
-
-    def __init__(
-        self,
-        identity: IdentityClient,
-        clock: Clock,
-        *,
-        ttl_seconds: float,
-        max_entries: int,
-        max_unknown_entries: int,
-    ) -> None:
-        self._identity = identity
-        self._clock = clock
-        self._ttl = ttl_seconds
-        self._limits = {True: max_entries, False: max_unknown_entries}
-        # Insertion order is expiry order: every entry lives the same `ttl_seconds`.
-        self._verdicts: dict[bool, OrderedDict[str, _CachedVerdict]] = {
-            True: OrderedDict(),
-            False: OrderedDict(),
-        }
-        self._asking: dict[str, asyncio.Task[VerifiedApiKey | None]] = {}
-
-    async def verify(self, key: str) -> VerifiedApiKey | None:
-        digest = hashlib.sha256(key.encode()).hexdigest()
-        now = _timestamp(self._clock)
-        for verdicts in self._verdicts.values():
-            cached = verdicts.get(digest)
-            if cached is not None and cached.expires_at > now:
-                return cached.verified
-        asking = self._asking.get(digest)
-        if asking is None:
-            asking = asyncio.create_task(self._ask(digest, key))
-            self._asking[digest] = asking
-            asking.add_done_callback(functools.partial(self._done_asking, digest))
-        # Shielded: one caller giving up must not cancel the answer the others wait for.
-        return await asyncio.shield(asking)
-
-    def _done_asking(self, digest: str, asking: "asyncio.Task[VerifiedApiKey | None]") -> None:
-        self._asking.pop(digest, None)
-        # Marks a failure as seen even when every waiter has gone (no "never retrieved" noise).
-        if not asking.cancelled():
-            asking.exception()
-
-    async def _ask(self, digest: str, key: str) -> VerifiedApiKey | None:
-        verified = await self._identity.api_key(key)
-        if self._ttl > 0:
-            now = _timestamp(self._clock)
-            for verdicts in self._verdicts.values():
-                _forget_expired(verdicts, now)
-                verdicts.pop(digest, None)
-            known = verified is not None
-            verdicts = self._verdicts[known]
-            verdicts[digest] = _CachedVerdict(now + self._ttl, verified)
-            while len(verdicts) > self._limits[known]:
-                verdicts.popitem(last=False)
-        return verified
-
-
-def _forget_expired(verdicts: "OrderedDict[str, _CachedVerdict]", now: float) -> None:
-    while verdicts:
-        oldest = next(iter(verdicts.values()))
-        if oldest.expires_at > now:
-            return
-        verdicts.popitem(last=False)
 
 
 # Sessions whose signature check is remembered (each entry a token and its claims).
@@ -492,7 +250,7 @@ class Authenticator:
         return claims
 
     def _check_lifetime(self, claims: Mapping[str, Any]) -> None:
-        now = _timestamp(self._clock)
+        now = timestamp(self._clock)
         leeway = self._settings.gateway_jwt_leeway_seconds
         expires = claims["exp"]
         if not isinstance(expires, int | float) or isinstance(expires, bool):
@@ -506,7 +264,7 @@ class Authenticator:
 
     async def _from_api_key(self, key: str) -> Principal:
         key = key.strip()
-        verified = await self.api_keys.verify(key) if key else None
+        verified: VerifiedApiKey | None = await self.api_keys.verify(key) if key else None
         if verified is None:
             AUTHENTICATIONS.labels("api_key", "refused").inc()
             raise Unauthorized(UNKNOWN_API_KEY)

@@ -1,4 +1,8 @@
-"""Scheduled jobs, safe with several replicas: each run holds a PostgreSQL advisory lock."""
+"""Scheduled jobs, safe with several replicas: each run holds a PostgreSQL advisory lock.
+
+A job's session carries the runtime's clock and outbox as an event handler's does, so a job
+publishes what it caused with `handler_outbox(session)` in the same transaction as its effect.
+"""
 
 import asyncio
 import contextlib
@@ -9,6 +13,7 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.bus.outbox import Outbox
 from shared.clock import Clock
 from shared.db import advisory_key
 
@@ -32,11 +37,13 @@ class JobRunner:
         jobs: list[Job],
         sessionmaker: async_sessionmaker[AsyncSession],
         clock: Clock,
+        outbox: Outbox | None = None,
     ) -> None:
         self.service = service
         self.jobs = {job.name: job for job in jobs}
         self.sessionmaker = sessionmaker
         self.clock = clock
+        self.outbox = outbox
 
     async def run_once(self, name: str) -> bool:
         """Runs one job in a transaction if no replica is running it; True when it ran here."""
@@ -45,6 +52,7 @@ class JobRunner:
             key = advisory_key(f"job:{self.service}:{name}")
             if not await session.scalar(select(func.pg_try_advisory_xact_lock(key))):
                 return False
+            session.info.update(clock=self.clock, outbox=self.outbox)
             await job.run(session, self.clock)
             return True
 

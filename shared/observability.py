@@ -12,7 +12,9 @@ import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from shared.asgi import HttpMiddleware
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID_NAME = REQUEST_ID_HEADER.lower().encode()
@@ -45,16 +47,10 @@ def configure_logging(level: str = "INFO", json: bool = True, service: str | Non
     logging.basicConfig(level=level.upper(), stream=sys.stdout, format="%(message)s")
 
 
-class RequestIdMiddleware:
+class RequestIdMiddleware(HttpMiddleware):
     """Honours a well-formed incoming X-Request-ID or makes one; binds it to logs; echoes it."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         incoming = next(
             (value for name, value in scope["headers"] if name.lower() == _REQUEST_ID_NAME), b""
         ).decode("latin-1")
@@ -86,16 +82,10 @@ HTTP_LATENCY = Histogram(
 )
 
 
-class MetricsMiddleware:
+class MetricsMiddleware(HttpMiddleware):
     """Counts requests and their latency by route template (never by raw path: ids explode it)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = {"code": 500}
 

@@ -10,7 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from shared.asgi import HttpMiddleware
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://kabinet.dev/problems/"
@@ -202,20 +204,14 @@ def internal_error_body(path: str) -> dict[str, Any]:
     ).model_dump(exclude_none=True)
 
 
-class UnexpectedErrorMiddleware:
+class UnexpectedErrorMiddleware(HttpMiddleware):
     """Answers an unexpected exception with a 500 problem and keeps the connection usable.
 
     Starlette's own handler re-raises after answering, and the ASGI server then closes the
     keep-alive connection: the gateway's next request on it would fail as "unreachable".
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def watch(message: Message) -> None:

@@ -38,6 +38,8 @@ from shared.storable import StorableTextMiddleware
 
 log = structlog.get_logger(__name__)
 
+SettingsT = TypeVar("SettingsT", bound=PlatformSettings)
+
 
 @dataclass(frozen=True)
 class Tag:
@@ -151,9 +153,16 @@ class Runtime:
             ],
             sessionmaker=self.sessionmaker,
             clock=clock,
+            outbox=self.outbox,
         )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+
+    def settings_as(self, kind: type[SettingsT]) -> SettingsT:
+        """The settings as the service's own class (`settings_as(Settings).jwt_issuer`)."""
+        if not isinstance(self.settings, kind):
+            raise TypeError(f"{self.definition.name} runs with {type(self.settings).__name__}")
+        return self.settings
 
     def start_workers(self) -> None:
         self._stop.clear()
@@ -275,7 +284,7 @@ async def get_outbox(runtime: RuntimeDep) -> Outbox:
     return runtime.outbox
 
 
-def get_sessionmaker(runtime: RuntimeDep) -> async_sessionmaker[AsyncSession]:
+async def get_sessionmaker(runtime: RuntimeDep) -> async_sessionmaker[AsyncSession]:
     return runtime.sessionmaker
 
 
@@ -284,20 +293,16 @@ OutboxDep = Annotated[Outbox, Depends(get_outbox)]
 # For a write that must outlive a failing request (a counted wrong code): its own transaction.
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 
-SettingsT = TypeVar("SettingsT", bound=PlatformSettings)
 
-
-def settings_of(kind: type[SettingsT]) -> Callable[[Runtime], SettingsT]:
-    """`runtime.settings` as the service's own settings class, for a `Depends` or a start-up step.
+def settings_of(kind: type[SettingsT]) -> Callable[[Runtime], Awaitable[SettingsT]]:
+    """A dependency giving `runtime.settings` as the service's own settings class.
 
     `SettingsDep = Annotated[Settings, Depends(settings_of(Settings))]` in a service's
-    `dependencies.py`; `settings_of(Settings)(runtime)` where the runtime is at hand.
+    `dependencies.py`; `runtime.settings_as(Settings)` where the runtime is at hand (a
+    start-up step). A coroutine, so that FastAPI does not hand it to a worker thread.
     """
 
-    def service_settings(runtime: RuntimeDep) -> SettingsT:
-        settings = runtime.settings
-        if not isinstance(settings, kind):
-            raise TypeError(f"{runtime.definition.name} runs with {type(settings).__name__}")
-        return settings
+    async def service_settings(runtime: RuntimeDep) -> SettingsT:
+        return runtime.settings_as(kind)
 
     return service_settings

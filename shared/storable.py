@@ -11,8 +11,9 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from shared.asgi import HttpMiddleware
 from shared.problems import FieldError, ProblemWhileReading, ValidationFailed, problem_response
 
 # `\u0000` or the escape of a UTF-16 surrogate (a valid pair is fine, decided after parsing).
@@ -68,14 +69,8 @@ def _json_body(scope: Scope) -> bool:
     return False
 
 
-class StorableTextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class StorableTextMiddleware(HttpMiddleware):
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         fields = self._in_target(scope)
         if fields:
             error = UnstorableText(fields)

@@ -580,6 +580,12 @@ def _drop(mapping: Doc, key: str) -> None:
     del mapping[key]
 
 
+def _set_environment(compose: Doc, service: str, **variables: str) -> None:
+    """A compose service's environment with `variables` set (a copy: anchors share the dict)."""
+    service_doc = compose["services"][service]
+    service_doc["environment"] = {**service_doc["environment"], **variables}
+
+
 def _deployment(docs: list[Doc], name: str) -> Doc:
     return by_kind(docs, "Deployment")[name]
 
@@ -687,12 +693,7 @@ COMPOSE_BREAKAGES: list[tuple[str, str, Callable[[Doc], None]]] = [
     (
         "environment",
         "gateway to localhost",
-        lambda c: c["services"]["gateway"].update(
-            environment={
-                **c["services"]["gateway"]["environment"],
-                "KABINET_HELPDESK_URL": "http://127.0.0.1:8003",
-            }
-        ),
+        lambda c: _set_environment(c, "gateway", KABINET_HELPDESK_URL="http://127.0.0.1:8003"),
     ),
     (
         "environment",
@@ -702,11 +703,8 @@ COMPOSE_BREAKAGES: list[tuple[str, str, Callable[[Doc], None]]] = [
     (
         "environment",
         "a committed internal secret",
-        lambda c: c["services"]["identity"].update(
-            environment={
-                **c["services"]["identity"]["environment"],
-                "KABINET_INTERNAL_SECRET": "kabinet-local-internal-secret",
-            }
+        lambda c: _set_environment(
+            c, "identity", KABINET_INTERNAL_SECRET="kabinet-local-internal-secret"
         ),
     ),
     (

@@ -2,17 +2,15 @@
 account (approved on the contract's e-mail and INN), and the company's accountant signs in with
 the INN and the contract number and reads the reconciliation statement."""
 
-import base64
 import uuid
 
 from sqlalchemy import text
 
+from services.licensing.tests.factories import PDF, act_body, contract_body
 from shared.db import create_engine
 from shared.testing.plugin import eventually
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Stack
 from tests.test_identity_story import register_company, sign_in
-
-PDF = b"%PDF-1.7\n%%EOF\n"
 
 
 async def licensing_knows(stack: Stack, email: str) -> bool:
@@ -36,16 +34,16 @@ async def test_import_upload_and_the_accountant_reads_the_reconciliation(stack: 
     act_number = f"А-{uuid.uuid4().hex[:8]}"
     imported = await stack.gateway.post(
         "/api/v1/contracts",
-        json={
-            "number": number,
-            "date": "2026-11-20",
-            "licensee": {
+        json=contract_body(
+            number=number,
+            date="2026-11-20",
+            licensee={
                 "inn": company["inn"],
                 "kpp": None,
                 "name": "ООО Ромашка",
                 "email": company["email"],
             },
-            "licenses": [
+            licenses=[
                 {
                     "product_code": "BAZIS_FURNITURE",
                     "edition": "Профессионал",
@@ -55,29 +53,8 @@ async def test_import_upload_and_the_accountant_reads_the_reconciliation(stack: 
                     "key_serial": "3-1234567",
                 }
             ],
-            "acts": [
-                {
-                    "number": act_number,
-                    "date": "2026-11-20",
-                    "issued_by": "vendor",
-                    "items": [
-                        {
-                            "code": "SUPPORT_PAID_12M",
-                            "name": "Техподдержка 12 мес.",
-                            "quantity": 1,
-                            "amount": "12000.00",
-                        }
-                    ],
-                }
-            ],
-            "documents": [
-                {
-                    "name": "contract.pdf",
-                    "content_type": "application/pdf",
-                    "content_base64": base64.b64encode(PDF).decode(),
-                }
-            ],
-        },
+            acts=[act_body(act_number, "2026-11-20")],
+        ),
         headers=admin,
     )
     assert imported.status_code == 201, imported.text

@@ -1,6 +1,7 @@
 """The public API reads as a table of contents: every operation sits under a domain tag that its
 service declares with a one-line description, and the gateway's merged document keeps them."""
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -64,6 +65,18 @@ def test_operation_ids_are_named_after_the_domain():
     assert document["paths"]["/api/v1/keys/{serial}"]["get"]["operationId"] == (
         "protection_keys_read_key"
     )
+
+
+def test_every_operation_id_of_the_merged_document_is_snake_case():
+    merged = merge_documents(documents())
+    ids = [
+        operation["operationId"]
+        for item in merged["paths"].values()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    ]
+    assert ids and all(re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)*", id_) for id_ in ids), ids
+    assert "protection_keys_read_key" in ids
 
 
 SETTINGS = PlatformSettings(run_workers=False, log_json=False, log_level="WARNING")

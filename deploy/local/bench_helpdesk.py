@@ -181,6 +181,8 @@ async def scenarios(
 
         print(f"\n{requests} requests per scenario at concurrency {workers}, direct:")
         await measure(client, "POST /api/v1/kb/suggest", suggest, requests, workers)
+        # What one person writing a ticket waits for, with nobody else queued beside them.
+        await measure(client, "POST /api/v1/kb/suggest, 1 conn.", suggest, requests, 1)
         await measure(client, "POST /api/v1/tickets", open_ticket, requests, workers)
         await measure(client, "GET /api/v1/tickets (contact)", my_tickets, requests, workers)
         await measure(client, "GET /api/v1/tickets (agent queue)", queue, requests, workers)

@@ -2,20 +2,14 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dongle.models import bus
 from services.dongle.protection.repository import SubscriptionRepository
 from services.dongle.protection.service import protection_service
 from services.dongle.update_files.service import month_of, update_file_service
-from shared.bus.outbox import Outbox
+from shared.bus.consumer import handler_outbox
 from shared.clock import Clock
 from shared.jobs import Job
 
 MONTHLY_UPDATE_FILES = "monthly_update_files"
-
-
-def _outbox(clock: Clock) -> Outbox:
-    # Events of a job go through the same outbox table; the relay picks them up on its poll.
-    return Outbox(bus, "dongle", clock)
 
 
 async def monthly_update_files(session: AsyncSession, clock: Clock) -> None:
@@ -23,7 +17,7 @@ async def monthly_update_files(session: AsyncSession, clock: Clock) -> None:
     whatever the weekday or holiday, and later in the month if the service was down then.
     The job's own advisory lock already keeps other replicas out."""
     await update_file_service.run_month(
-        session, clock, _outbox(clock), month_of(clock.now()), wait_for_lock=False
+        session, clock, handler_outbox(session), month_of(clock.now()), wait_for_lock=False
     )
 
 
@@ -32,7 +26,7 @@ async def maintenance_sweep(session: AsyncSession, clock: Clock) -> None:
     whose 14 days passed — also when the expiry event is late or never comes."""
     key_ids = await SubscriptionRepository(session).due_for_maintenance_check(clock.now())
     await protection_service.follow_maintenance(
-        session, clock, _outbox(clock), key_ids, clock.now()
+        session, clock, handler_outbox(session), key_ids, clock.now()
     )
 
 

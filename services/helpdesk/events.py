@@ -2,14 +2,31 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.helpdesk.certificates.service import certificate_service, person_service
+from services.helpdesk.certificates.service import (
+    certificate_service,
+    organization_service,
+    person_service,
+    protection_service,
+)
 from services.helpdesk.config import get_settings
 from services.helpdesk.notifications.service import notification_service
 from services.helpdesk.tickets.renewals import renewal_service
-from shared.bus.consumer import EventHandlers, handler_clock, handler_outbox
-from shared.bus.envelope import Envelope
+from shared.bus.consumer import EventHandlers, Handler, handler_clock, handler_outbox
+from shared.bus.envelope import Envelope, EventPayload
+from shared.events.dongle import (
+    ProtectionActivated,
+    ProtectionCancelled,
+    ProtectionLapsed,
+    ProtectionResumed,
+    UpdateFileGenerated,
+)
 from shared.events.helpdesk import TicketStatusChanged
-from shared.events.identity import UserRegistered, UserUpdated
+from shared.events.identity import (
+    OrganizationRegistered,
+    OrganizationUpdated,
+    UserRegistered,
+    UserUpdated,
+)
 from shared.events.licensing import (
     RenewalRejected,
     SupportExpired,
@@ -19,13 +36,25 @@ from shared.events.licensing import (
 
 handlers = EventHandlers()
 
-
-@handlers.on(SupportRegistered)
-async def certificate_registered(
-    session: AsyncSession, event: SupportRegistered, envelope: Envelope
-) -> None:
-    """Rule 2: a certificate the organization's tickets may carry, with its tier."""
-    await certificate_service.apply(session, event, envelope)
+# Read models: each event states the whole row, applied unless a newer event was (an older one
+# delivered late changes nothing).
+READ_MODELS: list[tuple[Handler, tuple[type[EventPayload], ...]]] = [
+    # Rule 2: the certificates an organization's tickets may carry, with their tier (an
+    # expired one gives no tier to new tickets); a renewal also answers a ticket, below.
+    (certificate_service.apply, (SupportRegistered, SupportExpired)),
+    # Author names on tickets and the address notifications go to.
+    (person_service.apply, (UserRegistered, UserUpdated)),
+    # The organization's name on its tickets, for agents working the queue.
+    (organization_service.apply, (OrganizationRegistered, OrganizationUpdated)),
+    # The organization's key protection, shown to agents on its tickets.
+    (
+        protection_service.apply,
+        (ProtectionActivated, ProtectionLapsed, ProtectionResumed, ProtectionCancelled),
+    ),
+]
+for apply, event_types in READ_MODELS:
+    for event_type in event_types:
+        handlers.on(event_type)(apply)
 
 
 @handlers.on(SupportRenewed)
@@ -35,17 +64,7 @@ async def certificate_renewed(
     """A longer term; when a ticket asked for it (rule 7), the answer goes into the ticket."""
     await certificate_service.apply(session, event, envelope)
     if event.reference is not None:
-        await renewal_service.answer(
-            session, handler_clock(session), handler_outbox(session), get_settings(), event
-        )
-
-
-@handlers.on(SupportExpired)
-async def certificate_expired(
-    session: AsyncSession, event: SupportExpired, envelope: Envelope
-) -> None:
-    """No tier any more for new tickets."""
-    await certificate_service.apply(session, event, envelope)
+        await _answer_in_ticket(session, event)
 
 
 @handlers.on(RenewalRejected)
@@ -53,22 +72,14 @@ async def renewal_rejected(
     session: AsyncSession, event: RenewalRejected, envelope: Envelope
 ) -> None:
     """Rule 7: the refusal and its reason go into the ticket that asked."""
+    await _answer_in_ticket(session, event)
+
+
+async def _answer_in_ticket(session: AsyncSession, event: SupportRenewed | RenewalRejected) -> None:
+    """Licensing's answer to a ticket's renewal request (rule 7) is posted into that ticket."""
     await renewal_service.answer(
         session, handler_clock(session), handler_outbox(session), get_settings(), event
     )
-
-
-@handlers.on(UserRegistered)
-async def person_registered(
-    session: AsyncSession, event: UserRegistered, envelope: Envelope
-) -> None:
-    """Author names on tickets and the address notifications go to."""
-    await person_service.apply(session, event, envelope)
-
-
-@handlers.on(UserUpdated)
-async def person_updated(session: AsyncSession, event: UserUpdated, envelope: Envelope) -> None:
-    await person_service.apply(session, event, envelope)
 
 
 @handlers.on(TicketStatusChanged)
@@ -77,5 +88,15 @@ async def notify_status_change(
 ) -> None:
     """Rule 8: the ticket's author gets an e-mail about every status change."""
     await notification_service.status_changed(
+        session, event, envelope.id, handler_clock(session).now()
+    )
+
+
+@handlers.on(UpdateFileGenerated)
+async def notify_update_file(
+    session: AsyncSession, event: UpdateFileGenerated, envelope: Envelope
+) -> None:
+    """The organization's people learn that a new update file of their key is ready."""
+    await notification_service.update_file_ready(
         session, event, envelope.id, handler_clock(session).now()
     )

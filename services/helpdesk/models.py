@@ -100,6 +100,32 @@ class Person(Base):
     last_event_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
+class Organization(Base):
+    """Helpdesk's read model of identity's organizations: the name agents see on tickets."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    last_event_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class ProtectionSubscription(Base):
+    """Helpdesk's read model of dongle's key protection subscriptions, from their state
+    changes: agents see an organization's on its tickets."""
+
+    __tablename__ = "protection_subscriptions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    key_serial: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(String(30))
+    # A lapsed subscription resumes by itself if maintenance is renewed by then.
+    resumable_until: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_event_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
 class Ticket(Base):
     """A support ticket (rule 4) with its first-response SLA (rule 2) and status (rule 5).
 
@@ -238,6 +264,8 @@ KB_TITLE_VECTOR = (
     "setweight(to_tsvector('russian', keywords), 'B')"
 )
 
+NO_PENDING_LIST = {"fastupdate": "off"}
+
 
 class KbArticle(Base):
     """A knowledge-base article (rule 9): Markdown body, products it concerns, tags, draft or
@@ -246,13 +274,15 @@ class KbArticle(Base):
     __tablename__ = "kb_articles"
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'published')", name="status"),
-        Index(None, "search_vector", postgresql_using="gin"),
-        Index(None, "title_vector", postgresql_using="gin"),
+        # No pending list (migration 0010): searched on every keystroke, written rarely.
+        Index(None, "search_vector", postgresql_using="gin", postgresql_with=NO_PENDING_LIST),
+        Index(None, "title_vector", postgresql_using="gin", postgresql_with=NO_PENDING_LIST),
         Index(
             "ix_kb_articles_title_trgm",
             "title",
             postgresql_using="gin",
             postgresql_ops={"title": "public.gin_trgm_ops"},
+            postgresql_with=NO_PENDING_LIST,
         ),
     )
 
@@ -338,9 +368,11 @@ class CallbackRequest(Base):
 
 
 class Notification(Base):
-    """An e-mail to a ticket's author (rule 8), kept until the mail server took it: written in
-    the transaction of what it reports, sent by a job with retries, so an outage loses none.
-    `dedup_key` names what it reports (a status event, a reply), so it is written once."""
+    """An e-mail to a ticket's author (rule 8), or to an organization's people about a new
+    update file of its protection key (no ticket then), kept until the mail server took it:
+    written in the transaction of what it reports, sent by a job with retries, so an outage
+    loses none. `dedup_key` names what it reports (a status event, a reply, an update file and
+    its recipient), so it is written once."""
 
     __tablename__ = "notifications"
     __table_args__ = (
@@ -350,7 +382,9 @@ class Notification(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(100), unique=True)
-    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE")
+    )
     # The address is looked up when sending: identity may tell it after the ticket changed.
     recipient_id: Mapped[uuid.UUID] = mapped_column()
     subject: Mapped[str] = mapped_column(String(300))

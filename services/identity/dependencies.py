@@ -12,8 +12,7 @@ from shared.db import SessionDep
 from shared.problems import Unauthorized
 from shared.service import settings_of
 
-identity_settings = settings_of(Settings)
-SettingsDep = Annotated[Settings, Depends(identity_settings)]
+SettingsDep = Annotated[Settings, Depends(settings_of(Settings))]
 
 
 async def get_delivery(settings: SettingsDep) -> Delivery:

@@ -64,7 +64,7 @@ def manager_of(principal: Principal) -> Viewer:
 ReaderPrincipal = Annotated[Principal, Depends(require_scope("read"))]
 
 
-def contact_person(principal: CurrentPrincipal) -> Principal:
+async def contact_person(principal: CurrentPrincipal) -> Principal:
     """A person of a customer organization (not an accountant session, not an API key)."""
     if principal.kind != "user" or principal.organization_id is None or principal.user_id is None:
         raise Forbidden("This is for a contact person of an organization")

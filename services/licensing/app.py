@@ -11,7 +11,6 @@ from services.licensing.events import handlers
 from services.licensing.jobs import jobs
 from services.licensing.licenses.endpoints import router as licenses_router
 from services.licensing.models import Base, bus, idempotency
-from services.licensing.runtime import remember_runtime
 from services.licensing.support.endpoints import router as support_router
 from services.licensing.uploads.endpoints import router as uploads_router
 from shared.clock import Clock
@@ -59,7 +58,7 @@ definition = ServiceDefinition(
     ],
     handlers=handlers,
     jobs=jobs,
-    startup=[remember_runtime, ensure_default_catalogue],
+    startup=[ensure_default_catalogue],
 )
 
 

@@ -1,8 +1,11 @@
 """The events licensing handles (its queue is bound to exactly these types)."""
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.licensing.billing.service import Order, billing_service
+from services.licensing.losses.service import loss_service
 from services.licensing.organizations.service import organization_read_model
 from services.licensing.support.service import (
     EVENT_REASONS,
@@ -10,10 +13,10 @@ from services.licensing.support.service import (
     RenewalRefused,
     support_service,
 )
-from shared.bus.consumer import EventHandlers, handler_outbox
+from shared.bus.consumer import EventHandlers, handler_clock, handler_outbox
 from shared.bus.envelope import Envelope
 from shared.events.common import Reference
-from shared.events.dongle import KeyReportedLost, ProtectionRequested
+from shared.events.dongle import KeyReportedLost, LicensesRestored, ProtectionRequested
 from shared.events.helpdesk import RenewalRequested
 from shared.events.identity import (
     DataChangeRequested,
@@ -84,35 +87,58 @@ async def renewal_requested(
         )
 
 
+async def invoice_request(
+    session: AsyncSession,
+    envelope: Envelope,
+    organization_id: uuid.UUID,
+    reference: Reference,
+    price_codes: list[str],
+) -> None:
+    """Rule 9: what another service asks for is invoiced once per reference, at the prices in
+    force when it was asked (the event's time)."""
+    await billing_service.invoice(
+        session,
+        handler_outbox(session),
+        organization_id,
+        reference,
+        [Order(code) for code in price_codes],
+        envelope.occurred_at,
+    )
+
+
 @handlers.on(ProtectionRequested)
 async def protection_requested(
     session: AsyncSession, event: ProtectionRequested, envelope: Envelope
 ) -> None:
-    """Rule 9: the protection service is invoiced at the price in force when it was asked."""
-    await billing_service.invoice(
-        session,
-        handler_outbox(session),
-        event.organization_id,
-        Reference(service="dongle", kind="protection_subscription", id=event.subscription_id),
-        [Order(event.price_code)],
-        envelope.occurred_at,
+    """The key protection service is invoiced at the price in force when it was asked."""
+    reference = Reference(
+        service="dongle", kind="protection_subscription", id=event.subscription_id
     )
+    await invoice_request(session, envelope, event.organization_id, reference, [event.price_code])
 
 
 @handlers.on(KeyReportedLost)
 async def key_reported_lost(
     session: AsyncSession, event: KeyReportedLost, envelope: Envelope
 ) -> None:
-    """A replacement key (and its delivery) is invoiced when restoration is covered."""
-    if not event.restoration_covered or not event.replacement_price_codes:
-        return
-    await billing_service.invoice(
-        session,
-        handler_outbox(session),
-        event.organization_id,
-        Reference(service="dongle", kind="loss_report", id=event.report_id),
-        [Order(code) for code in event.replacement_price_codes],
-        envelope.occurred_at,
+    """The key's licenses stop when its programmed period ends (the suspension sweep); a
+    replacement key (and its delivery) is invoiced when restoration is covered."""
+    await loss_service.reported(session, event, envelope.occurred_at)
+    if event.restoration_covered and event.replacement_price_codes:
+        reference = Reference(service="dongle", kind="loss_report", id=event.report_id)
+        await invoice_request(
+            session, envelope, event.organization_id, reference, event.replacement_price_codes
+        )
+
+
+@handlers.on(LicensesRestored)
+async def licenses_restored(
+    session: AsyncSession, event: LicensesRestored, envelope: Envelope
+) -> None:
+    """The lost key's licenses are on a new key: re-bound, and reinstated if the loss had
+    suspended them."""
+    await loss_service.restored(
+        session, handler_clock(session), handler_outbox(session), event, envelope.occurred_at
     )
 
 
@@ -121,11 +147,7 @@ async def data_change_requested(
     session: AsyncSession, event: DataChangeRequested, envelope: Envelope
 ) -> None:
     """identity's paid data change is invoiced like any other service."""
-    await billing_service.invoice(
-        session,
-        handler_outbox(session),
-        event.organization_id,
-        Reference(service="identity", kind="data_change_request", id=event.change_request_id),
-        [Order(event.price_code)],
-        envelope.occurred_at,
+    reference = Reference(
+        service="identity", kind="data_change_request", id=event.change_request_id
     )
+    await invoice_request(session, envelope, event.organization_id, reference, [event.price_code])

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    Uuid,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -187,6 +188,9 @@ class License(Base):
     registered_at: Mapped[datetime | None] = mapped_column(Timestamp)
     # When `licensing.license.lapsed` went out; set once, so it goes out once.
     lapsed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # The loss report (`LostKey.id`) whose suspension holds the license: its key was lost and
+    # its last update file ran out. Restoring the licenses lifts only this suspension.
+    suspended_for_loss: Mapped[uuid.UUID | None] = mapped_column()
 
     contract: Mapped[Contract | None] = relationship(back_populates="licenses")
     product: Mapped[Product] = relationship(lazy="joined")
@@ -388,3 +392,27 @@ class AwaitedInvoice(Base):
     reference_id: Mapped[uuid.UUID] = mapped_column()
     price_codes: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
     requested_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class LostKey(Base):
+    """A protection key dongle reported lost or stolen (`dongle.key.reported_lost`): the licenses
+    bound to it are suspended once its programmed period ends (`suspend_at`), unless
+    `dongle.licenses.restored` moved them onto a new key first. Either event may come first."""
+
+    __tablename__ = "lost_keys"
+
+    # dongle's loss report id: one row per report, however often its events arrive.
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    key_serial: Mapped[str] = mapped_column(String(64))
+    organization_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    # The licenses licensing had bound to the key when the loss was reported.
+    license_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid))
+    # When the report was made (its event's time); null while only the restoration is known.
+    reported_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # The end of the key's last update file, or the report itself when it never had one.
+    suspend_at: Mapped[datetime | None] = mapped_column(Timestamp, index=True)
+    # When the sweep suspended the licenses; set once, so they are suspended once.
+    suspended_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # When dongle moved the licenses onto `new_serial` (its event's time).
+    restored_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    new_serial: Mapped[str | None] = mapped_column(String(64))

@@ -49,17 +49,18 @@ OUTAGE_PAUSE_SECONDS = 5.0
 
 
 def handler_clock(session: AsyncSession) -> Clock:
-    """Inside a handler: the service's clock (a test's ManualClock under test)."""
+    """Inside an event handler or a scheduled job (`shared.jobs`): the service's clock (a
+    test's ManualClock under test)."""
     clock: Clock = session.info["clock"]
     return clock
 
 
 def handler_outbox(session: AsyncSession) -> Outbox:
-    """Inside a handler: the service's outbox, to publish what the event caused in the same
-    transaction as its effect."""
+    """Inside an event handler or a scheduled job (`shared.jobs`): the service's outbox, to
+    publish what the event or the job caused in the same transaction as its effect."""
     outbox: Outbox | None = session.info.get("outbox")
     if outbox is None:
-        raise RuntimeError("this consumer was built without an outbox")
+        raise RuntimeError("this consumer or job runner was built without an outbox")
     return outbox
 
 

@@ -60,11 +60,11 @@ class ProtectionChanged(Event):
 class ProtectionActivated(ProtectionChanged):
     """A protection subscription became active: its invoice was paid.
 
-    Consumed by helpdesk (visible to agents) and licensing (the service is in force).
+    Consumed by helpdesk (visible to agents).
     """
 
     event_type: ClassVar[str] = "dongle.protection.activated"
-    consumers: ClassVar[tuple[Service, ...]] = ("helpdesk", "licensing")
+    consumers: ClassVar[tuple[Service, ...]] = ("helpdesk",)
 
     status: Literal["active"] = Field(description="The subscription's new status: `active`.")
     reason: Literal["payment_received"] = Field(description="Why: the invoice was paid.")
@@ -75,11 +75,11 @@ class ProtectionLapsed(ProtectionChanged):
     """A protection subscription lapsed because the key's maintenance ended (rule 6): no more
     update files. It resumes by itself if maintenance is renewed by `resumable_until`.
 
-    Consumed by helpdesk (visible to agents) and licensing.
+    Consumed by helpdesk (visible to agents).
     """
 
     event_type: ClassVar[str] = "dongle.protection.lapsed"
-    consumers: ClassVar[tuple[Service, ...]] = ("helpdesk", "licensing")
+    consumers: ClassVar[tuple[Service, ...]] = ("helpdesk",)
 
     status: Literal["lapsed"] = Field(description="The subscription's new status: `lapsed`.")
     reason: Literal["maintenance_ended"] = Field(description="Why: key maintenance ended.")
@@ -92,11 +92,11 @@ class ProtectionLapsed(ProtectionChanged):
 class ProtectionResumed(ProtectionChanged):
     """A lapsed protection subscription resumed: maintenance was renewed within 14 days.
 
-    Consumed by helpdesk (visible to agents) and licensing.
+    Consumed by helpdesk (visible to agents).
     """
 
     event_type: ClassVar[str] = "dongle.protection.resumed"
-    consumers: ClassVar[tuple[Service, ...]] = ("helpdesk", "licensing")
+    consumers: ClassVar[tuple[Service, ...]] = ("helpdesk",)
 
     status: Literal["active"] = Field(description="The subscription's new status: `active`.")
     reason: Literal["maintenance_renewed"] = Field(
@@ -108,11 +108,11 @@ class ProtectionResumed(ProtectionChanged):
 class ProtectionCancelled(ProtectionChanged):
     """A protection subscription ended for good; reconnecting means paying again.
 
-    Consumed by helpdesk (visible to agents) and licensing.
+    Consumed by helpdesk (visible to agents).
     """
 
     event_type: ClassVar[str] = "dongle.protection.cancelled"
-    consumers: ClassVar[tuple[Service, ...]] = ("helpdesk", "licensing")
+    consumers: ClassVar[tuple[Service, ...]] = ("helpdesk",)
 
     status: Literal["cancelled"] = Field(description="The subscription's new status.")
     reason: Literal["customer_refused", "license_lapsed", "maintenance_not_renewed"] = Field(

@@ -66,7 +66,8 @@ class ContractAttached(Event):
 
 class LicenseIssued(Event):
     """A license became an organization's (its contract attached, or its activation code
-    registered), possibly bound to a protection key.
+    registered), possibly bound to a protection key; also published again, with the license's
+    whole state, when the license moves onto the key that replaced a lost one.
 
     Consumed by dongle: puts the license on the key that carries it (it goes into update files).
     """
@@ -156,7 +157,8 @@ class LicenseRenewed(_LicenseStateChanged):
 
 
 class LicenseSuspended(_LicenseStateChanged):
-    """An admin suspended a license.
+    """An admin suspended a license, or the key carrying it was reported lost and its last
+    update file ran out (reinstated when dongle restores the licenses onto a new key).
 
     Consumed by dongle: a suspended license is not written into the key's update files.
     """
@@ -169,7 +171,8 @@ class LicenseSuspended(_LicenseStateChanged):
 
 
 class LicenseReinstated(_LicenseStateChanged):
-    """An admin reinstated a suspended license.
+    """An admin reinstated a suspended license, or a license suspended for its lost key was
+    restored onto the new key (`key_serial` names the new key).
 
     Consumed by dongle: the license goes back into the key's update files if it is active.
     """

@@ -13,12 +13,12 @@ from typing import Any
 import aio_pika
 import pytest
 from fastapi import APIRouter, Query
-from sqlalchemy import Column, Integer, Table, Uuid, func, select, text
+from sqlalchemy import Column, Integer, MetaData, Table, Uuid, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared.bus.consumer import EventHandlers
 from shared.bus.envelope import Envelope, EventPayload
-from shared.bus.tables import bus_tables
+from shared.bus.tables import BusTables, bus_tables
 from shared.bus.topology import Topology, declare_exchanges, delete_service_queues
 from shared.config import PlatformSettings
 from shared.db import SessionDep, create_engine, schema_metadata
@@ -72,6 +72,23 @@ class ConsumerBehaviour:
     reached: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+PROBES = Tag("probes", "Endpoints of the plumbing tests.")
+
+
+def probe_definition(
+    name: str,
+    *,
+    description: str,
+    metadata: MetaData = producer_metadata,
+    bus: BusTables = producer_bus,
+    **fields: Any,
+) -> ServiceDefinition:
+    """A test service on the probe producer's tables (unless told others), under the probes tag."""
+    return ServiceDefinition(
+        name=name, description=description, tags=[PROBES], metadata=metadata, bus=bus, **fields
+    )
+
+
 def producer_definition() -> ServiceDefinition:
     router = APIRouter(tags=["probes"])
 
@@ -90,12 +107,9 @@ def producer_definition() -> ServiceDefinition:
             raise RuntimeError("an unexpected failure after the event was staged")
         return {"event_id": str(envelope.id)}
 
-    return ServiceDefinition(
-        name="probe_producer",
+    return probe_definition(
+        "probe_producer",
         description="bus test producer",
-        tags=[Tag("probes", "Endpoints of the plumbing tests.")],
-        metadata=producer_metadata,
-        bus=producer_bus,
         idempotency=producer_idempotency,
         routers=[router],
     )
@@ -120,10 +134,9 @@ def consumer_definition(behaviour: ConsumerBehaviour) -> ServiceDefinition:
         behaviour.handled.append(event.n)
         behaviour.journal.append(("done", event.n))
 
-    return ServiceDefinition(
-        name="probe_consumer",
+    return probe_definition(
+        "probe_consumer",
         description="bus test consumer",
-        tags=[Tag("probes", "Endpoints of the plumbing tests.")],
         metadata=consumer_metadata,
         bus=consumer_bus,
         handlers=handlers,

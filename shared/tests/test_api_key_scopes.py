@@ -7,10 +7,10 @@ import pytest
 from fastapi import APIRouter, Depends
 
 from shared.auth import CurrentPrincipal, Principal, require_scope
-from shared.service import ServiceDefinition, Tag, create_service_app
+from shared.service import create_service_app
 from shared.testing.harness import describe_caller, seal_requests
 from shared.testing.plugin import running
-from shared.tests.conftest import producer_bus, producer_metadata
+from shared.tests.conftest import probe_definition
 
 Writer = Annotated[Principal, Depends(require_scope("tickets:write"))]
 
@@ -35,12 +35,9 @@ async def client(platform_settings):
     async def undeclared(principal: CurrentPrincipal) -> dict[str, str]:
         return {"kind": principal.kind}
 
-    definition = ServiceDefinition(
-        name="probe_producer",
+    definition = probe_definition(
+        "probe_producer",
         description="scope probe",
-        tags=[Tag("probes", "Endpoints of the plumbing tests.")],
-        metadata=producer_metadata,
-        bus=producer_bus,
         routers=[router],
     )
     settings = platform_settings.model_copy(update={"run_workers": False})

@@ -33,6 +33,7 @@ from shared.db import create_sessionmaker
 from shared.events import EVENTS, OrganizationRegistered, OrganizationUpdated
 from shared.jobs import JobRunner
 from shared.service import ServiceDefinition, create_service_app
+from shared.testing.bus import publish_messages
 from shared.testing.plugin import eventually, running
 from shared.testing.tcpproxy import TcpProxy
 from shared.tests.conftest import (
@@ -326,20 +327,14 @@ def _unroutable_count(producer: str, event_type: str) -> float:
 async def _publish_raw(
     settings: PlatformSettings, body: bytes, envelope: Envelope | None, app_id: str | None = None
 ) -> None:
-    connection = await aio_pika.connect(settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        exchange = await channel.get_exchange(Topology.of("x", settings).exchange)
-        await exchange.publish(
-            aio_pika.Message(
-                body=body,
-                message_id=str(envelope.id) if envelope else None,
-                type=BusProbe.event_type,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                app_id=app_id,
-            ),
-            routing_key=BusProbe.event_type,
-        )
+    message = aio_pika.Message(
+        body=body,
+        message_id=str(envelope.id) if envelope else None,
+        type=BusProbe.event_type,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        app_id=app_id,
+    )
+    await publish_messages(settings, [(BusProbe.event_type, message)])
 
 
 async def _queue_depth(settings: PlatformSettings, name: str, expected: int) -> int | None:

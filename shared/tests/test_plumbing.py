@@ -12,16 +12,23 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.bus.consumer import handler_clock, handler_outbox
+from shared.bus.outbox import Outbox
 from shared.clock import Clock, ManualClock
 from shared.db import SessionDep, create_engine, create_sessionmaker
 from shared.ids import uuid7_many
 from shared.jobs import Job, JobRunner
-from shared.service import ServiceDefinition, Tag, create_service_app
+from shared.service import Runtime, create_service_app
 from shared.testing.plugin import running
-from shared.tests.conftest import effects, producer_bus, producer_metadata
+from shared.tests.conftest import (
+    BusProbe,
+    effects,
+    probe_definition,
+    producer_bus,
+)
 
 
 class Address(BaseModel):
@@ -53,12 +60,9 @@ def plumbing_app(platform_settings):
             raise RuntimeError("after the flush")
         return {"written": n}
 
-    definition = ServiceDefinition(
-        name="plumbing",
+    definition = probe_definition(
+        "plumbing",
         description="plumbing test",
-        tags=[Tag("probes", "Endpoints of the plumbing tests.")],
-        metadata=producer_metadata,
-        bus=producer_bus,
         routers=[router],
     )
     return create_service_app(
@@ -105,12 +109,9 @@ async def test_request_commits_on_success_and_writes_nothing_on_error(
 async def test_logs_are_json_and_carry_the_request_id(platform_settings, capsys):
     settings = platform_settings.model_copy(update={"log_json": True, "log_level": "INFO"})
     router = APIRouter(tags=["probes"])
-    definition = ServiceDefinition(
-        name="plumbing",
+    definition = probe_definition(
+        "plumbing",
         description="",
-        tags=[Tag("probes", "Endpoints of the plumbing tests.")],
-        metadata=producer_metadata,
-        bus=producer_bus,
         routers=[router],
     )
 
@@ -155,6 +156,38 @@ async def test_a_job_runs_on_one_replica_at_a_time(platform_settings):
     finally:
         await engine.dispose()
     assert runs == ["ran", "ran"]
+
+
+async def test_a_job_publishes_through_its_runtime_s_clock_and_outbox(
+    platform_settings, clean_probe_tables
+):
+    """Every service's jobs find the runtime's clock and outbox on their session, as event
+    handlers do; the event is staged in the job's own transaction."""
+    seen: list[tuple[Clock, Outbox]] = []
+
+    async def publishing(session: AsyncSession, clock: Clock) -> None:
+        seen.append((handler_clock(session), handler_outbox(session)))
+        await handler_outbox(session).add(session, BusProbe(n=4242))
+
+    definition = probe_definition(
+        "plumbing_jobs",
+        description="plumbing test",
+        jobs=[Job(name="publishing", every_seconds=3600, run=publishing)],
+    )
+    clock = ManualClock()
+    runtime = Runtime(definition, platform_settings, clock)
+    try:
+        assert await runtime.jobs.run_once("publishing")
+        async with runtime.sessionmaker() as session:
+            staged = await session.scalar(
+                select(func.count())
+                .select_from(producer_bus.outbox)
+                .where(producer_bus.outbox.c.envelope["data"]["n"].as_integer() == 4242)
+            )
+    finally:
+        await runtime.close()
+    assert seen == [(clock, runtime.outbox)]
+    assert staged == 1
 
 
 @pytest.mark.parametrize("service", ["identity", "licensing", "helpdesk", "dongle"])

@@ -11,10 +11,10 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from shared.db import SessionDep
-from shared.service import ServiceDefinition, Tag, create_service_app
+from shared.service import ServiceDefinition, create_service_app
 from shared.testing.plugin import running
 from shared.testing.servers import serve
-from shared.tests.conftest import producer_bus, producer_metadata
+from shared.tests.conftest import probe_definition
 
 
 class Line(BaseModel):
@@ -52,12 +52,9 @@ def text_probe_definition(name: str = "probe_producer") -> ServiceDefinition:
     async def fine() -> dict[str, str]:
         return {"status": "fine"}
 
-    return ServiceDefinition(
-        name=name,
+    return probe_definition(
+        name,
         description="text probe",
-        tags=[Tag("probes", "Endpoints of the plumbing tests.")],
-        metadata=producer_metadata,
-        bus=producer_bus,
         routers=[router],
     )
 

@@ -47,7 +47,7 @@ def contact_or_admin(principal: Principal) -> KeyViewer:
     return key_contact(principal)
 
 
-def _key_importer(
+async def _key_importer(
     principal: Annotated[Principal, Depends(require_scope("licenses:write"))],
 ) -> Principal:
     if principal.kind == "api_key" or principal.has_role("admin"):

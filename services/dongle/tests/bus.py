@@ -1,47 +1,22 @@
 """Publishing licensing's and identity's events onto the real bus, as their services would."""
 
-import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-import aio_pika
 from sqlalchemy import select
 
 from services.dongle.models import bus
-from shared.bus.envelope import Envelope, EventPayload
+from shared.bus.envelope import Envelope
 from shared.events.identity import OrganizationRegistered
 from shared.events.licensing import LicenseIssued
+from shared.testing.bus import envelope_of, publish_envelopes
 from shared.testing.plugin import eventually
 
 
-def envelope_of(payload: EventPayload, occurred_at: datetime | None = None) -> Envelope:
-    return Envelope.wrap(
-        payload,
-        producer=payload.event_type.split(".", 1)[0],
-        occurred_at=occurred_at or datetime.now(UTC),
-    )
-
-
 async def publish(dongle, *envelopes: Envelope) -> None:
-    """Sends the envelopes in order, as persistent messages on the events exchange."""
-    runtime = dongle.app.state.runtime
-    await runtime.consumer.ready.wait()
-    connection = await aio_pika.connect(runtime.settings.amqp_url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.get_exchange(runtime.topology.exchange)
-        for envelope in envelopes:
-            await exchange.publish(
-                aio_pika.Message(
-                    body=json.dumps(envelope.model_dump(mode="json")).encode(),
-                    content_type="application/json",
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    message_id=str(envelope.id),
-                    type=envelope.type,
-                ),
-                routing_key=envelope.type,
-                mandatory=True,
-            )
+    """Sends the envelopes in order once the consumer's queue is there."""
+    await dongle.app.state.runtime.consumer.ready.wait()
+    await publish_envelopes(dongle.settings, *envelopes)
 
 
 async def handled(dongle, *envelopes: Envelope) -> None:

@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import select
 
 from services.dongle.models import bus
-from services.dongle.tests.bus import envelope_of, handled, license_issued
+from services.dongle.tests.bus import handled, license_issued
 from services.dongle.tests.test_keys import codemeter_serial, import_key
 from shared.events.common import Reference
 from shared.events.licensing import InvoiceIssued, InvoiceItem, InvoicePaid, SupportRegistered
+from shared.testing.bus import envelope_of
 
 FAR = datetime(2028, 12, 1, tzinfo=UTC)
 

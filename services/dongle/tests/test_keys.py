@@ -6,7 +6,8 @@ import uuid
 from sqlalchemy import select
 
 from services.dongle.models import ProtectionKey
-from services.dongle.tests.bus import envelope_of, handled, organization_registered
+from services.dongle.tests.bus import handled, organization_registered
+from shared.testing.bus import envelope_of
 
 
 def codemeter_serial() -> str:

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 from services.dongle.events import handlers
-from services.dongle.tests.bus import at, envelope_of, handled, license_issued
+from services.dongle.tests.bus import at, handled, license_issued
 from services.dongle.tests.test_keys import codemeter_serial, import_key
 from shared.bus.topology import catalogue_bindings
 from shared.events.licensing import (
@@ -18,6 +18,7 @@ from shared.events.licensing import (
     SupportRegistered,
     SupportRenewed,
 )
+from shared.testing.bus import envelope_of
 
 
 async def key(dongle, serial):

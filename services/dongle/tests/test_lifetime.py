@@ -7,11 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.dongle.tests.bus import envelope_of, handled, license_issued
+from services.dongle.tests.bus import handled, license_issued
 from services.dongle.tests.factories import connect, history, protected_key, published, read_key
 from services.dongle.tests.test_licenses_and_maintenance import lapsed, renewed
 from shared.clock import business_midnight
 from shared.events.licensing import SupportExpired, SupportRenewed
+from shared.testing.bus import envelope_of
 
 # Maintenance ends at the start of 1 October 2027, Moscow time.
 END = business_midnight(date(2027, 10, 1))

@@ -4,7 +4,7 @@ active protection subscription, invoiced and paid first) and rule 5 (found again
 import uuid
 from datetime import UTC, datetime
 
-from services.dongle.tests.bus import envelope_of, handled
+from services.dongle.tests.bus import handled
 from services.dongle.tests.factories import (
     invoice_issued,
     invoice_paid,
@@ -15,6 +15,7 @@ from services.dongle.tests.factories import (
     reference,
 )
 from services.dongle.tests.test_keys import codemeter_serial
+from shared.testing.bus import envelope_of
 
 
 async def report(dongle, organization_id, serial, kind="lost", note=None):

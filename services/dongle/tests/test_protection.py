@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from services.dongle.models import ProtectionSubscription
-from services.dongle.tests.bus import envelope_of, handled
+from services.dongle.tests.bus import handled
 from services.dongle.tests.factories import (
     connect,
     history,
@@ -24,6 +24,7 @@ from services.dongle.tests.factories import (
     support,
 )
 from services.dongle.tests.test_keys import codemeter_serial, import_key
+from shared.testing.bus import envelope_of
 
 
 async def test_connecting_waits_for_payment_and_asks_licensing_for_the_invoice(dongle):

@@ -2,18 +2,18 @@
 
 import uuid
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 
-from services.helpdesk.attachments.content import ALLOWED, media_type
+from services.helpdesk.attachments.content import ALLOWED
 from services.helpdesk.attachments.service import attachment_service
 from services.helpdesk.dependencies import SettingsDep
 from services.helpdesk.tickets.auth import ticket_actor
 from services.helpdesk.tickets.endpoints import TicketCaller
 from services.helpdesk.tickets.schemas import AttachmentRead
 from shared.db import SessionDep
+from shared.files import FileStore, media_type
 from shared.problems import PROBLEM_RESPONSES, FieldError, ProblemError
 from shared.service import ClockDep
 
@@ -99,14 +99,10 @@ async def download_attachment(
 ) -> FileResponse:
     """The file, for the ticket's organization and staff (a note's attachment: staff only)."""
     actor = ticket_actor(principal)
-    attachment, path = await attachment_service.file(
-        session, settings, actor, ticket_id, attachment_id
-    )
-    return FileResponse(
-        path,
+    attachment = await attachment_service.downloadable(session, actor, ticket_id, attachment_id)
+    return FileStore(settings.attachments_dir).download(
+        attachment.storage_key,
         media_type=attachment.content_type,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(attachment.filename)}",
-            "X-Content-Type-Options": "nosniff",
-        },
+        filename=attachment.filename,
+        missing="The attachment's file is missing",
     )

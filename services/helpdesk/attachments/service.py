@@ -4,17 +4,16 @@ one an agent has not yet put on a public reply, only by staff."""
 
 import uuid
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.helpdesk.attachments import storage
 from services.helpdesk.attachments.content import content_problem
 from services.helpdesk.attachments.repository import AttachmentRepository
 from services.helpdesk.config import Settings
 from services.helpdesk.models import TicketAttachment, TicketMessage
 from services.helpdesk.tickets.auth import Actor, visible
 from services.helpdesk.tickets.repository import TicketRepository
+from shared.files import FileStore
 from shared.problems import Conflict, FieldError, InvalidInput, NotFound, ValidationFailed
 
 
@@ -55,8 +54,8 @@ class AttachmentService:
         if problem is not None:
             raise InvalidInput("content_type", problem)
         attachment_id = uuid.uuid4()
-        key = storage.storage_key(ticket.id, attachment_id)
-        digest = await storage.store(settings.attachments_dir, key, content)
+        key = f"{ticket.id}/{attachment_id}"
+        digest = await FileStore(settings.attachments_dir).save(key, content)
         return await AttachmentRepository(session).add(
             TicketAttachment(
                 id=attachment_id,
@@ -106,21 +105,14 @@ class AttachmentService:
             raise ValidationFailed(errors)
         await repository.attach(ids, message.id)
 
-    async def file(
-        self,
-        session: AsyncSession,
-        settings: Settings,
-        actor: Actor,
-        ticket_id: uuid.UUID,
-        attachment_id: uuid.UUID,
-    ) -> tuple[TicketAttachment, Path]:
+    async def downloadable(
+        self, session: AsyncSession, actor: Actor, ticket_id: uuid.UUID, attachment_id: uuid.UUID
+    ) -> TicketAttachment:
+        """An attachment of the ticket this caller sees; any other is a 404."""
         visible(await TicketRepository(session).get(ticket_id), actor)
         for attachment in await self.shown(session, actor, ticket_id):
             if attachment.id == attachment_id:
-                path = storage.path_of(settings.attachments_dir, attachment.storage_key)
-                if not path.is_file():
-                    raise NotFound("The attachment's file is missing")
-                return attachment, path
+                return attachment
         raise NotFound("No such attachment")
 
 

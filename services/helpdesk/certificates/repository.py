@@ -1,4 +1,5 @@
-"""Every query of helpdesk's support-certificate and people read models."""
+"""Every query of helpdesk's read models: support certificates, people, organizations, key
+protection subscriptions."""
 
 import uuid
 from typing import Any
@@ -7,7 +8,27 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.helpdesk.models import Person, SupportCertificate
+from services.helpdesk.models import (
+    Base,
+    Organization,
+    Person,
+    ProtectionSubscription,
+    SupportCertificate,
+)
+
+
+async def apply_newer(session: AsyncSession, model: type[Base], values: dict[str, Any]) -> None:
+    """Writes the row as an event has it, unless a newer event was applied to it already
+    (out-of-order delivery: an event older than the one applied changes nothing)."""
+    table = model.__table__
+    statement = insert(model).values(**values)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.id],
+            set_={key: statement.excluded[key] for key in values if key != "id"},
+            where=table.c.last_event_at < statement.excluded.last_event_at,
+        )
+    )
 
 
 class CertificateRepository:
@@ -15,16 +36,7 @@ class CertificateRepository:
         self.session = session
 
     async def apply(self, values: dict[str, Any]) -> None:
-        """Writes the certificate as the event has it, unless a newer event was applied."""
-        statement = insert(SupportCertificate).values(**values)
-        await self.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[SupportCertificate.id],
-                set_={key: statement.excluded[key] for key in values if key != "id"},
-                # Out-of-order delivery: an event older than the one applied changes nothing.
-                where=SupportCertificate.last_event_at < statement.excluded.last_event_at,
-            )
-        )
+        await apply_newer(self.session, SupportCertificate, values)
 
     async def by_number(self, number: str) -> list[SupportCertificate]:
         rows = await self.session.scalars(
@@ -55,20 +67,51 @@ class PersonRepository:
         self.session = session
 
     async def apply(self, values: dict[str, Any]) -> None:
-        statement = insert(Person).values(**values)
-        await self.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[Person.id],
-                set_={key: statement.excluded[key] for key in values if key != "id"},
-                where=Person.last_event_at < statement.excluded.last_event_at,
-            )
-        )
+        await apply_newer(self.session, Person, values)
 
     async def get(self, person_id: uuid.UUID) -> Person | None:
         return await self.session.get(Person, person_id)
+
+    async def of_organization(self, organization_id: uuid.UUID) -> list[Person]:
+        rows = await self.session.scalars(
+            select(Person).where(Person.organization_id == organization_id).order_by(Person.id)
+        )
+        return list(rows)
 
     async def many(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, Person]:
         if not ids:
             return {}
         rows = await self.session.scalars(select(Person).where(Person.id.in_(ids)))
         return {row.id: row for row in rows}
+
+
+class OrganizationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def apply(self, values: dict[str, Any]) -> None:
+        await apply_newer(self.session, Organization, values)
+
+    async def names(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+        if not ids:
+            return {}
+        rows = await self.session.execute(
+            select(Organization.id, Organization.name).where(Organization.id.in_(ids))
+        )
+        return {organization_id: name for organization_id, name in rows}
+
+
+class ProtectionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def apply(self, values: dict[str, Any]) -> None:
+        await apply_newer(self.session, ProtectionSubscription, values)
+
+    async def of_organization(self, organization_id: uuid.UUID) -> list[ProtectionSubscription]:
+        rows = await self.session.scalars(
+            select(ProtectionSubscription)
+            .where(ProtectionSubscription.organization_id == organization_id)
+            .order_by(ProtectionSubscription.key_serial, ProtectionSubscription.id)
+        )
+        return list(rows)

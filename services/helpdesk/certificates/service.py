@@ -9,10 +9,26 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.helpdesk.certificates.repository import CertificateRepository, PersonRepository
+from services.helpdesk.certificates.repository import (
+    CertificateRepository,
+    OrganizationRepository,
+    PersonRepository,
+    ProtectionRepository,
+)
 from services.helpdesk.models import SupportCertificate
 from shared.bus.envelope import Envelope
-from shared.events.identity import UserRegistered, UserUpdated
+from shared.events.dongle import (
+    ProtectionActivated,
+    ProtectionCancelled,
+    ProtectionLapsed,
+    ProtectionResumed,
+)
+from shared.events.identity import (
+    OrganizationRegistered,
+    OrganizationUpdated,
+    UserRegistered,
+    UserUpdated,
+)
 from shared.events.licensing import SupportExpired, SupportRegistered, SupportRenewed
 from shared.problems import InvalidInput
 
@@ -94,5 +110,43 @@ class PersonService:
         )
 
 
+class OrganizationService:
+    async def apply(
+        self,
+        session: AsyncSession,
+        event: OrganizationRegistered | OrganizationUpdated,
+        envelope: Envelope,
+    ) -> None:
+        """The organization's short name, as the newest event states it."""
+        await OrganizationRepository(session).apply(
+            {"id": event.organization_id, "name": event.name, "last_event_at": envelope.occurred_at}
+        )
+
+
+ProtectionEvent = ProtectionActivated | ProtectionLapsed | ProtectionResumed | ProtectionCancelled
+
+
+class ProtectionService:
+    async def apply(
+        self, session: AsyncSession, event: ProtectionEvent, envelope: Envelope
+    ) -> None:
+        """The subscription's state as the newest event states it."""
+        await ProtectionRepository(session).apply(
+            {
+                "id": event.subscription_id,
+                "organization_id": event.organization_id,
+                "key_serial": event.key_serial,
+                "status": event.status,
+                "reason": event.reason,
+                "resumable_until": (
+                    event.resumable_until if isinstance(event, ProtectionLapsed) else None
+                ),
+                "last_event_at": envelope.occurred_at,
+            }
+        )
+
+
 certificate_service = CertificateService()
 person_service = PersonService()
+organization_service = OrganizationService()
+protection_service = ProtectionService()

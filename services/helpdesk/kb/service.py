@@ -87,9 +87,10 @@ class KbService:
         if not words:
             return []
         repository = KbRepository(session)
-        lexemes = list(dict.fromkeys(await repository.lexemes(words)))
         short_words = " ".join(WORD.findall((short if short is not None else text).lower()))
-        required = all_of(list(dict.fromkeys(await repository.lexemes(short_words))))
+        stems, short_stems = await repository.lexemes(words, short_words)
+        lexemes = list(dict.fromkeys(stems))
+        required = all_of(list(dict.fromkeys(short_stems)))
         title_words = " ".join(words.split()[:12])
         hits = []
         if lexemes:

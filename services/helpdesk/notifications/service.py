@@ -1,4 +1,6 @@
-"""Rule 8: every status change and every public agent reply e-mails the ticket's author.
+"""Rule 8: every status change and every public agent reply e-mails the ticket's author; a
+protection key's new update file (`dongle.update_file.generated`) e-mails the people of the
+organization that owns the key.
 
 The mail is written into `notifications` in the transaction of what it reports (a status change
 arrives as `helpdesk.ticket.status_changed` from the bus; a reply is written with the reply), and
@@ -12,9 +14,11 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.helpdesk.certificates.repository import PersonRepository
 from services.helpdesk.models import Ticket, TicketMessage
 from services.helpdesk.notifications.repository import NotificationRepository
-from shared.clock import Clock
+from shared.clock import Clock, business_zone
+from shared.events.dongle import UpdateFileGenerated
 from shared.events.helpdesk import TicketStatusChanged
 from shared.mail import Mailer, MailNotSent
 
@@ -93,6 +97,34 @@ class NotificationService:
                 "created_at": message.created_at,
             }
         )
+
+    async def update_file_ready(
+        self, session: AsyncSession, event: UpdateFileGenerated, event_id: uuid.UUID, at: datetime
+    ) -> None:
+        """Every person of the key's organization helpdesk knows gets one mail per file."""
+        valid_until = event.valid_until.astimezone(business_zone()).strftime("%d.%m.%Y %H:%M")
+        body = (
+            f"Здравствуйте!\n\nДля ключа защиты {event.key_serial} готов новый файл обновления "
+            f"№ {event.sequence}; он действует до {valid_until} по московскому времени.\n"
+            "Скачайте его в разделе «Ключи защиты» личного кабинета и запишите в ключ, чтобы "
+            "лицензии на нём продолжали работать."
+        )
+        repository = NotificationRepository(session)
+        for person in await PersonRepository(session).of_organization(event.organization_id):
+            await repository.add_once(
+                {
+                    "id": uuid.uuid4(),
+                    "dedup_key": f"update_file:{event_id}:{person.id}",
+                    "ticket_id": None,
+                    "recipient_id": person.id,
+                    "subject": f"Файл обновления для ключа {event.key_serial}",
+                    "body": body,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": at,
+                    "created_at": at,
+                }
+            )
 
     async def send_due(self, session: AsyncSession, clock: Clock, mailer: Mailer) -> int:
         """Hands the due mails to the server; a failure is retried later. Returns how many

@@ -5,11 +5,10 @@ import contextlib
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import pytest
 from sqlalchemy import func, select
 
@@ -17,10 +16,10 @@ from services.helpdesk.app import create_app
 from services.helpdesk.config import Settings
 from services.helpdesk.models import SupportCertificate, Ticket, TicketMessage, bus
 from shared.auth import Principal
-from shared.bus.envelope import Envelope, EventPayload
-from shared.bus.topology import Topology
+from shared.bus.envelope import Envelope
 from shared.clock import ManualClock, business_zone
 from shared.events.licensing import SupportRegistered
+from shared.testing.bus import publish
 from shared.testing.harness import ServiceHarness
 from shared.testing.plugin import eventually, running
 
@@ -68,35 +67,6 @@ def start_helpdesk(platform_settings) -> Callable[..., Any]:
         return helpdesk_running(platform_settings, clock, **overrides)
 
     return start
-
-
-async def publish_envelope(settings: Any, envelope: Envelope) -> None:
-    connection = await aio_pika.connect(settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        exchange = await channel.get_exchange(Topology.of(envelope.producer, settings).exchange)
-        await exchange.publish(
-            aio_pika.Message(
-                envelope.model_dump_json().encode(),
-                message_id=str(envelope.id),
-                type=envelope.type,
-                content_type="application/json",
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            ),
-            routing_key=envelope.type,
-        )
-
-
-async def publish(
-    settings: Any, payload: EventPayload, occurred_at: datetime | None = None
-) -> Envelope:
-    """Publishes an event as its producer would, on the run's exchange."""
-    producer = payload.event_type.split(".", 1)[0]
-    envelope = Envelope.wrap(
-        payload, producer=producer, occurred_at=occurred_at or datetime.now(UTC)
-    )
-    await publish_envelope(settings, envelope)
-    return envelope
 
 
 async def applied(harness: HelpdeskHarness, envelope: Envelope) -> None:

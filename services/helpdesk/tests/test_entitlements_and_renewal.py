@@ -11,8 +11,6 @@ from services.helpdesk.tests.conftest import (
     applied,
     contact,
     open_ticket,
-    publish,
-    publish_envelope,
     register_certificate,
     status_events,
     stored_ticket,
@@ -21,6 +19,7 @@ from services.helpdesk.tests.conftest import (
 )
 from shared.events.common import Reference
 from shared.events.licensing import RenewalRejected, SupportRenewed
+from shared.testing.bus import publish, publish_envelopes
 
 
 async def test_remote_sessions_only_for_paid_and_partner_tiers(helpdesk):
@@ -124,7 +123,7 @@ async def test_licensing_renews_and_the_answer_is_posted_once(helpdesk):
         occurred_at=now,
     )
     await applied(helpdesk, envelope)
-    await publish_envelope(helpdesk.settings, envelope)
+    await publish_envelopes(helpdesk.settings, envelope)
     marker = await publish(
         helpdesk.settings,
         RenewalRejected(

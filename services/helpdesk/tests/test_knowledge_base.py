@@ -3,6 +3,8 @@ while a ticket is written, feedback, staff statistics with the deflection rate."
 
 import uuid
 
+from sqlalchemy import text
+
 from services.helpdesk.kb.bootstrap import sample_articles
 from services.helpdesk.tests.conftest import agent, contact, open_ticket
 
@@ -106,6 +108,25 @@ async def test_title_weighs_more_than_body_and_trigrams_catch_typos(helpdesk):
     assert all("лиценз" in item["title"].lower() for item in typo["items"][:3])
 
 
+async def test_the_search_indexes_keep_no_pending_list(helpdesk):
+    """Every search reads the GIN trees: entries waiting in a pending list are scanned one by
+    one on each search until a vacuum merges them."""
+    async with helpdesk.app.state.sessionmaker() as session:
+        options = dict(
+            (
+                await session.execute(
+                    text(
+                        "SELECT relname, reloptions FROM pg_class WHERE relname IN "
+                        "('ix_kb_articles_search_vector', 'ix_kb_articles_title_vector', "
+                        "'ix_kb_articles_title_trgm')"
+                    )
+                )
+            ).all()
+        )
+    assert len(options) == 3
+    assert all(value == ["fastupdate=off"] for value in options.values()), options
+
+
 async def test_drafts_are_for_staff_only(helpdesk):
     staff = agent(helpdesk)
     draft = await helpdesk.client.post(
@@ -133,6 +154,36 @@ async def test_drafts_are_for_staff_only(helpdesk):
     )
     assert published.status_code == 200
     assert (await helpdesk.client.get(path)).json()["title"] == "Драйвер ключа"
+
+
+async def test_suggestions_are_of_the_product_asked_for_and_general_ones(helpdesk):
+    staff = agent(helpdesk)
+    word = f"калибровка{uuid.uuid4().hex[:4]}"
+    ids = {}
+    for name, products in (("mine", ["PRODUCT_A"]), ("other", ["PRODUCT_B"]), ("all", [])):
+        created = await helpdesk.client.post(
+            "/api/v1/kb/articles",
+            json={
+                "title": f"Настройка {word} {name}",
+                "body": "Текст.",
+                "products": products,
+                "status": "published",
+            },
+            headers=staff,
+        )
+        assert created.status_code == 201
+        ids[name] = created.json()["id"]
+
+    async def suggested(product_code: str | None) -> set[str]:
+        asked = {"subject": f"Настройка {word}", "description": ""}
+        if product_code is not None:
+            asked["product_code"] = product_code
+        response = await helpdesk.client.post("/api/v1/kb/suggest", json=asked)
+        return {item["id"] for item in response.json()["items"]}
+
+    assert await suggested("PRODUCT_A") >= {ids["mine"], ids["all"]}
+    assert ids["other"] not in await suggested("PRODUCT_A")
+    assert await suggested(None) >= set(ids.values())
 
 
 async def test_suggestions_feedback_and_the_deflection_rate(helpdesk):

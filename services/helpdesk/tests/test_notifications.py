@@ -3,20 +3,24 @@ retries — a mail server down when the ticket changes still gets the mail once 
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from services.helpdesk.models import Notification
-from services.helpdesk.tests.conftest import agent, applied, open_ticket, publish
+from services.helpdesk.tests.conftest import agent, applied, open_ticket
 from shared.auth import Principal
+from shared.events.dongle import UpdateFileGenerated
 from shared.events.identity import UserRegistered
+from shared.testing.bus import publish, publish_envelopes
 from shared.testing.plugin import eventually
 from shared.testing.servers import free_port
 from shared.testing.sinks import MailSink
 
 
-async def registered_contact(helpdesk, organization_id: uuid.UUID) -> tuple[uuid.UUID, str]:
+async def known_person(helpdesk, organization_id: uuid.UUID) -> tuple[uuid.UUID, str]:
+    """A contact helpdesk has heard of from identity: their id and address."""
     user_id = uuid.uuid4()
     email = f"client-{user_id.hex[:8]}@example.ru"
     envelope = await publish(
@@ -34,6 +38,17 @@ async def registered_contact(helpdesk, organization_id: uuid.UUID) -> tuple[uuid
     return user_id, email
 
 
+async def a_contacts_ticket(helpdesk) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """A known contact and a ticket they opened: their address, their caller headers and the
+    ticket."""
+    organization_id = uuid.uuid4()
+    user_id, email = await known_person(helpdesk, organization_id)
+    customer = helpdesk.as_(
+        Principal(kind="user", user_id=user_id, organization_id=organization_id, roles=["contact"])
+    )
+    return email, customer, await open_ticket(helpdesk, customer)
+
+
 async def notifications(helpdesk, ticket_id: str) -> list[Notification]:
     async with helpdesk.app.state.sessionmaker() as session:
         rows = await session.scalars(
@@ -48,12 +63,7 @@ async def test_mail_waits_for_a_stopped_server_and_arrives_once_it_is_back(start
     server = Controller(sink, hostname="127.0.0.1", port=port)
     # The server is down when the ticket changes.
     async with start_helpdesk(smtp_port=port) as helpdesk:
-        org = uuid.uuid4()
-        user_id, email = await registered_contact(helpdesk, org)
-        customer = helpdesk.as_(
-            Principal(kind="user", user_id=user_id, organization_id=org, roles=["contact"])
-        )
-        ticket = await open_ticket(helpdesk, customer)
+        email, _, ticket = await a_contacts_ticket(helpdesk)
         staff = agent(helpdesk)
         secret_note = "Внутренняя заметка: клиент проблемный"
         await helpdesk.client.post(
@@ -108,12 +118,7 @@ async def _count(helpdesk, ticket_id: str, expected: int) -> bool:
 async def test_every_status_change_mails_the_author_and_a_note_does_not(start_helpdesk, mail_sink):
     sink, port = mail_sink
     async with start_helpdesk(smtp_port=port) as helpdesk:
-        org = uuid.uuid4()
-        user_id, email = await registered_contact(helpdesk, org)
-        customer = helpdesk.as_(
-            Principal(kind="user", user_id=user_id, organization_id=org, roles=["contact"])
-        )
-        ticket = await open_ticket(helpdesk, customer)
+        email, customer, ticket = await a_contacts_ticket(helpdesk)
         staff = agent(helpdesk)
         for status in ("in_progress", "solution_proposed"):
             await helpdesk.client.post(
@@ -143,3 +148,40 @@ async def test_every_status_change_mails_the_author_and_a_note_does_not(start_he
         ]
         assert "вы приняли решение" in mails[-1].text
         assert all("только для своих" not in m.text for m in mails)
+
+
+async def test_a_new_update_file_mails_the_keys_organization_once(start_helpdesk, mail_sink):
+    sink, port = mail_sink
+    async with start_helpdesk(smtp_port=port) as helpdesk:
+        org = uuid.uuid4()
+        addresses = [(await known_person(helpdesk, org))[1] for _ in range(2)]
+        _, elsewhere = await known_person(helpdesk, uuid.uuid4())
+        serial = f"3-{uuid.uuid4().int % 10**7:07d}"
+        generated = await publish(
+            helpdesk.settings,
+            UpdateFileGenerated(
+                update_file_id=uuid.uuid4(),
+                key_serial=serial,
+                organization_id=org,
+                sequence=4,
+                valid_until=datetime(2026, 12, 27, 21, 0, tzinfo=UTC),
+                trigger="monthly",
+                month="2026-11",
+            ),
+        )
+        await applied(helpdesk, generated)
+        await publish_envelopes(helpdesk.settings, generated)  # delivered twice: mailed once
+
+        async def delivered() -> bool:
+            await helpdesk.app.state.runtime.jobs.run_once("send_notifications")
+            return all(sink.to(address) for address in addresses)
+
+        await eventually(delivered)
+        # A later event after the duplicate proves the duplicate was consumed (queue order).
+        _, later = await known_person(helpdesk, org)
+        await helpdesk.app.state.runtime.jobs.run_once("send_notifications")
+        for address in addresses:
+            (mail,) = sink.to(address)
+            assert mail.subject == f"Файл обновления для ключа {serial}"
+            assert "№ 4" in mail.text and "28.12.2026 00:00" in mail.text
+        assert sink.to(elsewhere) == [] and sink.to(later) == []

@@ -91,27 +91,16 @@ async def test_deadlines_with_nights_weekends_holidays_and_transfers(start_helpd
         clock, first_response_hours={"partner": 1, "paid": 16, "free": 24}
     ) as helpdesk:
         org = uuid.uuid4()
-        partner = await register_certificate(
-            helpdesk,
-            org,
-            "partner",
-            starts_at=datetime(2026, 1, 1, tzinfo=UTC),
-            ends_at=datetime(2028, 1, 1, tzinfo=UTC),
-        )
-        paid = await register_certificate(
-            helpdesk,
-            org,
-            "paid",
-            starts_at=datetime(2026, 1, 1, tzinfo=UTC),
-            ends_at=datetime(2028, 1, 1, tzinfo=UTC),
-        )
-        free = await register_certificate(
-            helpdesk,
-            org,
-            "free",
-            starts_at=datetime(2026, 1, 1, tzinfo=UTC),
-            ends_at=datetime(2028, 1, 1, tzinfo=UTC),
-        )
+        partner, paid, free = [
+            await register_certificate(
+                helpdesk,
+                org,
+                tier,
+                starts_at=datetime(2026, 1, 1, tzinfo=UTC),
+                ends_at=datetime(2028, 1, 1, tzinfo=UTC),
+            )
+            for tier in ("partner", "paid", "free")
+        ]
         cases = [
             # Friday 18:30 + 1 working hour: half an hour on Friday, half on Monday.
             (msk(2026, 11, 27, 18, 30), partner, msk(2026, 11, 30, 10, 30)),

@@ -123,6 +123,21 @@ class AttachmentRead(BaseModel):
     created_at: datetime
 
 
+class ProtectionRead(BaseModel):
+    """A key protection subscription of the ticket's organization, as dongle last stated it."""
+
+    key_serial: str
+    status: Literal["active", "lapsed", "cancelled"]
+    reason: str = Field(
+        description="Why it is in this state: `payment_received`, `maintenance_ended`, "
+        "`maintenance_renewed`, `customer_refused`, `license_lapsed`, `maintenance_not_renewed`."
+    )
+    resumable_until: datetime | None = Field(
+        description="A lapsed subscription resumes by itself if maintenance is renewed by then."
+    )
+    changed_at: datetime
+
+
 class RemoteSessionRead(BaseModel):
     decision: Literal["approved", "declined"] | None
     reason: str | None
@@ -145,6 +160,10 @@ class TicketRead(BaseModel):
     status: Status
     close_reason: CloseReason | None
     organization_id: uuid.UUID
+    organization_name: str | None = Field(
+        description="The organization's short name as identity announced it; null until "
+        "helpdesk has heard of the organization."
+    )
     author: AuthorRead
     assignee_id: uuid.UUID | None
     first_response_due_at: datetime | None = Field(
@@ -162,6 +181,10 @@ class TicketRead(BaseModel):
 class TicketDetail(TicketRead):
     messages: list[MessageRead] = Field(description="The thread; internal notes only for staff.")
     attachments: list[AttachmentRead]
+    protection: list[ProtectionRead] | None = Field(
+        description="Staff only (null for others): the organization's key protection "
+        "subscriptions, from dongle's events."
+    )
 
 
 class TicketPage(BaseModel):

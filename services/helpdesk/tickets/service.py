@@ -154,6 +154,11 @@ class TicketService:
     async def get(self, session: AsyncSession, actor: Actor, ticket_id: uuid.UUID) -> Ticket:
         return visible(await TicketRepository(session).get(ticket_id), actor)
 
+    async def _locked(self, session: AsyncSession, actor: Actor, ticket_id: uuid.UUID) -> Ticket:
+        """The ticket a change is made to, locked until the transaction ends; one the caller
+        may not see is a 404."""
+        return visible(await TicketRepository(session).get(ticket_id, for_update=True), actor)
+
     async def messages(
         self, session: AsyncSession, actor: Actor, ticket: Ticket
     ) -> list[TicketMessage]:
@@ -198,7 +203,7 @@ class TicketService:
         asked: StatusChange,
     ) -> Ticket:
         now = clock.now()
-        ticket = visible(await TicketRepository(session).get(ticket_id, for_update=True), actor)
+        ticket = await self._locked(session, actor, ticket_id)
         target = allowed_move(actor.kind, ticket.status, asked.status)
         if target is None:
             raise Conflict(
@@ -238,7 +243,7 @@ class TicketService:
         asked: AssignmentAsked,
     ) -> Ticket:
         require_agent(actor)
-        ticket = visible(await TicketRepository(session).get(ticket_id, for_update=True), actor)
+        ticket = await self._locked(session, actor, ticket_id)
         if ticket.status == "closed":
             raise Conflict("The ticket is closed", current_status=ticket.status)
         ticket.assignee_id = asked.assignee_id or actor.id
@@ -258,7 +263,7 @@ class TicketService:
         asked: MessageCreate,
     ) -> tuple[Ticket, TicketMessage]:
         now = clock.now()
-        ticket = visible(await TicketRepository(session).get(ticket_id, for_update=True), actor)
+        ticket = await self._locked(session, actor, ticket_id)
         if asked.internal:
             require_agent(actor)
         if ticket.status == "closed" and not asked.internal:
@@ -311,7 +316,7 @@ class TicketService:
         asked: RemoteSessionDecision,
     ) -> Ticket:
         require_agent(actor)
-        ticket = visible(await TicketRepository(session).get(ticket_id, for_update=True), actor)
+        ticket = await self._locked(session, actor, ticket_id)
         if ticket.category != "remote_session":
             raise Conflict("The ticket does not ask for a remote session")
         if ticket.tier not in REMOTE_SESSION_TIERS:

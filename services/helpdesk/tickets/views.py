@@ -5,12 +5,17 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.helpdesk.certificates.repository import PersonRepository
+from services.helpdesk.certificates.repository import (
+    OrganizationRepository,
+    PersonRepository,
+    ProtectionRepository,
+)
 from services.helpdesk.models import Person, Ticket, TicketAttachment, TicketMessage
 from services.helpdesk.tickets.schemas import (
     AttachmentRead,
     AuthorRead,
     MessageRead,
+    ProtectionRead,
     RemoteSessionRead,
     TicketDetail,
     TicketRead,
@@ -35,11 +40,9 @@ def _author_role(ticket: Ticket) -> str:
     return "partner" if ticket.partner_organization_id is not None else "customer"
 
 
-def ticket_read(ticket: Ticket, people: dict[uuid.UUID, Person]) -> TicketRead:
-    return TicketRead(**_ticket_fields(ticket, people))
-
-
-def _ticket_fields(ticket: Ticket, people: dict[uuid.UUID, Person]) -> dict[str, object]:
+def _ticket_fields(
+    ticket: Ticket, people: dict[uuid.UUID, Person], organizations: dict[uuid.UUID, str]
+) -> dict[str, object]:
     remote = None
     if ticket.category == "remote_session":
         remote = RemoteSessionRead(
@@ -63,6 +66,7 @@ def _ticket_fields(ticket: Ticket, people: dict[uuid.UUID, Person]) -> dict[str,
         "status": ticket.status,
         "close_reason": ticket.close_reason,
         "organization_id": ticket.organization_id,
+        "organization_name": organizations.get(ticket.organization_id),
         "author": _author(ticket.author_id, _author_role(ticket), people),
         "assignee_id": ticket.assignee_id,
         "first_response_due_at": ticket.first_response_due_at,
@@ -81,9 +85,16 @@ async def people_of(
     return await PersonRepository(session).many({i for i in ids if i is not None})
 
 
+async def organization_names(
+    session: AsyncSession, tickets: Iterable[Ticket]
+) -> dict[uuid.UUID, str]:
+    return await OrganizationRepository(session).names({t.organization_id for t in tickets})
+
+
 async def tickets_read(session: AsyncSession, tickets: list[Ticket]) -> list[TicketRead]:
     people = await people_of(session, (t.author_id for t in tickets))
-    return [ticket_read(t, people) for t in tickets]
+    organizations = await organization_names(session, tickets)
+    return [TicketRead(**_ticket_fields(t, people, organizations)) for t in tickets]
 
 
 async def ticket_detail(
@@ -91,8 +102,10 @@ async def ticket_detail(
     ticket: Ticket,
     messages: list[TicketMessage],
     attachments: list[TicketAttachment],
+    staff: bool,
 ) -> TicketDetail:
-    """The ticket as the caller may see it: `messages` and `attachments` already filtered."""
+    """The ticket as the caller may see it: `messages` and `attachments` already filtered;
+    the organization's key protection for staff."""
     on_message: dict[uuid.UUID, list[uuid.UUID]] = {}
     for attachment in attachments:
         if attachment.message_id is not None:
@@ -112,10 +125,24 @@ async def ticket_detail(
         for message in messages
     ]
     return TicketDetail(
-        **_ticket_fields(ticket, people),
+        **_ticket_fields(ticket, people, await organization_names(session, [ticket])),
         messages=thread,
         attachments=[
             AttachmentRead.model_validate(attachment, from_attributes=True)
             for attachment in attachments
         ],
+        protection=await _protection(session, ticket.organization_id) if staff else None,
     )
+
+
+async def _protection(session: AsyncSession, organization_id: uuid.UUID) -> list[ProtectionRead]:
+    return [
+        ProtectionRead(
+            key_serial=subscription.key_serial,
+            status=subscription.status,
+            reason=subscription.reason,
+            resumable_until=subscription.resumable_until,
+            changed_at=subscription.last_event_at,
+        )
+        for subscription in await ProtectionRepository(session).of_organization(organization_id)
+    ]

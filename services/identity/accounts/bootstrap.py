@@ -5,7 +5,7 @@ import secrets
 import structlog
 
 from services.identity.accounts.passwords import hash_secret
-from services.identity.dependencies import identity_settings
+from services.identity.config import Settings
 from services.identity.models import User
 from services.identity.staff.repository import StaffRepository
 from shared.db import hold_advisory_lock
@@ -15,7 +15,7 @@ log = structlog.get_logger(__name__)
 
 
 async def ensure_first_admin(runtime: Runtime) -> None:
-    settings = identity_settings(runtime)
+    settings = runtime.settings_as(Settings)
     email = settings.admin_email.strip().lower()
     if not email:
         return

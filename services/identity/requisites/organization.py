@@ -5,6 +5,9 @@ The bank and address shapes, their autofill from the BIK and postal index direct
 classification from OKVED (rule 2) and the director's name in the genitive (rule 4).
 """
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from pydantic import BaseModel, Field
 
 from services.identity.directory.repository import DirectoryRepository
@@ -71,22 +74,37 @@ def without_quotes(full_name: str) -> str:
     return " ".join(full_name.translate({ord(q): " " for q in FULL_NAME_QUOTES}).split())
 
 
+Pair = tuple[str | None, str | None]
+Entry = TypeVar("Entry")
+
+
+async def _fill_missing(
+    given: Pair, look_up: Callable[[], Awaitable[Entry | None]], known: Callable[[Entry], Pair]
+) -> Pair:
+    """`given`, its Nones taken from the directory entry; the directory is asked only when
+    something is missing (rule 4)."""
+    if None not in given:
+        return given
+    entry = await look_up()
+    if entry is None:
+        return given
+    first, second = known(entry)
+    return given[0] or first, given[1] or second
+
+
 async def autofill_bank(
     directory: DirectoryRepository,
     bik: str,
     name: str | None,
     correspondent_account: str | None,
-) -> tuple[str | None, str | None]:
-    """The bank's name and correspondent account, the BIK directory's where None (rule 4).
-
-    `bik` is a checked one; the directory is asked only when something is missing.
-    """
-    if name is not None and correspondent_account is not None:
-        return name, correspondent_account
-    known = await directory.get_bank(bik)
-    if known is None:
-        return name, correspondent_account
-    return name or known.name, correspondent_account or known.correspondent_account
+) -> Pair:
+    """The bank's name and correspondent account, the BIK directory's where None (`bik` is a
+    checked one)."""
+    return await _fill_missing(
+        (name, correspondent_account),
+        lambda: directory.get_bank(bik),
+        lambda bank: (bank.name, bank.correspondent_account),
+    )
 
 
 async def autofill_region_and_locality(
@@ -94,17 +112,14 @@ async def autofill_region_and_locality(
     postal_code: str,
     region: str | None,
     locality: str | None,
-) -> tuple[str | None, str | None]:
-    """An address's region and locality, the postal index directory's where None (rule 4).
-
-    `postal_code` is a checked one; the directory is asked only when something is missing.
-    """
-    if region is not None and locality is not None:
-        return region, locality
-    known = await directory.get_postal_code(postal_code)
-    if known is None:
-        return region, locality
-    return region or known.region, locality or known.locality
+) -> Pair:
+    """An address's region and locality, the postal index directory's where None
+    (`postal_code` is a checked one)."""
+    return await _fill_missing(
+        (region, locality),
+        lambda: directory.get_postal_code(postal_code),
+        lambda known: (known.region, known.locality),
+    )
 
 
 def suggested_classification(okved: str) -> str | None:

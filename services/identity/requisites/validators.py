@@ -28,10 +28,39 @@ def _compact(value: str) -> str:
     return "".join(value.split())
 
 
-def _digits(value: str, label: str) -> str:
+def _digits(value: str, label: str, length: int | None = None) -> str:
+    """The number without spaces, only digits, and `length` of them when given."""
     number = _compact(value)
     if not number.isascii() or not number.isdigit():
         raise RequisiteError(f"{label} must contain only digits")
+    if length is not None and len(number) != length:
+        raise RequisiteError(f"{label} has {length} digits")
+    return number
+
+
+def _digits_of_kind(
+    value: str,
+    kind: LegalFormKind | None,
+    label: str,
+    *,
+    legal_entity: int,
+    sole_proprietor: int,
+    proprietor_label: str | None = None,
+) -> str:
+    """The digits of a number whose length tells a legal entity's from a sole proprietor's:
+    the length of `kind`'s when the legal form is known, either length otherwise."""
+    number = _digits(value, label)
+    if kind is LegalFormKind.LEGAL_ENTITY and len(number) != legal_entity:
+        raise RequisiteError(f"a legal entity's {label} has {legal_entity} digits")
+    if kind is LegalFormKind.SOLE_PROPRIETOR and len(number) != sole_proprietor:
+        raise RequisiteError(
+            f"a sole proprietor's {proprietor_label or label} has {sole_proprietor} digits"
+        )
+    if len(number) not in (legal_entity, sole_proprietor):
+        raise RequisiteError(
+            f"{label} has {legal_entity} digits (legal entity) "
+            f"or {sole_proprietor} digits (sole proprietor)"
+        )
     return number
 
 
@@ -45,13 +74,7 @@ def validate_inn(value: str, legal_form: str | None = None) -> str:
 
 
 def _inn(value: str, kind: LegalFormKind | None) -> str:
-    number = _digits(value, "INN")
-    if kind is LegalFormKind.LEGAL_ENTITY and len(number) != 10:
-        raise RequisiteError("a legal entity's INN has 10 digits")
-    if kind is LegalFormKind.SOLE_PROPRIETOR and len(number) != 12:
-        raise RequisiteError("a sole proprietor's INN has 12 digits")
-    if len(number) not in (10, 12):
-        raise RequisiteError("INN has 10 digits (legal entity) or 12 digits (sole proprietor)")
+    number = _digits_of_kind(value, kind, "INN", legal_entity=10, sole_proprietor=12)
     if not stdnum_inn.is_valid(number):
         raise RequisiteError("INN check digit does not match")
     return number
@@ -72,23 +95,19 @@ def validate_ogrn(value: str, legal_form: str | None = None) -> str:
 
 
 def _ogrn(value: str, kind: LegalFormKind | None) -> str:
-    number = _digits(value, "OGRN")
-    if kind is LegalFormKind.LEGAL_ENTITY and len(number) != 13:
-        raise RequisiteError("a legal entity's OGRN has 13 digits")
-    if kind is LegalFormKind.SOLE_PROPRIETOR and len(number) != 15:
-        raise RequisiteError("a sole proprietor's OGRNIP has 15 digits")
+    number = _digits_of_kind(
+        value, kind, "OGRN", legal_entity=13, sole_proprietor=15, proprietor_label="OGRNIP"
+    )
     if len(number) == 13:
         # 1 and 5 open a primary state registration number; 2, 6, 7, 9 mark later records.
         if number[0] not in "15":
             raise RequisiteError("a legal entity's OGRN starts with 1 or 5")
         check = int(number[:12]) % 11 % 10
-    elif len(number) == 15:
+    else:
         if number[0] != "3":
             raise RequisiteError("a sole proprietor's OGRNIP starts with 3")
         # python-stdnum 2.2 compares the whole remainder (10..12) and so rejects real OGRNIPs.
         check = int(number[:14]) % 13 % 10
-    else:
-        raise RequisiteError("OGRN has 13 digits (legal entity) or 15 digits (sole proprietor)")
     if int(number[-1]) != check:
         raise RequisiteError("OGRN check digit does not match")
     return number
@@ -100,13 +119,7 @@ def validate_okpo(value: str, legal_form: str | None = None) -> str:
 
 
 def _okpo(value: str, kind: LegalFormKind | None) -> str:
-    number = _digits(value, "OKPO")
-    if kind is LegalFormKind.LEGAL_ENTITY and len(number) != 8:
-        raise RequisiteError("a legal entity's OKPO has 8 digits")
-    if kind is LegalFormKind.SOLE_PROPRIETOR and len(number) != 10:
-        raise RequisiteError("a sole proprietor's OKPO has 10 digits")
-    if len(number) not in (8, 10):
-        raise RequisiteError("OKPO has 8 digits (legal entity) or 10 digits (sole proprietor)")
+    number = _digits_of_kind(value, kind, "OKPO", legal_entity=8, sole_proprietor=10)
     if int(number[-1]) != _okpo_check_digit(number[:-1]):
         raise RequisiteError("OKPO check digit does not match")
     return number
@@ -129,10 +142,7 @@ def validate_okved(value: str) -> str:
 
 
 def validate_bik(value: str) -> str:
-    number = _digits(value, "BIK")
-    if len(number) != 9:
-        raise RequisiteError("BIK has 9 digits")
-    return number
+    return _digits(value, "BIK", length=9)
 
 
 def _control_key_matches(prefix: str, account: str) -> bool:
@@ -142,16 +152,9 @@ def _control_key_matches(prefix: str, account: str) -> bool:
     return sum(int(d) * weights[i % 3] for i, d in enumerate(digits)) % 10 == 0
 
 
-def _account(value: str, label: str) -> str:
-    number = _digits(value, label)
-    if len(number) != 20:
-        raise RequisiteError(f"{label} has 20 digits")
-    return number
-
-
 def validate_settlement_account(account: str, bik: str) -> str:
     """20 digits whose control key matches the bank: the last 3 BIK digits lead the check."""
-    number = _account(account, "settlement account")
+    number = _digits(account, "settlement account", length=20)
     if not _control_key_matches(validate_bik(bik)[-3:], number):
         raise RequisiteError("settlement account does not match the BIK (control key check failed)")
     return number
@@ -159,7 +162,7 @@ def validate_settlement_account(account: str, bik: str) -> str:
 
 def validate_correspondent_account(account: str, bik: str) -> str:
     """20 digits whose control key matches the bank: '0' + BIK digits 5-6 lead the check."""
-    number = _account(account, "correspondent account")
+    number = _digits(account, "correspondent account", length=20)
     if not _control_key_matches("0" + validate_bik(bik)[4:6], number):
         raise RequisiteError(
             "correspondent account does not match the BIK (control key check failed)"
@@ -168,10 +171,7 @@ def validate_correspondent_account(account: str, bik: str) -> str:
 
 
 def validate_postal_code(value: str) -> str:
-    code = _digits(value, "postal code")
-    if len(code) != 6:
-        raise RequisiteError("postal code has 6 digits")
-    return code
+    return _digits(value, "postal code", length=6)
 
 
 def normalize_phone(value: str, region: str = RUSSIA) -> str:
@@ -270,12 +270,12 @@ def validate_bank_requisites(
         check(
             "settlement_account",
             settlement_account,
-            lambda v: _account(v, "settlement account"),
+            lambda v: _digits(v, "settlement account", length=20),
         )
         check(
             "correspondent_account",
             correspondent_account,
-            lambda v: _account(v, "correspondent account"),
+            lambda v: _digits(v, "correspondent account", length=20),
         )
     else:
         check(

@@ -3,7 +3,6 @@
 import uuid
 from datetime import timedelta
 
-import aio_pika
 import jwt
 import pytest
 from sqlalchemy import select
@@ -16,9 +15,8 @@ from services.identity.tests.factories import (
     unique_phone,
 )
 from shared.auth import PRINCIPAL_HEADER, Principal
-from shared.bus.envelope import Envelope
-from shared.bus.topology import Topology
 from shared.events.licensing import ContractAttached
+from shared.testing.bus import publish
 from shared.testing.plugin import eventually
 
 PASSWORD = "Correct-Horse-42"
@@ -158,29 +156,6 @@ async def test_logout_ends_the_session_and_expired_refresh_tokens_fail(identity)
         "/api/v1/auth/refresh", json={"refresh_token": other["refresh_token"]}
     )
     assert expired.status_code == 401
-
-
-async def publish(settings, payload) -> None:
-    envelope = Envelope.wrap(payload, producer="licensing", occurred_at=payload_time())
-    connection = await aio_pika.connect(settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        exchange = await channel.get_exchange(Topology.of("licensing", settings).exchange)
-        await exchange.publish(
-            aio_pika.Message(
-                envelope.model_dump_json().encode(),
-                message_id=str(envelope.id),
-                type=envelope.type,
-                content_type="application/json",
-            ),
-            routing_key=envelope.type,
-        )
-
-
-def payload_time():
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
 
 
 async def test_accountant_signs_in_by_inn_and_a_contract_attached_by_licensing(identity):

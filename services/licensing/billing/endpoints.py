@@ -5,15 +5,28 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from services.licensing.access import ReaderPrincipal, viewer_of
-from services.licensing.billing.schemas import InvoiceRead, PaymentCreate, Reconciliation
+from services.licensing.billing.schemas import (
+    InvoiceRead,
+    PaymentCreate,
+    PaymentImportReport,
+    Reconciliation,
+)
 from services.licensing.billing.service import billing_service
+from services.licensing.billing.statement import (
+    CSV_TYPES,
+    JSON_LINES_TYPES,
+    STATEMENT_MAX_BYTES,
+    media_type,
+    read_statement,
+    request_body,
+)
 from shared.auth import AdminPrincipal
 from shared.db import SessionDep
 from shared.pagination import Page, PageParams, page_params
-from shared.problems import PROBLEM_RESPONSES, InvalidInput
+from shared.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, InvalidInput, Problem
 from shared.service import ClockDep, OutboxDep
 
 router = APIRouter(tags=["financial documents"], responses=PROBLEM_RESPONSES)
@@ -45,6 +58,42 @@ async def record_payment(
     once, when the payments cover the total."""
     invoice = await billing_service.record_payment(session, clock, outbox, admin, invoice_id, body)
     return InvoiceRead.of(invoice)
+
+
+@router.post(
+    "/api/v1/invoices/payment-imports",
+    response_model=PaymentImportReport,
+    responses={
+        413: {
+            "model": Problem,
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+            "description": "The statement is larger than 5 MiB",
+        }
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                kind: {"schema": {"type": "string"}} for kind in (*CSV_TYPES, *JSON_LINES_TYPES)
+            },
+        }
+    },
+)
+async def import_payments(
+    request: Request,
+    admin: AdminPrincipal,
+    session: SessionDep,
+    clock: ClockDep,
+    outbox: OutboxDep,
+) -> PaymentImportReport:
+    """A bank statement (CSV with a header `invoice_number,amount,date,reference`, or JSON
+    lines with those keys), each line recorded as a payment of its invoice. A file with a line
+    that cannot be read is a 422 naming every such line and field, and records nothing; a line
+    that reads well is applied or reported (`duplicate`, `unknown_invoice`,
+    `amount_mismatch`, `conflict`), each once, however often it is imported."""
+    body = await request_body(request, STATEMENT_MAX_BYTES)
+    statement = read_statement(media_type(request.headers.get("content-type")), body)
+    return await billing_service.import_payments(session, clock, outbox, admin, statement)
 
 
 @router.get(

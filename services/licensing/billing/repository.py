@@ -1,6 +1,7 @@
 """Every query of invoices, payments and the reconciliation statement."""
 
 import uuid
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -59,6 +60,17 @@ class InvoiceRepository:
         if for_update:
             statement = statement.with_for_update()
         return await self.session.scalar(statement)
+
+    async def with_numbers(self, numbers: Iterable[str]) -> dict[str, Invoice]:
+        """The invoices of these numbers, locked in one fixed order (two imports naming the same
+        invoices never wait for each other in a circle)."""
+        found = await self.session.scalars(
+            select(Invoice)
+            .where(Invoice.number.in_(sorted(set(numbers))))
+            .order_by(Invoice.id)
+            .with_for_update()
+        )
+        return {invoice.number: invoice for invoice in found}
 
     async def page_for(
         self, viewer: Viewer, params: PageParams

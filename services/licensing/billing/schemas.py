@@ -83,3 +83,30 @@ class Reconciliation(BaseModel):
     opening_balance: Annotated[str, Field(description="Debit minus credit before `from`.")]
     lines: list[ReconciliationLine]
     closing_balance: Annotated[str, Field(description="Opening + debits − credits.")]
+
+
+PaymentOutcome = Literal["applied", "duplicate", "conflict", "amount_mismatch"]
+LineOutcome = Literal["applied", "duplicate", "conflict", "amount_mismatch", "unknown_invoice"]
+
+
+class ImportedLine(BaseModel):
+    line: int = Field(description="The line's number in the file.")
+    invoice_number: str
+    amount: Money
+    paid_on: date
+    reference: str = Field(description="The payment reference (the payment order's number).")
+    outcome: LineOutcome = Field(
+        description="`applied` (recorded now), `duplicate` (recorded before, by an earlier line "
+        "or import: counted once), `unknown_invoice`, `amount_mismatch` (more than is still "
+        "due), `conflict` (this reference was recorded for the invoice with another amount)."
+    )
+    invoice_id: uuid.UUID | None = None
+    invoice_status: Literal["issued", "paid"] | None = Field(
+        default=None, description="The invoice's status after the line."
+    )
+    detail: str | None = None
+
+
+class PaymentImportReport(BaseModel):
+    lines: list[ImportedLine]
+    counts: dict[LineOutcome, int] = Field(description="How many lines had each outcome.")

@@ -16,9 +16,11 @@ debit minus credit before `from`, the closing balance the opening plus the perio
 
 import secrets
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,10 +28,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.licensing.access import Viewer
 from services.licensing.billing.repository import InvoiceRepository
 from services.licensing.billing.schemas import (
+    ImportedLine,
+    LineOutcome,
     PaymentCreate,
+    PaymentImportReport,
+    PaymentOutcome,
     Reconciliation,
     ReconciliationLine,
 )
+from services.licensing.billing.statement import StatementLine
 from services.licensing.catalogue.price_codes import SERVICE_NAMES
 from services.licensing.catalogue.repository import CatalogueRepository
 from services.licensing.models import AwaitedInvoice, Invoice, InvoiceLine, Payment
@@ -44,6 +51,19 @@ from shared.pagination import PageParams
 from shared.problems import Conflict, InvalidInput, NotFound
 
 ZERO = Decimal("0.00")
+
+
+class PaymentFacts(Protocol):
+    """What a payment is, whether an admin typed it or a bank statement's line carries it."""
+
+    @property
+    def amount(self) -> Decimal: ...
+
+    @property
+    def paid_at(self) -> datetime: ...
+
+    @property
+    def document_number(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -180,38 +200,98 @@ class BillingService:
         invoice_id: uuid.UUID,
         asked: PaymentCreate,
     ) -> Invoice:
-        invoices = InvoiceRepository(session)
-        invoice = await invoices.get(invoice_id, for_update=True)
+        invoice = await InvoiceRepository(session).get(invoice_id, for_update=True)
         if invoice is None:
             raise NotFound("No such invoice")
-        existing = await invoices.payment(invoice.id, asked.document_number)
+        outcome, due = await self._pay(session, clock, outbox, admin, invoice, asked)
+        if outcome == "conflict":
+            raise Conflict("This payment document was recorded with another amount")
+        if outcome == "amount_mismatch":
+            raise InvalidInput("amount", f"is more than the amount due ({money(due)})")
+        return invoice  # applied, or the same payment again: recorded once
+
+    async def import_payments(
+        self,
+        session: AsyncSession,
+        clock: Clock,
+        outbox: Outbox,
+        admin: Principal,
+        statement: list[StatementLine],
+    ) -> PaymentImportReport:
+        """Each line of a bank statement recorded as a payment of its invoice, in the file's
+        order, as `record_payment` records one; what a line cannot change is reported on it."""
+        invoices = await InvoiceRepository(session).with_numbers(
+            line.invoice_number for line in statement
+        )
+        report = []
+        for line in statement:
+            invoice = invoices.get(line.invoice_number)
+            detail = None
+            if invoice is None:
+                outcome: LineOutcome = "unknown_invoice"
+                detail = "No invoice has this number"
+            else:
+                outcome, due = await self._pay(session, clock, outbox, admin, invoice, line)
+                if outcome == "amount_mismatch":
+                    detail = f"More than the amount due ({money(due)})"
+                elif outcome == "conflict":
+                    detail = "This payment reference was recorded with another amount"
+            report.append(
+                ImportedLine(
+                    line=line.line,
+                    invoice_number=line.invoice_number,
+                    amount=line.amount,
+                    paid_on=line.paid_on,
+                    reference=line.reference,
+                    outcome=outcome,
+                    invoice_id=invoice.id if invoice else None,
+                    invoice_status=invoice.status if invoice else None,
+                    detail=detail,
+                )
+            )
+        counts = Counter(line.outcome for line in report)
+        return PaymentImportReport(lines=report, counts=dict(counts))
+
+    async def _pay(
+        self,
+        session: AsyncSession,
+        clock: Clock,
+        outbox: Outbox,
+        admin: Principal,
+        invoice: Invoice,
+        payment: PaymentFacts,
+    ) -> tuple[PaymentOutcome, Decimal]:
+        """Records one payment of a locked invoice, once per document number, and the amount
+        that was due before it. The invoice is `paid` when the payments first cover its total:
+        `licensing.invoice.paid`, once."""
+        amount, paid_at, document_number = payment.amount, payment.paid_at, payment.document_number
+        invoices = InvoiceRepository(session)
+        existing = await invoices.payment(invoice.id, document_number)
         if existing is not None:
-            if existing.amount != asked.amount:
-                raise Conflict("This payment document was recorded with another amount")
-            return invoice  # the same payment again: recorded once
-        if asked.amount <= 0:
+            return ("duplicate" if existing.amount == amount else "conflict"), ZERO
+        if amount <= 0:
             raise InvalidInput("amount", "must be more than zero")
         due = invoice.total - await invoices.paid_so_far(invoice.id)
-        if asked.amount > due:
-            raise InvalidInput("amount", f"is more than the amount due ({money(due)})")
+        if amount > due:
+            return "amount_mismatch", due
         try:
             async with session.begin_nested():
                 await invoices.add(
                     Payment(
                         invoice_id=invoice.id,
                         organization_id=invoice.organization_id,
-                        amount=asked.amount,
-                        paid_at=asked.paid_at,
-                        document_number=asked.document_number,
+                        amount=amount,
+                        paid_at=paid_at,
+                        document_number=document_number,
                         recorded_at=clock.now(),
                         recorded_by=admin.user_id,
                     )
                 )
         except IntegrityError as error:
             raise Conflict("This payment document was recorded already") from error
-        if asked.amount == due:
+        if amount == due:
             invoice.status = "paid"
-            invoice.paid_at = asked.paid_at
+            invoice.paid_at = paid_at
             await session.flush()
             await outbox.add(
                 session,
@@ -221,10 +301,10 @@ class BillingService:
                     organization_id=invoice.organization_id,
                     reference=self.reference_of(invoice),
                     amount=invoice.total,
-                    paid_at=asked.paid_at,
+                    paid_at=paid_at,
                 ),
             )
-        return invoice
+        return "applied", due
 
     async def reconciliation(
         self, session: AsyncSession, organization_id: uuid.UUID, start: date, end: date

@@ -4,13 +4,11 @@ by the organization's contacts and accountant and by staff."""
 import uuid
 from typing import Annotated
 
-import structlog
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse
 
 from services.licensing.access import ReaderPrincipal, viewer_of
-from services.licensing.config import Settings
-from services.licensing.contracts.documents import DocumentStore
+from services.licensing.contracts.documents import document_key
 from services.licensing.contracts.schemas import (
     ActRead,
     ActRef,
@@ -19,27 +17,19 @@ from services.licensing.contracts.schemas import (
     ContractRead,
 )
 from services.licensing.contracts.service import contract_service
+from services.licensing.dependencies import SettingsDep
 from services.licensing.licenses.schemas import LicenseRead
 from shared.auth import Principal, require_scope
 from shared.db import SessionDep
+from shared.files import FileStore
 from shared.pagination import Page, PageParams, page_params
-from shared.problems import PROBLEM_RESPONSES, Forbidden, NotFound
+from shared.problems import PROBLEM_RESPONSES, Forbidden
 from shared.service import ClockDep
-
-log = structlog.get_logger(__name__)
 
 router = APIRouter(tags=["contracts"], responses=PROBLEM_RESPONSES)
 
 
-def settings_of(request: Request) -> Settings:
-    settings: Settings = request.app.state.runtime.settings
-    return settings
-
-
-SettingsDep = Annotated[Settings, Depends(settings_of)]
-
-
-def importer(
+async def importer(
     principal: Annotated[Principal, Depends(require_scope("contracts:write"))],
 ) -> Principal:
     if principal.kind != "api_key" and not principal.has_role("admin"):
@@ -60,7 +50,7 @@ async def import_contract(
     contract = await contract_service.import_contract(
         session,
         clock,
-        DocumentStore(settings.documents_dir),
+        FileStore(settings.documents_dir),
         settings.document_max_bytes,
         caller,
         body,
@@ -125,12 +115,9 @@ async def download_document(
     document = await contract_service.document_for(
         session, viewer_of(principal, accountant=True), document_id
     )
-    path = DocumentStore(settings.documents_dir).path_of(document.id)
-    if not path.is_file():
-        log.error("document_file_missing", document_id=str(document.id), path=str(path))
-        raise NotFound("The document's file is not available")
-    return FileResponse(
-        path,
+    return FileStore(settings.documents_dir).download(
+        document_key(document.id),
         media_type=document.content_type,
         filename=document.name,
+        missing="The document's file is not available",
     )

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from services.licensing.contracts.documents import SIGNATURES
+from services.licensing.contracts.documents import DOCUMENT_TYPES
 from services.licensing.licenses.schemas import LicenseRead
 from services.licensing.models import Act, Contract, Document
 from shared.events.common import Email, KeySerial, Kpp, Money, TaxId
@@ -70,7 +70,7 @@ class DocumentImport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-    content_type: Literal[tuple(SIGNATURES)] = Field(  # type: ignore[valid-type]
+    content_type: Literal[tuple(DOCUMENT_TYPES)] = Field(  # type: ignore[valid-type]
         description="One of the accepted types; the content must be of that type."
     )
     content_base64: str = Field(min_length=1, description="The file, base64-encoded.")

@@ -16,13 +16,14 @@ from uuid6 import uuid7
 
 from services.licensing.access import Viewer
 from services.licensing.catalogue.repository import CatalogueRepository
-from services.licensing.contracts.documents import DocumentStore, content_matches
+from services.licensing.contracts.documents import DOCUMENT_TYPES, document_key
 from services.licensing.contracts.repository import ContractRepository
 from services.licensing.contracts.schemas import ContractImport
 from services.licensing.licenses.activation_code import new_activation_code
 from services.licensing.models import Act, ActItem, Contract, Document, License
 from shared.auth import Principal
 from shared.clock import Clock
+from shared.files import FileStore
 from shared.pagination import PageParams
 from shared.problems import Conflict, FieldError, NotFound, ValidationFailed
 
@@ -40,7 +41,7 @@ class ContractService:
         self,
         session: AsyncSession,
         clock: Clock,
-        store: DocumentStore,
+        store: FileStore,
         max_bytes: int,
         importer: Principal,
         asked: ContractImport,
@@ -84,7 +85,7 @@ class ContractService:
                 errors.append(FieldError(field=field, message="is not base64"))
             elif len(content) > max_bytes:
                 errors.append(FieldError(field=field, message=f"is larger than {max_bytes} bytes"))
-            elif not content_matches(document.content_type, content):
+            elif not DOCUMENT_TYPES.matches(document.content_type, content):
                 errors.append(
                     FieldError(field=field, message=f"is not {document.content_type} content")
                 )
@@ -153,7 +154,7 @@ class ContractService:
                     name=document.name,
                     content_type=document.content_type,
                     size=len(content),
-                    sha256=await store.save(document_id, content),
+                    sha256=await store.save(document_key(document_id), content),
                     created_at=now,
                 )
             )

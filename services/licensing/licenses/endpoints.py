@@ -79,53 +79,50 @@ async def register_product_key(
     return Registered(license=read(license_, clock), certificate=CertificateRead.of(certificate))
 
 
+async def managed_license(
+    license_id: uuid.UUID, caller: ManagerPrincipal, session: SessionDep
+) -> License:
+    """The license an admin, or the partner that imported it, changes; locked for the change.
+    Anyone else's is a 404."""
+    return await license_service.get_for(session, manager_of(caller), license_id, lock=True)
+
+
+ManagedLicense = Annotated[License, Depends(managed_license)]
+
+
 @router.post("/api/v1/licenses/{license_id}/renew", response_model=LicenseRead)
 async def renew_license(
-    license_id: uuid.UUID,
     body: RenewalRequest,
-    caller: ManagerPrincipal,
+    license_: ManagedLicense,
     session: SessionDep,
     clock: ClockDep,
     outbox: OutboxDep,
 ) -> LicenseRead:
     """From the old expiry while active, from today once expired."""
-    license_ = await license_service.get_for(session, manager_of(caller), license_id, lock=True)
     return read(await license_service.renew(session, clock, outbox, license_, body.months), clock)
 
 
 @router.post("/api/v1/licenses/{license_id}/suspend", response_model=LicenseRead)
 async def suspend_license(
-    license_id: uuid.UUID,
     body: StateChangeRequest,
-    caller: ManagerPrincipal,
+    license_: ManagedLicense,
     session: SessionDep,
     clock: ClockDep,
     outbox: OutboxDep,
 ) -> LicenseRead:
-    license_ = await license_service.get_for(session, manager_of(caller), license_id, lock=True)
     return read(await license_service.suspend(session, clock, outbox, license_, body.reason), clock)
 
 
 @router.post("/api/v1/licenses/{license_id}/reinstate", response_model=LicenseRead)
 async def reinstate_license(
-    license_id: uuid.UUID,
-    caller: ManagerPrincipal,
-    session: SessionDep,
-    clock: ClockDep,
-    outbox: OutboxDep,
+    license_: ManagedLicense, session: SessionDep, clock: ClockDep, outbox: OutboxDep
 ) -> LicenseRead:
-    license_ = await license_service.get_for(session, manager_of(caller), license_id, lock=True)
     return read(await license_service.reinstate(session, clock, outbox, license_), clock)
 
 
 @router.post("/api/v1/licenses/{license_id}/revoke", response_model=LicenseRead)
 async def revoke_license(
-    license_id: uuid.UUID,
-    caller: ManagerPrincipal,
-    session: SessionDep,
-    clock: ClockDep,
-    outbox: OutboxDep,
+    license_: ManagedLicense, session: SessionDep, clock: ClockDep, outbox: OutboxDep
 ) -> LicenseRead:
     """For good: `licensing.license.lapsed` (reason `revoked`) unless it lapsed already."""
-    license_ = await license_service.get_for(session, manager_of(caller), license_id, lock=True)
     return read(await license_service.revoke(session, clock, outbox, license_), clock)

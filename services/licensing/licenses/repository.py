@@ -4,11 +4,12 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.licensing.access import Viewer
 from services.licensing.models import License
+from services.licensing.sweeps import claim_due
 from shared.pagination import PageParams, paginate
 
 
@@ -47,27 +48,40 @@ class LicenseRepository:
             await self.session.scalars(select(License).where(License.contract_id == contract_id))
         ).all()
 
-    async def expire_passed(self, today: date, now: datetime, limit: int) -> list[uuid.UUID]:
-        """Marks up to `limit` active licenses whose last day is before `today` expired.
+    async def expire_passed(self, today: date, limit: int) -> list[License]:
+        """Marks up to `limit` active licenses whose last day is before `today` expired, each
+        once whoever else sweeps at the same time (`claim_due`); those licenses."""
+        return await claim_due(
+            self.session,
+            License.id,
+            pending=License.status == "active",
+            due=License.expires_at < today,
+            order_by=(License.expires_at, License.id),
+            values={"status": "expired"},
+            limit=limit,
+        )
 
-        Row locks taken with SKIP LOCKED and the `status = 'active'` condition re-checked by the
-        UPDATE make each license expire once, whoever else sweeps at the same time.
-        """
-        due = (
-            select(License.id)
-            .where(License.status == "active", License.expires_at < today)
-            .order_by(License.expires_at, License.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
+    async def bound_to_key(
+        self,
+        serial: str,
+        organization_id: uuid.UUID,
+        license_ids: Sequence[uuid.UUID] | None = None,
+    ) -> Sequence[License]:
+        """The licenses bound to the key `serial` that are the organization's or nobody's yet
+        (of those only `license_ids`, when given), locked, in a fixed order."""
+        statement = (
+            select(License)
+            .where(
+                License.key_serial == serial,
+                or_(License.organization_id == organization_id, License.organization_id.is_(None)),
+            )
+            .order_by(License.id)
+            .with_for_update(of=License)
+            .execution_options(populate_existing=True)
         )
-        expired = await self.session.scalars(
-            update(License)
-            .where(License.id.in_(due), License.status == "active")
-            .values(status="expired")
-            .returning(License.id)
-        )
-        return list(expired)
+        if license_ids is not None:
+            statement = statement.where(License.id.in_(license_ids))
+        return (await self.session.scalars(statement)).all()
 
     async def mark_lapsed(self, license_id: uuid.UUID, now: datetime) -> bool:
         """Records that the lapse was published; False when it already was (never twice)."""

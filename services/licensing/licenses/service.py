@@ -208,6 +208,7 @@ class LicenseService:
         license_.status = "active"
         status = status_on(license_, business_date(clock.now()))
         license_.status = status
+        license_.suspended_for_loss = None
         await session.flush()
         if license_.organization_id is not None:
             await outbox.add(
@@ -228,13 +229,51 @@ class LicenseService:
         await self._lapse(session, clock, outbox, license_, "revoked")
         return license_
 
+    async def suspend_for_loss(
+        self,
+        session: AsyncSession,
+        clock: Clock,
+        outbox: Outbox,
+        license_: License,
+        report_id: uuid.UUID,
+    ) -> bool:
+        """The license's key was lost and its last update file ran out: an active license is
+        suspended, marked with the loss so that restoring it lifts this suspension only. One
+        that is suspended, expired or revoked already is left as it is (False)."""
+        if status_on(license_, business_date(clock.now())) != "active":
+            return False
+        reason = f"The protection key {license_.key_serial} was reported lost or stolen"
+        await self.suspend(session, clock, outbox, license_, reason)
+        license_.suspended_for_loss = report_id
+        await session.flush()
+        return True
+
+    async def rebind(
+        self,
+        session: AsyncSession,
+        clock: Clock,
+        outbox: Outbox,
+        license_: License,
+        new_serial: str,
+        report_id: uuid.UUID,
+    ) -> None:
+        """The license moved onto the key that replaced its lost one. The loss's suspension is
+        lifted (`licensing.license.reinstated`); any other state stays, and the license is
+        announced on its new key (`licensing.license.issued`) so that dongle carries it there."""
+        license_.key_serial = new_serial
+        if license_.status == "suspended" and license_.suspended_for_loss == report_id:
+            await self.reinstate(session, clock, outbox, license_)
+        elif license_.organization_id is not None:
+            await self.issue(session, clock, outbox, license_, license_.organization_id)
+        else:
+            await session.flush()
+
     async def sweep_expired(self, session: AsyncSession, clock: Clock, outbox: Outbox) -> int:
         """Rule 11: licenses whose last day passed become expired and lapse, once each."""
-        licenses = LicenseRepository(session)
-        expired = await licenses.expire_passed(business_date(clock.now()), clock.now(), SWEEP_BATCH)
-        for license_id in expired:
-            license_ = await licenses.get(license_id)
-            assert license_ is not None
+        expired = await LicenseRepository(session).expire_passed(
+            business_date(clock.now()), SWEEP_BATCH
+        )
+        for license_ in expired:
             await self._lapse(session, clock, outbox, license_, "expired")
         return len(expired)
 
@@ -252,15 +291,7 @@ class LicenseService:
             return
         await outbox.add(
             session,
-            LicenseLapsed(
-                license_id=license_.id,
-                organization_id=license_.organization_id,
-                product_code=license_.product.code,
-                key_serial=license_.key_serial,
-                reason=reason,
-                status=reason,
-                expires_at=license_.expires_at,
-            ),
+            LicenseLapsed(**self._state(license_), reason=reason, status=reason),
         )
 
     @staticmethod

@@ -23,7 +23,9 @@ from shared.service import ClockDep, OutboxDep
 router = APIRouter(tags=["support certificates"], responses=PROBLEM_RESPONSES)
 
 
-def issuer(principal: Annotated[Principal, Depends(require_scope("licenses:write"))]) -> Principal:
+async def issuer(
+    principal: Annotated[Principal, Depends(require_scope("licenses:write"))],
+) -> Principal:
     if principal.kind != "api_key" and not principal.has_role("admin"):
         raise Forbidden("Certificates are issued by an admin or a partner's API key")
     return principal

@@ -4,11 +4,12 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from services.licensing.models import Act, ActRenewal, Contract, License, SupportCertificate
+from services.licensing.sweeps import claim_due
 
 
 class CertificateRepository:
@@ -83,27 +84,15 @@ class CertificateRepository:
                 keys[license_.key_serial] = None
         return list(products), list(keys)
 
-    async def end_passed(self, now: datetime, limit: int) -> list[uuid.UUID]:
-        """Marks up to `limit` certificates whose end passed ended, each once (see licenses)."""
-        due = (
-            select(SupportCertificate.id)
-            .where(SupportCertificate.status == "active", SupportCertificate.ends_at <= now)
-            .order_by(SupportCertificate.ends_at, SupportCertificate.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        ended = await self.session.scalars(
-            update(SupportCertificate)
-            .where(SupportCertificate.id.in_(due), SupportCertificate.status == "active")
-            .values(status="ended")
-            .returning(SupportCertificate.id)
-        )
-        return list(ended)
-
-    async def get(self, certificate_id: uuid.UUID) -> SupportCertificate | None:
-        return await self.session.scalar(
-            select(SupportCertificate)
-            .where(SupportCertificate.id == certificate_id)
-            .execution_options(populate_existing=True)
+    async def end_passed(self, now: datetime, limit: int) -> list[SupportCertificate]:
+        """Marks up to `limit` certificates whose end passed ended, each once (`claim_due`);
+        those certificates."""
+        return await claim_due(
+            self.session,
+            SupportCertificate.id,
+            pending=SupportCertificate.status == "active",
+            due=SupportCertificate.ends_at <= now,
+            order_by=(SupportCertificate.ends_at, SupportCertificate.id),
+            values={"status": "ended"},
+            limit=limit,
         )

@@ -117,11 +117,7 @@ class SupportService:
             registered_at=now,
             created_at=now,
         )
-        try:
-            async with session.begin_nested():
-                await CertificateRepository(session).add(certificate)
-        except IntegrityError as error:
-            raise Conflict("Free support was started for this license already") from error
+        await self._add(session, certificate, "Free support was started for this license already")
         await self._registered(session, outbox, certificate)
         return certificate
 
@@ -154,11 +150,7 @@ class SupportService:
             registered_at=now if asked.organization_id is not None else None,
             created_at=now,
         )
-        try:
-            async with session.begin_nested():
-                await CertificateRepository(session).add(certificate)
-        except IntegrityError as error:
-            raise Conflict(f"A certificate numbered {certificate.number} exists") from error
+        await self._add(session, certificate, f"A certificate numbered {certificate.number} exists")
         if certificate.organization_id is not None and certificate.ends_at > now:
             await self._registered(session, outbox, certificate)
         return certificate
@@ -271,17 +263,24 @@ class SupportService:
 
     async def sweep_ended(self, session: AsyncSession, clock: Clock, outbox: Outbox) -> int:
         """Rule 11: certificates whose end passed are ended, `support.expired` once each."""
-        certificates = CertificateRepository(session)
-        ended = await certificates.end_passed(clock.now(), SWEEP_BATCH)
-        for certificate_id in ended:
-            certificate = await certificates.get(certificate_id)
-            assert certificate is not None
+        ended = await CertificateRepository(session).end_passed(clock.now(), SWEEP_BATCH)
+        for certificate in ended:
             if certificate.organization_id is None:
                 continue  # never registered: nobody was supported by it
             await outbox.add(
                 session, SupportExpired(**self._facts(certificate), ended_at=certificate.ends_at)
             )
         return len(ended)
+
+    @staticmethod
+    async def _add(session: AsyncSession, certificate: SupportCertificate, taken: str) -> None:
+        """A new certificate; its number, or the license that started it, taken already is a
+        409 saying `taken` (the unique indexes decide, also between concurrent requests)."""
+        try:
+            async with session.begin_nested():
+                await CertificateRepository(session).add(certificate)
+        except IntegrityError as error:
+            raise Conflict(taken) from error
 
     async def _registered(
         self, session: AsyncSession, outbox: Outbox, certificate: SupportCertificate

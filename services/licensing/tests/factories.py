@@ -10,6 +10,7 @@ from sqlalchemy import select
 from services.licensing.models import bus
 from services.licensing.organizations.service import organization_read_model
 from shared.auth import Principal
+from shared.events.dongle import KeyReportedLost
 from shared.events.identity import OrganizationRegistered, UserRegistered
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -60,7 +61,25 @@ async def known_contact(licensing: Any, organization_id: uuid.UUID, email: str) 
     )
 
 
+def act_body(number: str | None = None, date: str = "2026-10-20") -> dict[str, Any]:
+    """An act of a year's paid support, 12 000 roubles."""
+    return {
+        "number": number or unique_number("А"),
+        "date": date,
+        "issued_by": "vendor",
+        "items": [
+            {
+                "code": "SUPPORT_PAID_12M",
+                "name": "Техподдержка 12 мес.",
+                "quantity": 1,
+                "amount": "12000.00",
+            }
+        ],
+    }
+
+
 def contract_body(**overrides: Any) -> dict[str, Any]:
+    """A contract to import with a license, an act and a PDF; `overrides` replace whole parts."""
     body: dict[str, Any] = {
         "number": unique_number(),
         "date": "2026-10-20",
@@ -81,21 +100,7 @@ def contract_body(**overrides: Any) -> dict[str, Any]:
                 "key_serial": f"3-{uuid.uuid4().int % 10**7:07d}",
             }
         ],
-        "acts": [
-            {
-                "number": unique_number("А"),
-                "date": "2026-10-20",
-                "issued_by": "vendor",
-                "items": [
-                    {
-                        "code": "SUPPORT_PAID_12M",
-                        "name": "Техподдержка 12 мес.",
-                        "quantity": 1,
-                        "amount": "12000.00",
-                    }
-                ],
-            }
-        ],
+        "acts": [act_body()],
         "documents": [
             {
                 "name": "contract.pdf",
@@ -154,3 +159,19 @@ async def staged(licensing: Any, event_type: str) -> list[dict]:
 
 async def events_about(licensing: Any, event_type: str, key: str, value: Any) -> list[dict]:
     return [data for data in await staged(licensing, event_type) if data.get(key) == str(value)]
+
+
+def key_reported_lost(organization_id: uuid.UUID, **overrides: Any) -> KeyReportedLost:
+    """dongle's report of a lost key (covered by a protection subscription unless told)."""
+    values: dict[str, Any] = {
+        "report_id": uuid.uuid4(),
+        "key_serial": "3-1234567",
+        "key_kind": "codemeter",
+        "kind": "lost",
+        "organization_id": organization_id,
+        "license_ids": [],
+        "programmed_until": None,
+        "restoration_covered": True,
+        "replacement_price_codes": ["CODEMETER_KEY", "DELIVERY"],
+    }
+    return KeyReportedLost(**{**values, **overrides})

@@ -4,16 +4,17 @@ the organization's residency), payments recorded once, and the reconciliation st
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from services.licensing.tests.bus import publish
 from services.licensing.tests.conftest import unique_year
 from services.licensing.tests.factories import (
     attached_contract,
     events_about,
+    key_reported_lost,
     known_organization,
 )
 from services.licensing.tests.test_organizations import registered
-from shared.events.dongle import KeyReportedLost, ProtectionRequested
+from shared.events.dongle import ProtectionRequested
 from shared.events.identity import DataChangeRequested
+from shared.testing.bus import publish
 from shared.testing.plugin import eventually
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -145,14 +146,9 @@ async def test_a_lost_key_with_restoration_covered_is_invoiced_for_the_replaceme
     report = uuid.uuid4()
 
     def lost(organization_id, covered):
-        return KeyReportedLost(
+        return key_reported_lost(
+            organization_id,
             report_id=report if covered else uuid.uuid4(),
-            key_serial="3-1234567",
-            key_kind="codemeter",
-            kind="lost",
-            organization_id=organization_id,
-            license_ids=[],
-            programmed_until=None,
             restoration_covered=covered,
             replacement_price_codes=["CODEMETER_KEY", "DELIVERY"] if covered else [],
         )
@@ -308,16 +304,8 @@ async def test_a_paid_data_change_is_invoiced_with_identitys_request_as_referenc
 async def test_a_loss_report_delivered_twice_is_invoiced_once(licensing):
     await licensing.app.state.runtime.consumer.ready.wait()
     org = await known_organization(licensing)
-    report = KeyReportedLost(
-        report_id=uuid.uuid4(),
-        key_serial="3-7777777",
-        key_kind="codemeter",
-        kind="stolen",
-        organization_id=org,
-        license_ids=[],
-        programmed_until=None,
-        restoration_covered=True,
-        replacement_price_codes=["CODEMETER_KEY"],
+    report = key_reported_lost(
+        org, key_serial="3-7777777", kind="stolen", replacement_price_codes=["CODEMETER_KEY"]
     )
 
     first = await publish(licensing.settings, report, NOW)

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from services.licensing.app import definition
 from services.licensing.licenses.activation_code import ALPHABET, new_activation_code
 from services.licensing.licenses.service import license_service
-from services.licensing.runtime import remember_runtime
 from services.licensing.tests.factories import (
     attached_contract,
     events_about,
@@ -17,7 +16,6 @@ from services.licensing.tests.factories import (
     known_contact,
     known_organization,
 )
-from shared.bus.consumer import handler_outbox
 from shared.clock import ManualClock
 from shared.service import Runtime
 
@@ -210,12 +208,10 @@ async def test_two_sweeps_at_once_lapse_each_expired_license_exactly_once(licens
     clock = ManualClock(datetime(2026, 11, 11, 0, 0, tzinfo=UTC))  # 03:00 on the 11th, Moscow
     replicas = [Runtime(definition, licensing.settings, clock) for _ in range(2)]
     try:
-        for replica in replicas:
-            await remember_runtime(replica)
 
         async def sweep(replica):
             async with replica.sessionmaker() as session, session.begin():
-                return await license_service.sweep_expired(session, clock, handler_outbox(session))
+                return await license_service.sweep_expired(session, clock, replica.outbox)
 
         swept = await asyncio.gather(*(sweep(replica) for replica in replicas))
         again = await sweep(replicas[0])

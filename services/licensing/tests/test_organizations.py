@@ -2,12 +2,20 @@
 updated, redelivered, out of order, and published before licensing ever started."""
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import aio_pika
 from sqlalchemy import func, select
 
+from services.identity.app import definition as identity
+from services.licensing.app import definition as licensing_definition
+from services.licensing.events import handlers
 from services.licensing.models import Organization, User
-from services.licensing.tests.bus import publish
+from services.licensing.tests.conftest import licensing_settings
+from shared.bus.consumer import EventHandlers
+from shared.bus.topology import Topology
+from shared.clock import ManualClock
 from shared.events.identity import (
     FieldChange,
     OrganizationRegistered,
@@ -15,25 +23,16 @@ from shared.events.identity import (
     UserRegistered,
     UserUpdated,
 )
-from shared.testing.plugin import eventually
+from shared.service import create_service_app
+from shared.testing.bus import publish
+from shared.testing.events import sample
+from shared.testing.plugin import delete_bus_names, eventually, running
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def registered(organization_id: uuid.UUID, **overrides) -> OrganizationRegistered:
-    values = {
-        "organization_id": organization_id,
-        "customer_number": "100042",
-        "kind": "legal_entity",
-        "legal_form": "ООО",
-        "name": "ООО Ромашка",
-        "full_name": "Общество с ограниченной ответственностью Ромашка",
-        "country": "RU",
-        "resident": True,
-        "inn": "7707083893",
-        "kpp": "773601001",
-    }
-    return OrganizationRegistered.model_validate({**values, **overrides})
+    return sample(OrganizationRegistered, organization_id=organization_id, **overrides)
 
 
 def updated(organization_id: uuid.UUID, name: str, **overrides) -> OrganizationUpdated:
@@ -180,3 +179,113 @@ async def test_contacts_emails_follow_the_newest_event_once_each(licensing):
     await eventually(lambda: email_of(licensing, marker))
 
     assert await email_of(licensing, user) == "new@romashka.ru"
+
+
+async def test_organizations_registered_before_licensing_first_started_all_arrive_in_order_once(
+    platform_settings, tmp_path
+):
+    """identity registers organizations (and renames one) through its own outbox relay while
+    licensing has never run in this bus namespace; licensing starts later and its read model
+    gets every one of them, applied in the order identity committed them, each once."""
+    namespace = f"{platform_settings.bus_namespace}lic-late-{uuid.uuid4().hex[:8]}."
+    identity_settings = platform_settings.model_copy(
+        update={"bus_namespace": namespace, "outbox_poll_seconds": 0.1}
+    )
+    settings = licensing_settings(
+        platform_settings, bus_namespace=namespace, documents_dir=tmp_path / "documents"
+    )
+    organizations = [
+        registered(uuid.uuid4(), customer_number=f"7{i:05d}", name=f"ООО Проба {i}")
+        for i in range(6)
+    ]
+    renamed = updated(organizations[2].organization_id, "ООО Василёк")
+    published: list[OrganizationRegistered | OrganizationUpdated] = [
+        *organizations[:3],
+        renamed,
+        *organizations[3:],
+    ]
+    # identity alone: its relay, no routes or start-up steps of its own.
+    identity_app = create_service_app(
+        replace(identity, startup=[], jobs=[], routers=[], handlers=EventHandlers()),
+        identity_settings,
+    )
+    applied: list[tuple[str, uuid.UUID]] = []
+    licensing_app = create_service_app(
+        replace(licensing_definition, handlers=recording(handlers, applied)),
+        settings,
+        clock=ManualClock(),
+    )
+    try:
+        async with running(identity_app):
+            runtime = identity_app.state.runtime
+            ids = []
+            # Three commits, as three registrations in identity would be.
+            for batch in (published[:3], published[3:5], published[5:]):
+                async with runtime.sessionmaker() as session, session.begin():
+                    for event in batch:
+                        ids.append((await runtime.outbox.add(session, event)).id)
+            await eventually(lambda: _sent(runtime, ids))
+        # licensing has never run, yet its queue holds every event meant for it.
+        queue = Topology.of("licensing", settings).queue
+        assert await _queue_depth(settings, queue) == len(published)
+
+        async with running(licensing_app):
+            await eventually(lambda: len(applied) >= len(published))
+            async with licensing_app.state.sessionmaker() as session:
+                rows = {
+                    event.organization_id: await session.get(Organization, event.organization_id)
+                    for event in organizations
+                }
+                inbox = licensing_definition.bus.inbox
+                seen = await session.scalar(
+                    select(func.count()).select_from(inbox).where(inbox.c.event_id.in_(ids))
+                )
+    finally:
+        await delete_bus_names(settings)
+
+    assert applied == [(event.event_type, event.organization_id) for event in published]
+    assert seen == len(published)
+    assert [rows[event.organization_id].customer_number for event in organizations] == [
+        event.customer_number for event in organizations
+    ]
+    assert [rows[event.organization_id].name for event in organizations] == [
+        "ООО Проба 0",
+        "ООО Проба 1",
+        "ООО Василёк",
+        "ООО Проба 3",
+        "ООО Проба 4",
+        "ООО Проба 5",
+    ]
+
+
+def recording(real: EventHandlers, applied: list[tuple[str, uuid.UUID]]) -> EventHandlers:
+    """licensing's own handlers, each noting the event it applied, in the order applied."""
+    noted = EventHandlers()
+    for event_type in real.event_types:
+        registered_ = real.get(event_type)
+        assert registered_ is not None
+        payload_type, handler = registered_
+
+        async def note(session, event, envelope, handler=handler) -> None:
+            await handler(session, event, envelope)
+            applied.append((envelope.type, event.organization_id))
+
+        noted.on(payload_type)(note)
+    return noted
+
+
+async def _sent(runtime, event_ids) -> bool:
+    outbox = runtime.definition.bus.outbox
+    async with runtime.sessionmaker() as session:
+        states = await session.scalars(
+            select(outbox.c.state).where(outbox.c.event_id.in_(event_ids))
+        )
+        return list(states) == ["published"] * len(event_ids)
+
+
+async def _queue_depth(settings, name: str) -> int:
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(name, passive=True)
+        return queue.declaration_result.message_count or 0

@@ -8,9 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from services.licensing.app import definition
-from services.licensing.runtime import remember_runtime
 from services.licensing.support.service import support_service
-from services.licensing.tests.bus import publish
 from services.licensing.tests.factories import (
     attached_contract,
     events_about,
@@ -19,10 +17,10 @@ from services.licensing.tests.factories import (
     known_organization,
     unique_number,
 )
-from shared.bus.consumer import handler_outbox
 from shared.clock import ManualClock
 from shared.events.helpdesk import RenewalRequested
 from shared.service import Runtime
+from shared.testing.bus import publish
 from shared.testing.plugin import eventually
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -166,12 +164,10 @@ async def test_the_sweep_ends_certificates_once_with_their_key_serials(licensing
     clock = ManualClock(datetime(2026, 11, 10, 0, 0, 1, tzinfo=UTC))
     replicas = [Runtime(definition, licensing.settings, clock) for _ in range(2)]
     try:
-        for replica in replicas:
-            await remember_runtime(replica)
 
         async def sweep(replica):
             async with replica.sessionmaker() as session, session.begin():
-                await support_service.sweep_ended(session, clock, handler_outbox(session))
+                await support_service.sweep_ended(session, clock, replica.outbox)
 
         await asyncio.gather(*(sweep(replica) for replica in replicas))
         await sweep(replicas[0])
