@@ -2,15 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import BackgroundTasks, Depends
 
 from services.identity.codes.delivery import Delivery
 from services.identity.config import Settings
+from services.identity.messages.service import Outgoing
 from services.identity.models import User
 from shared.auth import AdminPrincipal, Principal
 from shared.db import SessionDep
 from shared.problems import Unauthorized
-from shared.service import settings_of
+from shared.service import ClockDep, SessionmakerDep, settings_of
 
 identity_settings = settings_of(Settings)
 SettingsDep = Annotated[Settings, Depends(identity_settings)]
@@ -22,6 +23,19 @@ async def get_delivery(settings: SettingsDep) -> Delivery:
 
 
 DeliveryDep = Annotated[Delivery, Depends(get_delivery)]
+
+
+async def get_outgoing(
+    clock: ClockDep,
+    sessionmaker: SessionmakerDep,
+    delivery: DeliveryDep,
+    after_response: BackgroundTasks,
+) -> Outgoing:
+    return Outgoing(clock, sessionmaker, delivery, after_response)
+
+
+# Codes, logins and links: queued in the request's transaction, sent once it committed.
+OutgoingDep = Annotated[Outgoing, Depends(get_outgoing)]
 
 
 async def existing_admin(admin: AdminPrincipal, session: SessionDep) -> Principal:
