@@ -332,6 +332,7 @@ async def test_me_needs_a_genuine_caller_header(identity):
             "email": user.email,
             "phone": None,
             "roles": ["contact"],
+            "membership": "active",
         },
         "api_key": None,
         "organization": {

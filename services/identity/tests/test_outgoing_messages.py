@@ -1,0 +1,185 @@
+"""Codes, logins and links go out only after the request that made them committed, from
+`outgoing_messages`: a provider that is down delays them and fails nothing, a request that fails
+sends nothing, and two senders never send one message twice."""
+
+import asyncio
+import re
+from datetime import timedelta
+
+from aiosmtpd.controller import Controller
+
+from services.identity.codes.delivery import Delivery
+from services.identity.messages.service import message_service
+from services.identity.models import OneTimeCode, OutgoingMessage
+from services.identity.tests.conftest import identity_settings, started_identity
+from services.identity.tests.organization_factories import add_staff
+from services.identity.tests.test_registration import (
+    contact,
+    fetch,
+    new_organization,
+    start,
+    unique_email,
+    unique_phone,
+    verify,
+)
+from shared.testing.plugin import eventually
+from shared.testing.servers import free_port, serve
+from shared.testing.sinks import MailSink, SmsSink
+
+PER_HOUR = 5
+
+
+async def messages_to(identity, recipient: str) -> list[OutgoingMessage]:
+    return await fetch(identity, OutgoingMessage, OutgoingMessage.recipient == recipient)
+
+
+async def send_until(identity, arrived) -> None:
+    """Runs the sending job until `arrived()` holds (a bounded poll, no sleeping on time)."""
+    jobs = identity.app.state.runtime.jobs
+
+    async def sent() -> bool:
+        await jobs.run_once("send_messages")
+        result = arrived()
+        return bool(await result if asyncio.iscoroutine(result) else result)
+
+    await eventually(sent)
+
+
+async def test_a_code_waits_for_a_stopped_sms_provider_and_arrives_once_it_is_back(
+    platform_settings, mail_sink
+):
+    mail, smtp_port = mail_sink
+    sms = SmsSink()
+    sms_port = free_port()
+    sms_url = f"http://127.0.0.1:{sms_port}/sms"
+    settings = identity_settings(platform_settings, smtp_port, sms_url)
+    # The SMS provider is down while the person registers.
+    async with started_identity(settings, mail, sms) as identity:
+        person = contact()
+        answer = await identity.client.post(
+            "/api/v1/registration", json={"organization": new_organization(), "contact": person}
+        )
+        assert answer.status_code == 201, answer.text
+        registration_id = answer.json()["registration_id"]
+        # The e-mail code went at once; the SMS waits, its code kept hashed where it is checked.
+        await verify(identity, registration_id, "email", mail.last_code(person["email"]))
+        [waiting] = await messages_to(identity, person["phone"])
+        assert waiting.status == "pending" and waiting.attempts == 1 and waiting.last_error
+        [code] = await fetch(
+            identity, OneTimeCode, OneTimeCode.subject == f"{registration_id}:phone"
+        )
+        assert re.fullmatch(r"\d{6}", code.code_hash) is None
+        assert sms.messages == []
+
+        # Back after a pause: the next try (after the back-off) delivers it, once.
+        async with serve(sms.webhook(), port=sms_port):
+            identity.clock.advance(timedelta(seconds=11))
+            await send_until(identity, lambda: sms.messages)
+            await identity.app.state.runtime.jobs.run_once("send_messages")
+        assert [m["to"] for m in sms.messages] == [person["phone"]]
+        [sent] = await messages_to(identity, person["phone"])
+        # The plain code lived in the row only until it was sent.
+        assert sent.status == "sent" and sent.text is None and sent.sent_at is not None
+        done = await verify(identity, registration_id, "phone", sms.last_code(person["phone"]))
+        assert done.status_code == 200, done.text
+        assert done.json()["status"] == "completed"
+
+
+async def test_a_recovery_code_waits_for_a_stopped_mail_server(platform_settings, sms_sink):
+    mail = MailSink()
+    smtp_port = free_port()
+    server = Controller(mail, hostname="127.0.0.1", port=smtp_port)
+    settings = identity_settings(platform_settings, smtp_port, sms_sink.url)
+    async with started_identity(settings, mail, sms_sink) as identity:
+        email = (await add_staff(identity, "agent")).email
+        answer = await identity.client.post("/api/v1/auth/password-recovery", json={"email": email})
+        assert answer.status_code == 202, answer.text
+        [waiting] = await messages_to(identity, email)
+        assert waiting.status == "pending" and waiting.attempts == 1
+        server.start()
+        try:
+            identity.clock.advance(timedelta(seconds=11))
+            await send_until(identity, lambda: mail.to(email))
+        finally:
+            server.stop()
+        verified = await identity.client.post(
+            "/api/v1/auth/password-recovery/verify",
+            json={"email": email, "code": mail.last_code(email)},
+        )
+        assert verified.status_code == 200, verified.text
+
+
+async def test_a_code_not_sent_before_it_expired_is_never_sent_and_its_text_is_wiped(
+    platform_settings, mail_sink
+):
+    mail, smtp_port = mail_sink
+    sms = SmsSink()
+    sms_port = free_port()
+    settings = identity_settings(platform_settings, smtp_port, f"http://127.0.0.1:{sms_port}/sms")
+    async with started_identity(settings, mail, sms) as identity:
+        person = contact()
+        await start(identity, {"organization": new_organization(), "contact": person})
+        identity.clock.advance(timedelta(seconds=settings.code_ttl_seconds + 1))
+        async with serve(sms.webhook(), port=sms_port):
+
+            async def expired() -> bool:
+                [row] = await messages_to(identity, person["phone"])
+                return row.status == "expired" and row.text is None
+
+            await send_until(identity, expired)
+        assert sms.messages == []
+
+
+async def test_a_registration_that_fails_sends_nothing(identity):
+    """The e-mail code is queued first; the phone then refuses (its hourly limit), the request
+    fails and rolls back: the e-mail code must not reach anyone."""
+    phone = unique_phone()
+    for _ in range(PER_HOUR):
+        await start(identity, {"organization": new_organization(), "contact": contact(phone=phone)})
+    email = unique_email("refused")
+    refused = await identity.client.post(
+        "/api/v1/registration",
+        json={"organization": new_organization(), "contact": contact(phone=phone, email=email)},
+    )
+    assert refused.status_code == 429, refused.text
+    identity.clock.advance(timedelta(minutes=1))
+    await identity.app.state.runtime.jobs.run_once("send_messages")
+    assert identity.mail.to(email) == []
+    assert await messages_to(identity, email) == []
+
+
+async def test_two_senders_never_send_one_message_twice(identity):
+    people = [contact() for _ in range(6)]
+    async with identity.app.state.sessionmaker() as session, session.begin():
+        for person in people:
+            await message_service.queue(
+                session, identity.clock, channel="sms", to=person["phone"], text="Kabinet: 123456"
+            )
+    delivery = Delivery(identity.settings)
+
+    async def sender() -> int:
+        async with identity.app.state.sessionmaker() as session, session.begin():
+            return await message_service.send_due(session, identity.clock, delivery)
+
+    counts = await asyncio.gather(*(sender() for _ in range(4)))
+    # The job may have taken some of them meanwhile: a third sender, the same rule.
+    assert sum(counts) <= len(people)
+    phones = {person["phone"] for person in people}
+    await eventually(lambda: phones <= {m["to"] for m in identity.sms.messages})
+    for person in people:
+        assert [m["to"] for m in identity.sms.messages].count(person["phone"]) == 1
+
+
+async def test_the_login_mail_is_queued_with_the_registration(identity):
+    person = contact()
+    started = await start(identity, {"organization": new_organization(), "contact": person})
+    await verify(
+        identity, started["registration_id"], "email", identity.mail.last_code(person["email"])
+    )
+    await verify(
+        identity, started["registration_id"], "phone", identity.sms.last_code(person["phone"])
+    )
+    subjects = [m.subject for m in identity.mail.to(person["email"])]
+    assert subjects.count("Регистрация в Kabinet завершена") == 1
+    rows = await messages_to(identity, person["email"])
+    assert {row.status for row in rows} == {"sent"} and all(row.text is None for row in rows)
