@@ -427,7 +427,9 @@ async def test_contact_joins_an_existing_organization_chosen_among_its_subdivisi
     assert user.roles == ["contact"]
     # Rule 3: the joiner waits for the responsible person; announced only once approved.
     assert joined["membership"] == "pending" and user.membership == "pending"
-    assert await staged_events(identity, "identity.user.registered", user_id=joined["user_id"]) == []
+    assert (
+        await staged_events(identity, "identity.user.registered", user_id=joined["user_id"]) == []
+    )
     # Joining creates no organization.
     assert (
         len(

@@ -6,9 +6,11 @@ from datetime import timedelta
 import aio_pika
 import jwt
 import pytest
-from sqlalchemy import select
+from prometheus_client import REGISTRY
+from sqlalchemy import func, select
 
-from services.identity.models import RefreshToken
+from services.identity.events import CONTRACTS_FOR_UNKNOWN_ORGANIZATIONS
+from services.identity.models import ContractLink, RefreshToken, bus
 from services.identity.tests.factories import (
     make_organization,
     make_user,
@@ -22,6 +24,7 @@ from shared.events.licensing import ContractAttached
 from shared.testing.plugin import eventually
 
 PASSWORD = "Correct-Horse-42"
+UNKNOWN_CONTRACTS = CONTRACTS_FOR_UNKNOWN_ORGANIZATIONS._name + "_total"
 
 
 async def contact(identity, **kwargs):
@@ -160,7 +163,7 @@ async def test_logout_ends_the_session_and_expired_refresh_tokens_fail(identity)
     assert expired.status_code == 401
 
 
-async def publish(settings, payload) -> None:
+async def publish(settings, payload) -> Envelope:
     envelope = Envelope.wrap(payload, producer="licensing", occurred_at=payload_time())
     connection = await aio_pika.connect(settings.amqp_url)
     async with connection:
@@ -175,6 +178,7 @@ async def publish(settings, payload) -> None:
             ),
             routing_key=envelope.type,
         )
+    return envelope
 
 
 def payload_time():
@@ -225,6 +229,41 @@ async def test_accountant_signs_in_by_inn_and_a_contract_attached_by_licensing(i
     )
     assert me.json()["user"]["roles"] == ["accountant"]
     assert me.json()["organization"]["id"] == str(org.id)
+
+
+async def test_a_contract_of_an_organization_identity_does_not_know_is_ignored_once(identity):
+    """No foreign-key failure retried into the DLQ: the event is handled (recorded in the
+    inbox), counted, and licensing's next event still applies."""
+    org, _ = await contact(identity)
+    await identity.app.state.runtime.consumer.ready.wait()
+    before = REGISTRY.get_sample_value(UNKNOWN_CONTRACTS) or 0.0
+    stray, known = uuid.uuid4(), uuid.uuid4()
+    envelopes = []
+    for contract_id, organization_id in ((stray, uuid.uuid4()), (known, org.id)):
+        envelope = await publish(
+            identity.settings,
+            ContractAttached(
+                contract_id=contract_id,
+                number=f"ЛД-{contract_id.hex[:6]}",
+                contract_date="2026-10-01",
+                organization_id=organization_id,
+                licensee_inn="7707083893",
+                licensee_name=org.full_name,
+            ),
+        )
+        envelopes.append(envelope.id)
+
+    async def links() -> set[uuid.UUID] | None:
+        async with identity.app.state.sessionmaker() as session:
+            found = set(await session.scalars(select(ContractLink.contract_id)))
+            handled = await session.scalar(
+                select(func.count()).where(bus.inbox.c.event_id.in_(envelopes))
+            )
+        return found if known in found and handled == 2 else None
+
+    found = await eventually(links)
+    assert stray not in found
+    assert REGISTRY.get_sample_value(UNKNOWN_CONTRACTS) == before + 1
 
 
 async def test_password_recovery_answers_alike_and_revokes_every_session(identity):
