@@ -39,61 +39,30 @@ async def list_memberships(
     return Page(items=[MembershipRead.of(*row) for row in rows], next_cursor=next_cursor)
 
 
-async def _decide(
-    decision: Decision,
+@router.post(
+    "/api/v1/organizations/{organization_id}/memberships/{user_id}/{decision}",
+    response_model=MembershipRead,
+)
+async def decide_membership(
     organization_id: uuid.UUID,
     user_id: uuid.UUID,
+    decision: Decision,
     principal: CurrentPrincipal,
     session: SessionDep,
     clock: ClockDep,
     outbox: OutboxDep,
     outgoing: OutgoingDep,
 ) -> MembershipRead:
+    """`approve`: the contact sees the organization from its next sign-in (or refresh) on;
+    `decline`: it keeps no access. A decided membership answers 409."""
     request, user = await membership_service.decide(
         session, clock, outbox, outgoing, principal, organization_id, user_id, decision
     )
     return MembershipRead.of(request, user)
 
 
-@router.post(
-    "/api/v1/organizations/{organization_id}/memberships/{user_id}/approve",
-    response_model=MembershipRead,
-)
-async def approve_membership(
-    organization_id: uuid.UUID,
-    user_id: uuid.UUID,
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    clock: ClockDep,
-    outbox: OutboxDep,
-    outgoing: OutgoingDep,
-) -> MembershipRead:
-    """The contact sees the organization from its next sign-in on; decided already: 409."""
-    return await _decide(
-        "approve", organization_id, user_id, principal, session, clock, outbox, outgoing
-    )
-
-
-@router.post(
-    "/api/v1/organizations/{organization_id}/memberships/{user_id}/decline",
-    response_model=MembershipRead,
-)
-async def decline_membership(
-    organization_id: uuid.UUID,
-    user_id: uuid.UUID,
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    clock: ClockDep,
-    outbox: OutboxDep,
-    outgoing: OutgoingDep,
-) -> MembershipRead:
-    """The contact keeps no access to the organization; decided already: 409."""
-    return await _decide(
-        "decline", organization_id, user_id, principal, session, clock, outbox, outgoing
-    )
-
-
-async def _decide_by_link(
+@router.post("/api/v1/registration/memberships/{decision}", response_model=MembershipRead)
+async def decide_membership_by_link(
     decision: Decision,
     body: MembershipLink,
     session: SessionDep,
@@ -101,32 +70,9 @@ async def _decide_by_link(
     outbox: OutboxDep,
     outgoing: OutgoingDep,
 ) -> MembershipRead:
+    """With the token of the link e-mailed to the responsible person, without signing in:
+    single use, expiring; a forged, expired or spent one is a 404."""
     request, user = await membership_service.decide_by_link(
         session, clock, outbox, outgoing, body.token, decision
     )
     return MembershipRead.of(request, user)
-
-
-@router.post("/api/v1/registration/memberships/approve", response_model=MembershipRead)
-async def approve_membership_by_link(
-    body: MembershipLink,
-    session: SessionDep,
-    clock: ClockDep,
-    outbox: OutboxDep,
-    outgoing: OutgoingDep,
-) -> MembershipRead:
-    """With the token of the link e-mailed to the responsible person: single use, expiring;
-    a forged, expired or spent one is a 404."""
-    return await _decide_by_link("approve", body, session, clock, outbox, outgoing)
-
-
-@router.post("/api/v1/registration/memberships/decline", response_model=MembershipRead)
-async def decline_membership_by_link(
-    body: MembershipLink,
-    session: SessionDep,
-    clock: ClockDep,
-    outbox: OutboxDep,
-    outgoing: OutgoingDep,
-) -> MembershipRead:
-    """Like approval by link, declining."""
-    return await _decide_by_link("decline", body, session, clock, outbox, outgoing)

@@ -15,6 +15,7 @@ from typing import Literal
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.identity.accounts.announcements import user_registered
 from services.identity.auth.tokens import new_opaque_token, token_hash
 from services.identity.config import Settings
 from services.identity.memberships.repository import MembershipRepository
@@ -24,7 +25,6 @@ from services.identity.organizations.auth import is_responsible
 from shared.auth import Principal
 from shared.bus.outbox import Outbox
 from shared.clock import Clock
-from shared.events.identity import UserRegistered
 from shared.pagination import PageParams
 from shared.problems import Conflict, Forbidden, NotFound
 
@@ -183,17 +183,7 @@ class MembershipService:
         name = organization.short_name or organization.full_name
         if decision == "approve":
             # Only now is the person a contact of the organization for the other services.
-            await outbox.add(
-                session,
-                UserRegistered(
-                    user_id=user.id,
-                    organization_id=organization.id,
-                    email=user.email,
-                    full_name=user.full_name,
-                    phone=user.phone,
-                    roles=list(user.roles),
-                ),
-            )
+            await outbox.add(session, user_registered(user))
             verdict = f"подтвердили ваш доступ к организации {name}. Войдите в Kabinet заново."
         else:
             verdict = f"отклонили ваш запрос на доступ к организации {name}."

@@ -42,33 +42,6 @@ def retry_pause(attempts: int) -> timedelta:
 
 
 class MessageService:
-    async def queue(
-        self,
-        session: AsyncSession,
-        clock: Clock,
-        *,
-        channel: MessageChannel,
-        to: str,
-        text: str,
-        subject: str | None = None,
-        expires_at: datetime | None = None,
-    ) -> None:
-        """Writes the message in the caller's transaction; it goes out once that commits."""
-        now = clock.now()
-        await MessageRepository(session).add(
-            OutgoingMessage(
-                channel=channel,
-                recipient=to,
-                subject=subject,
-                text=text,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                expires_at=expires_at,
-                created_at=now,
-            )
-        )
-
     async def send_due(self, session: AsyncSession, clock: Clock, delivery: Delivery) -> int:
         """Hands the due messages over; a failure waits for a later try. Returns how many went."""
         sent = 0
@@ -143,14 +116,20 @@ class Outgoing:
         subject: str | None = None,
         expires_at: datetime | None = None,
     ) -> None:
-        await message_service.queue(
-            session,
-            self.clock,
-            channel=channel,
-            to=to,
-            text=text,
-            subject=subject,
-            expires_at=expires_at,
+        """Writes the message in the caller's transaction; it goes out once that commits."""
+        now = self.clock.now()
+        await MessageRepository(session).add(
+            OutgoingMessage(
+                channel=channel,
+                recipient=to,
+                subject=subject,
+                text=text,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                expires_at=expires_at,
+                created_at=now,
+            )
         )
         if not self._send_scheduled:
             self._send_scheduled = True

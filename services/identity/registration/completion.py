@@ -5,6 +5,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
+from services.identity.accounts.announcements import user_registered
 from services.identity.config import Settings
 from services.identity.memberships.service import membership_service
 from services.identity.messages.service import Outgoing
@@ -19,7 +20,7 @@ from services.identity.registration.schemas import (
 )
 from shared.bus.outbox import Outbox
 from shared.clock import Clock
-from shared.events.identity import OrganizationRegistered, UserRegistered
+from shared.events.identity import OrganizationRegistered
 from shared.problems import Conflict, NotFound
 
 log = structlog.get_logger(__name__)
@@ -84,24 +85,10 @@ async def complete(
     if user.membership == "pending":
         await membership_service.request(session, clock, settings, outgoing, user, organization)
     else:
-        await _announce(session, outbox, user)
+        await outbox.add(session, user_registered(user))
     log.info("registration_completed", registration_id=str(pending.id), user_id=str(user.id))
     await _send_login(session, outgoing, user, organization)
     return completed_status(pending, organization, user.membership)
-
-
-async def _announce(session: AsyncSession, outbox: Outbox, user: User) -> None:
-    await outbox.add(
-        session,
-        UserRegistered(
-            user_id=user.id,
-            organization_id=user.organization_id,
-            email=user.email,
-            full_name=user.full_name,
-            phone=user.phone,
-            roles=user.roles,
-        ),
-    )
 
 
 async def _create_organization(

@@ -34,6 +34,17 @@ async def contact(identity, **kwargs):
     return org, user
 
 
+async def complete_recovery(identity, token: str, organization_id, new_password: str):
+    return await identity.client.post(
+        "/api/v1/auth/password-recovery/complete",
+        json={
+            "recovery_token": token,
+            "organization_id": str(organization_id),
+            "new_password": new_password,
+        },
+    )
+
+
 async def login(identity, login_value, password=PASSWORD, **extra):
     return await identity.client.post(
         "/api/v1/auth/login", json={"login": login_value, "password": password, **extra}
@@ -299,19 +310,9 @@ async def test_password_recovery_answers_alike_and_revokes_every_session(identit
         {"id": str(org.id), "name": org.short_name, "customer_number": str(org.customer_number)}
     ]
     token = verified.json()["recovery_token"]
-    weak = await identity.client.post(
-        "/api/v1/auth/password-recovery/complete",
-        json={"recovery_token": token, "organization_id": str(org.id), "new_password": "qwerty123"},
-    )
+    weak = await complete_recovery(identity, token, org.id, "qwerty123")
     assert weak.status_code == 422 and weak.json()["errors"][0]["field"] == "new_password"
-    done = await identity.client.post(
-        "/api/v1/auth/password-recovery/complete",
-        json={
-            "recovery_token": token,
-            "organization_id": str(org.id),
-            "new_password": "N3w-Pass-phrase",
-        },
-    )
+    done = await complete_recovery(identity, token, org.id, "N3w-Pass-phrase")
     assert done.status_code == 204
     assert (await login(identity, email)).status_code == 401
     assert (await login(identity, email, "N3w-Pass-phrase")).status_code == 200
@@ -319,14 +320,7 @@ async def test_password_recovery_answers_alike_and_revokes_every_session(identit
         "/api/v1/auth/refresh", json={"refresh_token": session_before["refresh_token"]}
     )
     assert revoked.status_code == 401
-    reused = await identity.client.post(
-        "/api/v1/auth/password-recovery/complete",
-        json={
-            "recovery_token": token,
-            "organization_id": str(org.id),
-            "new_password": "Other-Pass-99",
-        },
-    )
+    reused = await complete_recovery(identity, token, org.id, "Other-Pass-99")
     assert reused.status_code == 422
 
 
