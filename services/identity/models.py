@@ -140,8 +140,9 @@ class OutgoingMessage(Base):
     status: Mapped[str] = mapped_column(String(10))
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(Timestamp)
-    # A code is not worth sending after it stopped working.
+    # A code is not worth sending after it stopped working, nor once a newer one replaced it.
     expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    code_id: Mapped[uuid.UUID | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     sent_at: Mapped[datetime | None] = mapped_column(Timestamp)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.identity.accounts.passwords import hash_secret, secret_matches
 from services.identity.codes.repository import CodeRepository
 from services.identity.config import Settings
+from services.identity.messages.repository import MessageRepository
 from services.identity.messages.service import Outgoing
 from services.identity.models import OneTimeCode
 from shared.clock import Clock
@@ -55,19 +56,21 @@ class CodeService:
             )
         await self._check_destination(codes, now, settings, destination)
         # Only the newest code counts: older ones stop working when a new one is sent.
-        await codes.retire_live(purpose, subject, now)
-        code = new_code()
-        await codes.add(
-            OneTimeCode(
-                purpose=purpose,
-                subject=subject,
-                destination=destination_key(destination),
-                code_hash=await hash_secret(code),
-                sent_at=now,
-                expires_at=now + timedelta(seconds=settings.code_ttl_seconds),
-                attempts=0,
-            )
+        # A retired code that has not gone out yet never will.
+        await MessageRepository(session).withdraw_codes(
+            await codes.retire_live(purpose, subject, now)
         )
+        code = new_code()
+        issued = OneTimeCode(
+            purpose=purpose,
+            subject=subject,
+            destination=destination_key(destination),
+            code_hash=await hash_secret(code),
+            sent_at=now,
+            expires_at=now + timedelta(seconds=settings.code_ttl_seconds),
+            attempts=0,
+        )
+        await codes.add(issued)
         if not deliver:
             return
         await outgoing.queue(
@@ -76,7 +79,8 @@ class CodeService:
             to=destination,
             subject=CODE_SUBJECT if channel == "email" else None,
             text=text.format(code=code),
-            expires_at=now + timedelta(seconds=settings.code_ttl_seconds),
+            expires_at=issued.expires_at,
+            code_id=issued.id,
         )
 
     async def _check_destination(

@@ -8,6 +8,7 @@ replicas never send one message at the same time. The text of a message (it may 
 a link) is wiped as soon as the message is sent, or once the code in it expired unsent.
 """
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -115,6 +116,7 @@ class Outgoing:
         text: str,
         subject: str | None = None,
         expires_at: datetime | None = None,
+        code_id: uuid.UUID | None = None,
     ) -> None:
         """Writes the message in the caller's transaction; it goes out once that commits."""
         now = self.clock.now()
@@ -128,6 +130,7 @@ class Outgoing:
                 attempts=0,
                 next_attempt_at=now,
                 expires_at=expires_at,
+                code_id=code_id,
                 created_at=now,
             )
         )

@@ -72,8 +72,10 @@ async def test_a_code_waits_for_a_stopped_sms_provider_and_arrives_once_it_is_ba
         assert re.fullmatch(r"\d{6}", code.code_hash) is None
         assert sms.messages == []
 
-        # Back after a pause: the next try (after the back-off) delivers it, once.
+        # Back after a pause: the next try waits for its back-off, then delivers it, once.
         async with serve(sms.webhook(), port=sms_port):
+            assert await identity.app.state.runtime.jobs.run_once("send_messages")
+            assert sms.messages == []
             identity.clock.advance(timedelta(seconds=11))
             await send_until(identity, lambda: sms.messages)
             await identity.app.state.runtime.jobs.run_once("send_messages")
@@ -185,3 +187,41 @@ async def test_the_login_mail_is_queued_with_the_registration(identity):
     assert subjects.count("Регистрация в Kabinet завершена") == 1
     rows = await messages_to(identity, person["email"])
     assert {row.status for row in rows} == {"sent"} and all(row.text is None for row in rows)
+
+
+async def test_a_code_replaced_before_it_went_out_is_never_sent(platform_settings, mail_sink):
+    mail, smtp_port = mail_sink
+    sms = SmsSink()
+    sms_port = free_port()
+    settings = identity_settings(platform_settings, smtp_port, f"http://127.0.0.1:{sms_port}/sms")
+    async with started_identity(settings, mail, sms) as identity:
+        person = contact()
+        started = await start(identity, {"organization": new_organization(), "contact": person})
+        identity.clock.advance(timedelta(seconds=61))
+        resent = await identity.client.post(
+            f"/api/v1/registration/{started['registration_id']}/resend", json={"channel": "phone"}
+        )
+        assert resent.status_code == 200, resent.text
+        old, new = sorted(await messages_to(identity, person["phone"]), key=lambda m: m.created_at)
+        assert (old.status, old.text) == ("expired", None)
+        assert new.status == "pending"
+        async with serve(sms.webhook(), port=sms_port):
+            identity.clock.advance(timedelta(minutes=1))
+            await send_until(identity, lambda: sms.messages)
+        assert len(sms.messages) == 1
+        done = await verify(
+            identity, started["registration_id"], "phone", sms.last_code(person["phone"])
+        )
+        assert done.status_code == 200, done.text
+
+
+async def test_sent_messages_are_dropped_a_day_later(identity):
+    person = contact()
+    await start(identity, {"organization": new_organization(), "contact": person})
+    assert {m.status for m in await messages_to(identity, person["email"])} == {"sent"}
+    identity.clock.advance(timedelta(hours=23))
+    await identity.app.state.runtime.jobs.run_once("delete_sent_messages")
+    assert len(await messages_to(identity, person["email"])) == 1
+    identity.clock.advance(timedelta(hours=2))
+    await eventually(lambda: identity.app.state.runtime.jobs.run_once("delete_sent_messages"))
+    assert await messages_to(identity, person["email"]) == []
