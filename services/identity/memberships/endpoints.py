@@ -61,6 +61,16 @@ async def decide_membership(
     return MembershipRead.of(request, user)
 
 
+@router.post("/api/v1/registration/memberships/preview", response_model=MembershipRead)
+async def preview_membership_by_link(
+    body: MembershipLink, session: SessionDep, clock: ClockDep
+) -> MembershipRead:
+    """Who asks to join, for the page the e-mailed link opens; the link stays usable.
+    A forged, expired or spent one is a 404."""
+    request, user = await membership_service.by_link(session, clock, body.token)
+    return MembershipRead.of(request, user)
+
+
 @router.post("/api/v1/registration/memberships/{decision}", response_model=MembershipRead)
 async def decide_membership_by_link(
     decision: Decision,

@@ -112,6 +112,12 @@ class MembershipService:
         await self._apply(session, clock, outbox, outgoing, request, user, decision, via, principal)
         return request, user
 
+    async def by_link(
+        self, session: AsyncSession, clock: Clock, token: str
+    ) -> tuple[MembershipRequest, User]:
+        """Who asks to join, for the page the link opens; the link is not spent."""
+        return await self._linked(session, clock, token)
+
     async def decide_by_link(
         self,
         session: AsyncSession,
@@ -122,13 +128,19 @@ class MembershipService:
         decision: Decision,
     ) -> tuple[MembershipRequest, User]:
         """The e-mailed link: forged, expired or used once already all look the same (404)."""
+        request, user = await self._linked(session, clock, token)
+        await self._apply(session, clock, outbox, outgoing, request, user, decision, "link", None)
+        return request, user
+
+    async def _linked(
+        self, session: AsyncSession, clock: Clock, token: str
+    ) -> tuple[MembershipRequest, User]:
         found = await MembershipRepository(session).with_link(token_hash(token))
         if found is None:
             raise NotFound(INVALID_LINK)
         request, user = found
         if request.link_expires_at is None or request.link_expires_at <= clock.now():
             raise NotFound(INVALID_LINK)
-        await self._apply(session, clock, outbox, outgoing, request, user, decision, "link", None)
         return request, user
 
     async def _decider(

@@ -137,6 +137,13 @@ async def test_the_responsible_person_approves_by_the_e_mailed_link_once(identit
         )
     ).json()
 
+    # The page the link opens shows who asks, without deciding.
+    for _ in range(2):
+        shown = await identity.client.post(
+            "/api/v1/registration/memberships/preview", json={"token": token}
+        )
+        assert shown.status_code == 200, shown.text
+        assert (shown.json()["email"], shown.json()["status"]) == (joiner["email"], "pending")
     approved = await identity.client.post(
         "/api/v1/registration/memberships/approve", json={"token": token}
     )
@@ -147,6 +154,11 @@ async def test_the_responsible_person_approves_by_the_e_mailed_link_once(identit
         "/api/v1/registration/memberships/approve", json={"token": token}
     )
     assert again.status_code == 404
+    for word in ("preview", "decline"):
+        spent = await identity.client.post(
+            f"/api/v1/registration/memberships/{word}", json={"token": token}
+        )
+        assert spent.status_code == 404, word
     declined_after = await identity.client.post(
         "/api/v1/registration/memberships/decline", json={"token": token}
     )
