@@ -57,8 +57,9 @@ definition = ServiceDefinition(
         directory_router,
         auth_router,
         accounts_router,
-        organizations_router,
+        # Before organizations: `/organizations/memberships` is not an organization's id.
         memberships_router,
+        organizations_router,
         api_keys_router,
         staff_router,
     ],

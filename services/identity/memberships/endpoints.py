@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from services.identity.dependencies import OutgoingDep
+from services.identity.dependencies import IdentityAdmin, OutgoingDep
 from services.identity.memberships.schemas import MembershipLink, MembershipRead, MembershipState
 from services.identity.memberships.service import Decision, membership_service
 from shared.auth import CurrentPrincipal
@@ -18,6 +18,19 @@ from shared.service import ClockDep, OutboxDep
 router = APIRouter(tags=["organizations"], responses=PROBLEM_RESPONSES)
 
 PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+@router.get("/api/v1/organizations/memberships", response_model=Page[MembershipRead])
+async def list_every_membership(
+    admin: IdentityAdmin,
+    session: SessionDep,
+    page: PageDep,
+    status: Annotated[MembershipState | None, Query()] = None,
+) -> Page[MembershipRead]:
+    """Every organization's contacts who asked to join, oldest first (`?status=pending`: the
+    admins' queue); admins only."""
+    rows, next_cursor = await membership_service.list_all(session, admin, status, page)
+    return Page(items=[MembershipRead.of(*row) for row in rows], next_cursor=next_cursor)
 
 
 @router.get(

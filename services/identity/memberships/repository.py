@@ -33,14 +33,15 @@ class MembershipRepository:
         return await self.session.get(User, user_id) if user_id is not None else None
 
     async def page(
-        self, organization_id: uuid.UUID, membership: str | None, params: PageParams
+        self, organization_id: uuid.UUID | None, membership: str | None, params: PageParams
     ) -> tuple[list[tuple[MembershipRequest, User]], str | None]:
-        """The organization's requests, oldest first, each with its user."""
-        statement: Select[MembershipRequest] = (
-            select(MembershipRequest)
-            .join(User, User.id == MembershipRequest.user_id)
-            .where(MembershipRequest.organization_id == organization_id)
+        """The organization's requests (every organization's: None), oldest first, each with
+        its user."""
+        statement: Select[MembershipRequest] = select(MembershipRequest).join(
+            User, User.id == MembershipRequest.user_id
         )
+        if organization_id is not None:
+            statement = statement.where(MembershipRequest.organization_id == organization_id)
         if membership is not None:
             statement = statement.where(User.membership == membership)
         requests, next_cursor = await paginate(

@@ -93,6 +93,17 @@ class MembershipService:
         await self._decider(session, principal, organization_id)
         return await MembershipRepository(session).page(organization_id, status, params)
 
+    async def list_all(
+        self,
+        session: AsyncSession,
+        admin: Principal,
+        status: str | None,
+        params: PageParams,
+    ) -> tuple[list[tuple[MembershipRequest, User]], str | None]:
+        """Every organization's requests: the admins' queue (also for an organization whose
+        responsible person is not there to decide)."""
+        return await MembershipRepository(session).page(None, status, params)
+
     async def decide(
         self,
         session: AsyncSession,

@@ -250,6 +250,23 @@ async def test_an_admin_approves_or_declines_any_organization(identity):
     assert [i["status"] for i in listed.json()["items"]] == ["active"]
 
 
+async def test_admins_see_every_organizations_pending_memberships(identity):
+    stories = [await organization_with_joiner(identity) for _ in range(2)]
+    queue = await identity.client.get(
+        "/api/v1/organizations/memberships",
+        params={"status": "pending", "limit": 200},
+        headers=identity.as_admin(),
+    )
+    assert queue.status_code == 200, queue.text
+    waiting = {(i["organization_id"], i["user_id"]) for i in queue.json()["items"]}
+    for story in stories:
+        assert (story["organization_id"], story["joiner"]["user_id"]) in waiting
+    assert all(i["status"] == "pending" for i in queue.json()["items"])
+    responsible = await signed_in(identity, stories[0]["responsible"]["email"])
+    refused = await identity.client.get("/api/v1/organizations/memberships", headers=responsible)
+    assert refused.status_code == 403
+
+
 async def test_a_declined_contact_keeps_no_access(identity):
     story = await organization_with_joiner(identity)
     org_id, joiner = story["organization_id"], story["joiner"]
