@@ -4,20 +4,18 @@ person or an admin; the e-mailed link decides without signing in."""
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from services.identity.dependencies import IdentityAdmin, OutgoingDep
+from services.identity.dependencies import IdentityAdmin, OutgoingDep, PageDep
 from services.identity.memberships.schemas import MembershipLink, MembershipRead, MembershipState
 from services.identity.memberships.service import Decision, membership_service
 from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep, OutboxDep
 
 router = APIRouter(tags=["organizations"], responses=PROBLEM_RESPONSES)
-
-PageDep = Annotated[PageParams, Depends(page_params)]
 
 
 @router.get("/api/v1/organizations/memberships", response_model=Page[MembershipRead])

@@ -3,7 +3,9 @@
 sends nothing, and two senders never send one message twice."""
 
 import asyncio
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from aiosmtpd.controller import Controller
@@ -12,7 +14,7 @@ from fastapi import BackgroundTasks
 from services.identity.codes.delivery import Delivery
 from services.identity.messages.service import Outgoing, message_service
 from services.identity.models import OneTimeCode, OutgoingMessage
-from services.identity.tests.conftest import identity_settings, started_identity
+from services.identity.tests.conftest import IdentityHarness, identity_settings, started_identity
 from services.identity.tests.organization_factories import add_staff
 from services.identity.tests.test_registration import (
     contact,
@@ -34,6 +36,20 @@ async def messages_to(identity, recipient: str) -> list[OutgoingMessage]:
     return await fetch(identity, OutgoingMessage, OutgoingMessage.recipient == recipient)
 
 
+@contextlib.asynccontextmanager
+async def identity_without_sms(
+    platform_settings, mail_sink
+) -> AsyncIterator[tuple[IdentityHarness, SmsSink, int]]:
+    """identity whose SMS provider is down: nothing listens on its port until the test serves
+    `sms.webhook()` there."""
+    mail, smtp_port = mail_sink
+    sms = SmsSink()
+    sms_port = free_port()
+    settings = identity_settings(platform_settings, smtp_port, f"http://127.0.0.1:{sms_port}/sms")
+    async with started_identity(settings, mail, sms) as identity:
+        yield identity, sms, sms_port
+
+
 async def send_until(identity, arrived) -> None:
     """Runs the sending job until `arrived()` holds (a bounded poll, no sleeping on time)."""
     jobs = identity.app.state.runtime.jobs
@@ -49,13 +65,9 @@ async def send_until(identity, arrived) -> None:
 async def test_a_code_waits_for_a_stopped_sms_provider_and_arrives_once_it_is_back(
     platform_settings, mail_sink
 ):
-    mail, smtp_port = mail_sink
-    sms = SmsSink()
-    sms_port = free_port()
-    sms_url = f"http://127.0.0.1:{sms_port}/sms"
-    settings = identity_settings(platform_settings, smtp_port, sms_url)
     # The SMS provider is down while the person registers.
-    async with started_identity(settings, mail, sms) as identity:
+    async with identity_without_sms(platform_settings, mail_sink) as (identity, sms, sms_port):
+        mail = identity.mail
         person = contact()
         answer = await identity.client.post(
             "/api/v1/registration", json={"organization": new_organization(), "contact": person}
@@ -115,14 +127,10 @@ async def test_a_recovery_code_waits_for_a_stopped_mail_server(platform_settings
 async def test_a_code_not_sent_before_it_expired_is_never_sent_and_its_text_is_wiped(
     platform_settings, mail_sink
 ):
-    mail, smtp_port = mail_sink
-    sms = SmsSink()
-    sms_port = free_port()
-    settings = identity_settings(platform_settings, smtp_port, f"http://127.0.0.1:{sms_port}/sms")
-    async with started_identity(settings, mail, sms) as identity:
+    async with identity_without_sms(platform_settings, mail_sink) as (identity, sms, sms_port):
         person = contact()
         await start(identity, {"organization": new_organization(), "contact": person})
-        identity.clock.advance(timedelta(seconds=settings.code_ttl_seconds + 1))
+        identity.clock.advance(timedelta(seconds=identity.settings.code_ttl_seconds + 1))
         async with serve(sms.webhook(), port=sms_port):
 
             async def expired() -> bool:
@@ -190,11 +198,7 @@ async def test_the_login_mail_is_queued_with_the_registration(identity):
 
 
 async def test_a_code_replaced_before_it_went_out_is_never_sent(platform_settings, mail_sink):
-    mail, smtp_port = mail_sink
-    sms = SmsSink()
-    sms_port = free_port()
-    settings = identity_settings(platform_settings, smtp_port, f"http://127.0.0.1:{sms_port}/sms")
-    async with started_identity(settings, mail, sms) as identity:
+    async with identity_without_sms(platform_settings, mail_sink) as (identity, sms, sms_port):
         person = contact()
         started = await start(identity, {"organization": new_organization(), "contact": person})
         identity.clock.advance(timedelta(seconds=61))
