@@ -2,6 +2,7 @@
 existing organization sees nothing of it until its responsible person (by the e-mailed link or
 the API) or an admin approves; declined, it keeps no access; the lookup never shows contacts."""
 
+import asyncio
 import re
 import uuid
 from datetime import timedelta
@@ -333,3 +334,18 @@ async def test_the_lookup_never_shows_contacts(identity):
     assert set(listed) == {"id", "name", "kpp", "subdivision", "customer_number"}
     for secret in (responsible["email"], responsible["phone"], responsible["full_name"]):
         assert secret not in looked_up.text
+
+
+async def test_two_deciders_at_once_get_one_decision(identity):
+    story = await organization_with_joiner(identity)
+    path = (
+        f"/api/v1/organizations/{story['organization_id']}/memberships/{story['joiner']['user_id']}"
+    )
+    responsible = await signed_in(identity, story["responsible"]["email"])
+    answers = await asyncio.gather(
+        identity.client.post(f"{path}/approve", headers=responsible),
+        identity.client.post(f"{path}/decline", headers=identity.as_admin()),
+    )
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    [decided] = [a.json() for a in answers if a.status_code == 200]
+    assert await membership(identity, story["joiner"]["user_id"]) == decided["status"]
