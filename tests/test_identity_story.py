@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from shared.auth import PRINCIPAL_HEADER, Principal, sign_principal
-from shared.testing.plugin import eventually
+from shared.testing.plugin import arrived, eventually
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Stack
 from tests.requisites import (
     BIK,
@@ -40,20 +40,23 @@ async def register_company(stack: Stack, **organization_changes) -> dict:
     registration = started.json()
     assert registration["status"] == "pending_verification"
     assert sorted(registration["pending"]) == ["email", "phone"]
-    path = f"/api/v1/registration/{registration['registration_id']}/verify"
-    by_mail = await stack.gateway.post(
-        path, json={"channel": "email", "code": stack.mail.last_code(email)}
-    )
-    assert by_mail.status_code == 200, by_mail.text
-    assert by_mail.json()["status"] != "completed"
-    by_phone = await stack.gateway.post(
-        path, json={"channel": "phone", "code": stack.sms.last_code(contact["phone"])}
-    )
-    assert by_phone.status_code == 200, by_phone.text
-    completed = by_phone.json()
-    assert completed["status"] == "completed"
+    completed = await verify_both(stack, registration["registration_id"], contact)
     assert len(completed["customer_number"]) >= 6
     return {**completed, "email": email, "phone": contact["phone"], "inn": organization["inn"]}
+
+
+async def verify_both(stack: Stack, registration_id: str, contact: dict[str, str]) -> dict:
+    path = f"/api/v1/registration/{registration_id}/verify"
+    email_code = await arrived(lambda: stack.mail.last_code(contact["email"]))
+    by_mail = await stack.gateway.post(path, json={"channel": "email", "code": email_code})
+    assert by_mail.status_code == 200, by_mail.text
+    assert by_mail.json()["status"] != "completed"
+    phone_code = await arrived(lambda: stack.sms.last_code(contact["phone"]))
+    by_phone = await stack.gateway.post(path, json={"channel": "phone", "code": phone_code})
+    assert by_phone.status_code == 200, by_phone.text
+    completed: dict = by_phone.json()
+    assert completed["status"] == "completed"
+    return completed
 
 
 async def sign_in(stack: Stack, login: str, password: str = PASSWORD) -> dict[str, str]:
@@ -215,3 +218,83 @@ async def test_a_partner_key_works_until_revoked(stack: Stack):
         return response.status_code == 401
 
     assert await eventually(refused, timeout=15, interval=0.5)
+
+
+async def test_a_contact_joining_a_company_sees_nothing_until_its_responsible_person_approves(
+    stack: Stack,
+):
+    company = await register_company(stack)
+    founder = await sign_in(stack, company["email"])
+    ticket = await stack.gateway.post(
+        "/api/v1/tickets",
+        json={
+            "subject": "Не активируется лицензия",
+            "description": "Пишет: код неверный",
+            "product_code": "BAZIS_FURNITURE",
+            "category": "question",
+        },
+        headers=founder,
+    )
+    assert ticket.status_code == 201, ticket.text
+
+    # Someone who knows the INN and KPP (public registry data) joins the company.
+    lookup = await stack.gateway.post(
+        "/api/v1/registration/lookup",
+        json={"country": "RU", "inn": company["inn"], "kpp": "773601001"},
+    )
+    assert lookup.status_code == 200, lookup.text
+    assert company["email"] not in lookup.text
+    joiner = {
+        "full_name": "Сидоров Сидор Сидорович",
+        "phone": phone(),
+        "email": f"sidorov-{uuid.uuid4().hex[:8]}@example.ru",
+        "password": PASSWORD,
+    }
+    started = await stack.gateway.post(
+        "/api/v1/registration",
+        json={"organization_id": company["organization_id"], "contact": joiner},
+    )
+    assert started.status_code == 201, started.text
+    joined = await verify_both(stack, started.json()["registration_id"], joiner)
+    assert joined["membership"] == "pending"
+
+    # Signed in, it gets no organization scope from any service.
+    pending = await sign_in(stack, joiner["email"])
+    me = await stack.gateway.get("/api/v1/me", headers=pending)
+    assert me.json()["organization"] is None and me.json()["user"]["membership"] == "pending"
+    assert (await stack.gateway.get("/api/v1/keys", headers=pending)).status_code == 403
+    assert (await stack.gateway.get("/api/v1/tickets", headers=pending)).status_code == 403
+    licenses = await stack.gateway.get("/api/v1/licenses", headers=pending)
+    assert licenses.status_code == 200 and licenses.json()["items"] == []
+    seen = await stack.gateway.get(f"/api/v1/tickets/{ticket.json()['id']}", headers=pending)
+    assert seen.status_code in (403, 404)
+    for path in ("", "/contacts"):
+        organization = await stack.gateway.get(
+            f"/api/v1/organizations/{company['organization_id']}{path}", headers=pending
+        )
+        assert organization.status_code == 404, path
+
+    # The responsible person approves with the link from its e-mail, without signing in.
+    def link() -> str | None:
+        for mail in stack.mail.to(company["email"]):
+            if "token=" in mail.text:
+                return mail.text.split("token=", 1)[1].split()[0]
+        return None
+
+    token = await eventually(link)
+    approved = await stack.gateway.post(
+        "/api/v1/registration/memberships/approve", json={"token": token}
+    )
+    assert approved.status_code == 200, approved.text
+    again = await stack.gateway.post(
+        "/api/v1/registration/memberships/approve", json={"token": token}
+    )
+    assert again.status_code == 404
+
+    member = await sign_in(stack, joiner["email"])
+    me = await stack.gateway.get("/api/v1/me", headers=member)
+    assert me.json()["organization"]["id"] == company["organization_id"]
+    tickets = await stack.gateway.get("/api/v1/tickets", headers=member)
+    assert tickets.status_code == 200, tickets.text
+    assert ticket.json()["id"] in tickets.text
+    assert (await stack.gateway.get("/api/v1/keys", headers=member)).status_code == 200

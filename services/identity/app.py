@@ -1,5 +1,7 @@
 """The identity service: `uvicorn services.identity.app:create_app --factory`."""
 
+import dataclasses
+
 from fastapi import FastAPI
 
 from services.identity.accounts.bootstrap import ensure_first_admin
@@ -11,7 +13,8 @@ from services.identity.config import Settings, get_settings
 from services.identity.directory.endpoints import router as directory_router
 from services.identity.directory.importer import load_offline_directory
 from services.identity.events import handlers
-from services.identity.jobs import jobs
+from services.identity.jobs import jobs, jobs_for
+from services.identity.memberships.endpoints import router as memberships_router
 from services.identity.models import Base, bus, idempotency
 from services.identity.organizations.endpoints import router as organizations_router
 from services.identity.registration.endpoints import router as registration_router
@@ -54,6 +57,8 @@ definition = ServiceDefinition(
         directory_router,
         auth_router,
         accounts_router,
+        # Before organizations: `/organizations/memberships` is not an organization's id.
+        memberships_router,
         organizations_router,
         api_keys_router,
         staff_router,
@@ -65,4 +70,7 @@ definition = ServiceDefinition(
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    return create_service_app(definition, settings or get_settings(), clock=clock)
+    settings = settings or get_settings()
+    return create_service_app(
+        dataclasses.replace(definition, jobs=jobs_for(settings)), settings, clock=clock
+    )

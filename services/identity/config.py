@@ -26,6 +26,11 @@ class Settings(PlatformSettings):
     # Codes one e-mail or phone receives in an hour, whatever asked for them.
     code_destination_per_hour: int = Field(default=5, ge=1)
     recovery_token_ttl_seconds: int = 900
+    # Codes, logins and links are sent after commit; the job retries refused ones this often.
+    message_poll_seconds: float = Field(default=5.0, gt=0)
+    # Rule 3: the link that lets a responsible person approve a new contact.
+    membership_link_ttl_hours: int = Field(default=72, ge=1)
+    portal_url: str = "http://localhost:8000"
     lockout_failures: int = 5
     lockout_minutes: int = 15
 

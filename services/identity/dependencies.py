@@ -2,15 +2,17 @@
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import BackgroundTasks, Depends
 
 from services.identity.codes.delivery import Delivery
 from services.identity.config import Settings
+from services.identity.messages.service import Outgoing
 from services.identity.models import User
 from shared.auth import AdminPrincipal, Principal
 from shared.db import SessionDep
+from shared.pagination import PageParams, page_params
 from shared.problems import Unauthorized
-from shared.service import settings_of
+from shared.service import ClockDep, SessionmakerDep, settings_of
 
 SettingsDep = Annotated[Settings, Depends(settings_of(Settings))]
 
@@ -23,6 +25,19 @@ async def get_delivery(settings: SettingsDep) -> Delivery:
 DeliveryDep = Annotated[Delivery, Depends(get_delivery)]
 
 
+async def get_outgoing(
+    clock: ClockDep,
+    sessionmaker: SessionmakerDep,
+    delivery: DeliveryDep,
+    after_response: BackgroundTasks,
+) -> Outgoing:
+    return Outgoing(clock, sessionmaker, delivery, after_response)
+
+
+# Codes, logins and links: queued in the request's transaction, sent once it committed.
+OutgoingDep = Annotated[Outgoing, Depends(get_outgoing)]
+
+
 async def existing_admin(admin: AdminPrincipal, session: SessionDep) -> Principal:
     """An admin whose account exists: what it decides names it, so a principal for a user
     that is gone (or never was) is a 401, not a broken reference."""
@@ -32,3 +47,6 @@ async def existing_admin(admin: AdminPrincipal, session: SessionDep) -> Principa
 
 
 IdentityAdmin = Annotated[Principal, Depends(existing_admin)]
+
+# `?limit=&cursor=` of identity's lists.
+PageDep = Annotated[PageParams, Depends(page_params)]

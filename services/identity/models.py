@@ -7,11 +7,13 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     Sequence,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -92,6 +94,58 @@ class User(Base):
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     password_changed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # Rule 3: a contact who joined an existing organization is `pending` until its responsible
+    # person or an admin approves (`active`) or declines (`declined`); only `active` sees it.
+    membership: Mapped[str] = mapped_column(String(10), default="active", server_default="active")
+
+
+class MembershipRequest(Base):
+    """A contact's request to join an existing organization, and how it was decided."""
+
+    __tablename__ = "membership_requests"
+    __table_args__ = (
+        CheckConstraint("decided_via IN ('link', 'responsible', 'admin')", name="decided_via"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    requested_at: Mapped[datetime] = mapped_column(Timestamp)
+    # SHA-256 of the link e-mailed to the responsible person; dropped once anything decided.
+    link_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    link_expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    decided_via: Mapped[str | None] = mapped_column(String(12))
+
+
+class OutgoingMessage(Base):
+    """An e-mail or SMS written in the transaction of what it tells (a code, a login, a link),
+    handed to the mail server or SMS provider after commit, retried while they are down.
+    `text` may hold a code or a link in plain text: it is wiped once sent or expired."""
+
+    __tablename__ = "outgoing_messages"
+    __table_args__ = (
+        CheckConstraint("channel IN ('email', 'sms')", name="channel"),
+        CheckConstraint("status IN ('pending', 'sent', 'expired')", name="status"),
+        Index(None, "status", "next_attempt_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    channel: Mapped[str] = mapped_column(String(5))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    text: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(Timestamp)
+    # A code is not worth sending after it stopped working, nor once a newer one replaced it.
+    expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    code_id: Mapped[uuid.UUID | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 class PendingRegistration(Base):

@@ -88,6 +88,9 @@ class OrganizationRegistered(Event):
 class UserRegistered(Event):
     """A person completed registration (a contact) or was created as staff.
 
+    A contact joining an existing organization is announced only once the organization's
+    responsible person or an admin approved its membership; a declined one never is.
+
     Consumed by helpdesk (author names on tickets and the e-mail address for notifications) and
     licensing (an upload request from the contract's e-mail is approved automatically).
     """

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from shared.bus import topology
@@ -90,6 +90,20 @@ async def eventually(
         await asyncio.sleep(interval)
 
 
+async def arrived(code_of: Callable[[], str]) -> str:
+    """A code sent after the answer went out (identity commits first, then sends): waited for.
+    `code_of` is a sink's `last_code`, which raises AssertionError until the code is there."""
+
+    def code() -> str | None:
+        try:
+            return code_of()
+        except AssertionError:
+            return None
+
+    found: str = await eventually(code)
+    return found
+
+
 @pytest.fixture(scope="session")
 def mail_sink() -> Any:
     sink = MailSink()
@@ -102,13 +116,6 @@ def mail_sink() -> Any:
 @pytest.fixture(scope="session")
 async def sms_sink() -> AsyncIterator[SmsSink]:
     sink = SmsSink()
-    app = FastAPI()
-
-    @app.post("/sms")
-    async def receive(request: Request) -> dict[str, str]:
-        sink.messages.append(await request.json())
-        return {"status": "queued"}
-
-    async with serve(app) as base_url:
+    async with serve(sink.webhook()) as base_url:
         sink.url = f"{base_url}/sms"
         yield sink

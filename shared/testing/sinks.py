@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from typing import Any
 
+from fastapi import FastAPI, Request
+
 CODE = re.compile(r"\b(\d{6})\b")
 
 
@@ -48,6 +50,17 @@ class SmsSink:
 
     messages: list[dict[str, str]] = field(default_factory=list)
     url: str = ""
+
+    def webhook(self) -> FastAPI:
+        """The provider's HTTP side: `POST /sms` keeps the message here."""
+        app = FastAPI()
+
+        @app.post("/sms")
+        async def receive(request: Request) -> dict[str, str]:
+            self.messages.append(await request.json())
+            return {"status": "queued"}
+
+        return app
 
     def last_code(self, phone: str) -> str:
         for sms in reversed(self.messages):

@@ -1,4 +1,5 @@
 import uuid
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -11,6 +12,9 @@ class MeUser(BaseModel):
     email: str | None
     phone: str | None
     roles: list[Role]
+    # Rule 3: `pending` until the organization's responsible person or an admin approves;
+    # until then (and when `declined`) `organization` is null.
+    membership: Literal["active", "pending", "declined"] | None = None
 
 
 class MeOrganization(BaseModel):

@@ -47,6 +47,7 @@ class AccountService:
                 email=user.email,
                 phone=user.phone,
                 roles=list(user.roles),
+                membership=user.membership,
             ),
             organization=organization,
         )

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from fastapi import APIRouter, BackgroundTasks, Response
+from fastapi import APIRouter, Response
 
 from services.identity.auth.schemas import (
     Accepted,
@@ -18,7 +18,7 @@ from services.identity.auth.schemas import (
 )
 from services.identity.auth.service import sign_in_service
 from services.identity.auth.tokens import published_keys
-from services.identity.dependencies import DeliveryDep, SettingsDep
+from services.identity.dependencies import OutgoingDep, SettingsDep
 from shared.db import SessionDep
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep, SessionmakerDep
@@ -75,10 +75,9 @@ async def start_recovery(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
-    delivery: DeliveryDep,
-    background: BackgroundTasks,
+    outgoing: OutgoingDep,
 ) -> Accepted:
-    await sign_in_service.start_recovery(session, clock, settings, delivery, body.email, background)
+    await sign_in_service.start_recovery(session, clock, settings, outgoing, body.email)
     return Accepted(detail="If the e-mail belongs to an account, a code has been sent to it")
 
 

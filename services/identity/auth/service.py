@@ -5,7 +5,6 @@ import uuid
 from datetime import datetime, timedelta
 
 import phonenumbers
-from fastapi import BackgroundTasks
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.identity.accounts.passwords import (
@@ -22,9 +21,9 @@ from services.identity.auth.tokens import (
     new_opaque_token,
     token_hash,
 )
-from services.identity.codes.delivery import Delivery
 from services.identity.codes.service import code_service
 from services.identity.config import Settings
+from services.identity.messages.service import Outgoing
 from services.identity.models import Organization, RecoveryToken, RefreshToken, User
 from services.identity.organizations.schemas import customer_number_text
 from shared.clock import Clock
@@ -192,7 +191,7 @@ class SignInService:
             settings,
             kind="user",
             user_id=user.id,
-            organization_id=user.organization_id,
+            organization_id=organization_seen_by(user),
             roles=list(user.roles),
         )
 
@@ -245,27 +244,24 @@ class SignInService:
                 await SignInRepository(own).revoke_family(family_id, now)
             raise Unauthorized("The refresh token was already used; sign in again")
         current.used_at = now
-        roles = (
-            ["accountant"]
-            if current.role == "accountant"
-            else await self._roles(repository, current)
-        )
+        organization_id, roles = current.organization_id, ["accountant"]
+        if current.role != "accountant":
+            # A person's organization and roles as they are now: a membership approved since
+            # the last refresh opens the organization, one still pending keeps it closed.
+            user = await repository.user(current.user_id)
+            if user is None:
+                raise Unauthorized("The refresh token is not valid")
+            organization_id, roles = organization_seen_by(user), list(user.roles)
         return await self.issue(
             session,
             clock,
             settings,
             kind=current.role,
             user_id=current.user_id,
-            organization_id=current.organization_id,
+            organization_id=organization_id,
             roles=roles,
             family_id=current.family_id,
         )
-
-    async def _roles(self, repository: SignInRepository, token: RefreshToken) -> list[str]:
-        user = await repository.user(token.user_id)
-        if user is None:
-            raise Unauthorized("The refresh token is not valid")
-        return list(user.roles)
 
     async def logout(self, session: AsyncSession, clock: Clock, refresh_token: str) -> None:
         repository = SignInRepository(session)
@@ -280,25 +276,24 @@ class SignInService:
         session: AsyncSession,
         clock: Clock,
         settings: Settings,
-        delivery: Delivery,
+        outgoing: Outgoing,
         email: str,
-        after_response: BackgroundTasks,
     ) -> None:
-        """Sends a code when the e-mail is known; behaves the same (timing, 429s) when not."""
+        """Sends a code when the e-mail is known; behaves the same (timing, 429s) when not:
+        the code is recorded either way, and sending waits until the answer has gone out."""
         email = email.strip().lower()
         known = bool(await SignInRepository(session).users_with_login(email, None))
         await code_service.send(
             session,
             clock,
             settings,
-            delivery,
+            outgoing,
             purpose=RECOVERY_PURPOSE,
             subject=email,
             channel="email",
             destination=email,
             text="Код для восстановления пароля в Kabinet: {code}. Он действует 10 минут.",
             deliver=known,
-            after_response=after_response,
         )
 
     async def verify_recovery(
@@ -365,6 +360,12 @@ class SignInService:
         user.password_changed_at = now
         # Every session of that user ends: whoever had the old password is out.
         await SignInRepository(session).revoke_user_sessions(user.id, now)
+
+
+def organization_seen_by(user: User) -> uuid.UUID | None:
+    """The organization a person's session carries: none until its membership is approved
+    (rule 3), so no service shows a pending or declined contact anything of it."""
+    return user.organization_id if user.membership == "active" else None
 
 
 def _choice(org: Organization) -> OrganizationChoice:

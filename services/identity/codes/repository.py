@@ -1,5 +1,6 @@
 """Every query of one-time codes."""
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -52,8 +53,9 @@ class CodeRepository:
             .with_for_update()
         )
 
-    async def retire_live(self, purpose: str, subject: str, now: datetime) -> None:
-        await self.session.execute(
+    async def retire_live(self, purpose: str, subject: str, now: datetime) -> list[uuid.UUID]:
+        """Ends the codes not used yet for (purpose, subject); their ids."""
+        retired = await self.session.scalars(
             update(OneTimeCode)
             .where(
                 OneTimeCode.purpose == purpose,
@@ -61,7 +63,9 @@ class CodeRepository:
                 OneTimeCode.used_at.is_(None),
             )
             .values(used_at=now)
+            .returning(OneTimeCode.id)
         )
+        return list(retired.all())
 
     async def add(self, code: OneTimeCode) -> None:
         self.session.add(code)

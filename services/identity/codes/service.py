@@ -1,22 +1,22 @@
 """One-time codes: 6 digits, stored hashed, valid 10 minutes, 5 tries, 60 s between sends."""
 
-import contextlib
 import secrets
 from datetime import datetime, timedelta
 from typing import Literal
 
-from fastapi import BackgroundTasks
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.identity.accounts.passwords import hash_secret, secret_matches
-from services.identity.codes.delivery import Delivery, DeliveryFailed
 from services.identity.codes.repository import CodeRepository
 from services.identity.config import Settings
+from services.identity.messages.repository import MessageRepository
+from services.identity.messages.service import Outgoing
 from services.identity.models import OneTimeCode
 from shared.clock import Clock
 from shared.problems import InvalidInput, TooManyRequests
 
 Channel = Literal["email", "phone"]
+CODE_SUBJECT = "Код подтверждения Kabinet"
 
 
 def new_code() -> str:
@@ -29,7 +29,7 @@ class CodeService:
         session: AsyncSession,
         clock: Clock,
         settings: Settings,
-        delivery: Delivery,
+        outgoing: Outgoing,
         *,
         purpose: str,
         subject: str,
@@ -37,14 +37,13 @@ class CodeService:
         destination: str,
         text: str,
         deliver: bool = True,
-        after_response: BackgroundTasks | None = None,
     ) -> None:
-        """Issues a code for (purpose, subject) and sends it; `text` has a `{code}` slot.
+        """Issues a code for (purpose, subject) and queues it for sending; `text` has a `{code}`
+        slot. It goes out once the caller's transaction commits: a request that fails sends
+        nothing, and a provider that is down delays the code instead of failing the request.
 
         With `deliver=False` the code is recorded but goes nowhere: for an address nobody
         owns, so that the answers (and the 60 s throttle) are the same as for a known one.
-        With `after_response`, sending waits until the answer has gone out, so its timing
-        cannot tell a known address from an unknown one.
         """
         now = clock.now()
         codes = CodeRepository(session)
@@ -57,26 +56,32 @@ class CodeService:
             )
         await self._check_destination(codes, now, settings, destination)
         # Only the newest code counts: older ones stop working when a new one is sent.
-        await codes.retire_live(purpose, subject, now)
-        code = new_code()
-        await codes.add(
-            OneTimeCode(
-                purpose=purpose,
-                subject=subject,
-                destination=destination_key(destination),
-                code_hash=await hash_secret(code),
-                sent_at=now,
-                expires_at=now + timedelta(seconds=settings.code_ttl_seconds),
-                attempts=0,
-            )
+        # A retired code that has not gone out yet never will.
+        await MessageRepository(session).withdraw_codes(
+            await codes.retire_live(purpose, subject, now)
         )
+        code = new_code()
+        issued = OneTimeCode(
+            purpose=purpose,
+            subject=subject,
+            destination=destination_key(destination),
+            code_hash=await hash_secret(code),
+            sent_at=now,
+            expires_at=now + timedelta(seconds=settings.code_ttl_seconds),
+            attempts=0,
+        )
+        await codes.add(issued)
         if not deliver:
             return
-        message = text.format(code=code)
-        if after_response is not None:
-            after_response.add_task(_deliver_quietly, delivery, channel, destination, message)
-        else:
-            await _deliver(delivery, channel, destination, message)
+        await outgoing.queue(
+            session,
+            channel="email" if channel == "email" else "sms",
+            to=destination,
+            subject=CODE_SUBJECT if channel == "email" else None,
+            text=text.format(code=code),
+            expires_at=issued.expires_at,
+            code_id=issued.id,
+        )
 
     async def _check_destination(
         self, codes: CodeRepository, now: datetime, settings: Settings, destination: str
@@ -132,21 +137,6 @@ class CodeService:
                     )
         if refusal is not None:
             raise InvalidInput(field, refusal)
-
-
-async def _deliver(delivery: Delivery, channel: Channel, destination: str, message: str) -> None:
-    if channel == "email":
-        await delivery.send_email(destination, "Код подтверждения Kabinet", message)
-    else:
-        await delivery.send_sms(destination, message)
-
-
-async def _deliver_quietly(
-    delivery: Delivery, channel: Channel, destination: str, message: str
-) -> None:
-    # Nobody waits for the answer any more; a failure is logged by the delivery.
-    with contextlib.suppress(DeliveryFailed):
-        await _deliver(delivery, channel, destination, message)
 
 
 code_service = CodeService()

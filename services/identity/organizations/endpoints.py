@@ -3,9 +3,9 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from services.identity.dependencies import IdentityAdmin
+from services.identity.dependencies import IdentityAdmin, PageDep
 from services.identity.organizations.schemas import (
     ChangeRequestCreate,
     ChangeRequestRead,
@@ -17,13 +17,11 @@ from services.identity.organizations.schemas import (
 from services.identity.organizations.service import change_request_service, organization_service
 from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep, OutboxDep
 
 router = APIRouter(tags=["organizations"], responses=PROBLEM_RESPONSES)
-
-PageDep = Annotated[PageParams, Depends(page_params)]
 
 
 @router.get("/api/v1/organizations/{organization_id}", response_model=OrganizationRead)

@@ -19,13 +19,20 @@ class OrganizationRepository:
     async def contacts_page(
         self, organization_id: uuid.UUID, params: PageParams
     ) -> tuple[list[User], str | None]:
-        statement = select(User).where(User.organization_id == organization_id)
+        # A contact waiting for approval (or declined) is not one of them (rule 3).
+        statement = select(User).where(
+            User.organization_id == organization_id, User.membership == "active"
+        )
         # Registration order: the responsible person, the first contact, comes first.
         return await paginate(self.session, statement, [User.created_at, User.id], params)
 
     async def get_contact(self, organization_id: uuid.UUID, user_id: uuid.UUID) -> User | None:
         return await self.session.scalar(
-            select(User).where(User.id == user_id, User.organization_id == organization_id)
+            select(User).where(
+                User.id == user_id,
+                User.organization_id == organization_id,
+                User.membership == "active",
+            )
         )
 
     async def other_contact_with(

@@ -1,13 +1,14 @@
 """Registration, step 4: with both codes verified, the organization (when new) and the user are
 created and announced on the bus, and the person is told their login (rules 3, 6 and 9)."""
 
-from dataclasses import dataclass
-
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
-from services.identity.codes.delivery import Delivery
+from services.identity.accounts.announcements import user_registered
+from services.identity.config import Settings
+from services.identity.memberships.service import membership_service
+from services.identity.messages.service import Outgoing
 from services.identity.models import Organization, PendingRegistration, User
 from services.identity.organizations.schemas import customer_number_text
 from services.identity.registration.form import refuse_registered
@@ -19,7 +20,7 @@ from services.identity.registration.schemas import (
 )
 from shared.bus.outbox import Outbox
 from shared.clock import Clock
-from shared.events.identity import OrganizationRegistered, UserRegistered
+from shared.events.identity import OrganizationRegistered
 from shared.problems import Conflict, NotFound
 
 log = structlog.get_logger(__name__)
@@ -28,20 +29,18 @@ NEW_ORGANIZATION_ROLES = ["contact", "responsible"]
 JOINING_CONTACT_ROLES = ["contact"]
 
 
-@dataclass(frozen=True)
-class LoginNotice:
-    """The e-mail that tells a newly registered person their login."""
-
-    email: str
-    full_name: str
-    organization_name: str
-    customer_number: str
-
-
 async def complete(
-    session: AsyncSession, clock: Clock, outbox: Outbox, pending: PendingRegistration
-) -> tuple[RegistrationStatus, LoginNotice]:
-    """Both codes verified: the organization (if new) and the user, and their events."""
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
+    outbox: Outbox,
+    outgoing: Outgoing,
+    pending: PendingRegistration,
+) -> RegistrationStatus:
+    """Both codes verified: the organization (if new) and the user, and their events.
+
+    A contact joining an existing organization is created `pending` (rule 3): it is announced,
+    and sees the organization, only once the responsible person or an admin approved it."""
     registrations = RegistrationRepository(session)
     contact = ContactDraft.model_validate(pending.contact)
     if pending.organization is not None:
@@ -74,6 +73,7 @@ async def complete(
         roles=list(roles),
         created_at=now,
         password_changed_at=now,
+        membership="active" if pending.organization is not None else "pending",
     )
     await registrations.add(user)
     pending.completed_at = now
@@ -82,25 +82,13 @@ async def complete(
     # The hash lives on with the user; the pending row need not keep a second copy.
     pending.password_hash = ""
     await session.flush()
-    await outbox.add(
-        session,
-        UserRegistered(
-            user_id=user.id,
-            organization_id=organization.id,
-            email=user.email,
-            full_name=user.full_name,
-            phone=user.phone,
-            roles=user.roles,
-        ),
-    )
+    if user.membership == "pending":
+        await membership_service.request(session, clock, settings, outgoing, user, organization)
+    else:
+        await outbox.add(session, user_registered(user))
     log.info("registration_completed", registration_id=str(pending.id), user_id=str(user.id))
-    notice = LoginNotice(
-        email=user.email,
-        full_name=user.full_name,
-        organization_name=organization.short_name or organization.full_name,
-        customer_number=customer_number_text(organization.customer_number),
-    )
-    return completed_status(pending, organization), notice
+    await _send_login(session, outgoing, user, organization)
+    return completed_status(pending, organization, user.membership)
 
 
 async def _create_organization(
@@ -150,7 +138,7 @@ async def _create_organization(
 
 
 def completed_status(
-    pending: PendingRegistration, organization: Organization
+    pending: PendingRegistration, organization: Organization, membership: str
 ) -> RegistrationStatus:
     """The person signs in with the verified e-mail (a phone works too, see sign-in)."""
     return RegistrationStatus(
@@ -161,18 +149,32 @@ def completed_status(
         organization_id=organization.id,
         customer_number=customer_number_text(organization.customer_number),
         login=pending.email,
+        membership=membership,
     )
 
 
-async def send_login_notice(delivery: Delivery, notice: LoginNotice) -> None:
-    """Best effort, after the registration is committed: the login is shown in the answer too."""
+async def _send_login(
+    session: AsyncSession, outgoing: Outgoing, user: User, organization: Organization
+) -> None:
+    """Queued with the registration, sent once it committed; the answer carries the login too."""
+    name = organization.short_name or organization.full_name
+    number = customer_number_text(organization.customer_number)
     text = (
-        f"Здравствуйте, {notice.full_name}!\n\n"
+        f"Здравствуйте, {user.full_name}!\n\n"
         f"Регистрация в Kabinet завершена.\n"
-        f"Ваш логин: {notice.email}\n"
-        f"Организация: {notice.organization_name}, номер клиента {notice.customer_number}.\n"
+        f"Ваш логин: {user.email}\n"
     )
-    try:
-        await delivery.send_email(notice.email, "Регистрация в Kabinet завершена", text)
-    except Exception:
-        log.exception("login_notice_not_sent", email=notice.email)
+    if user.membership == "pending":
+        text += (
+            f"Доступ к организации {name} откроется, когда его подтвердит ответственное лицо "
+            "организации; мы сообщим об этом письмом.\n"
+        )
+    else:
+        text += f"Организация: {name}, номер клиента {number}.\n"
+    await outgoing.queue(
+        session,
+        channel="email",
+        to=user.email,
+        subject="Регистрация в Kabinet завершена",
+        text=text,
+    )

@@ -3,10 +3,9 @@
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, status
+from fastapi import APIRouter, status
 
-from services.identity.dependencies import DeliveryDep, SettingsDep
-from services.identity.registration.completion import send_login_notice
+from services.identity.dependencies import OutgoingDep, SettingsDep
 from services.identity.registration.schemas import (
     LookupRequest,
     LookupResult,
@@ -46,10 +45,11 @@ async def start_registration(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
-    delivery: DeliveryDep,
+    outgoing: OutgoingDep,
 ) -> RegistrationStatus:
-    """Checks everything at once and sends a code to the e-mail and another to the phone."""
-    return await registration_service.start(session, clock, settings, delivery, body)
+    """Checks everything at once and sends a code to the e-mail and another to the phone
+    (once the registration is stored: a provider that is down delays a code, nothing else)."""
+    return await registration_service.start(session, clock, settings, outgoing, body)
 
 
 @router.post(
@@ -65,17 +65,21 @@ async def verify_registration(
     clock: ClockDep,
     settings: SettingsDep,
     outbox: OutboxDep,
-    delivery: DeliveryDep,
-    background: BackgroundTasks,
+    outgoing: OutgoingDep,
 ) -> RegistrationStatus:
-    """A code for one channel; with both verified the registration is completed."""
-    result, notice = await registration_service.verify(
-        session, sessionmaker, clock, settings, outbox, registration_id, body.channel, body.code
+    """A code for one channel; with both verified the registration is completed (joining an
+    existing organization, the membership then waits for approval: `membership: pending`)."""
+    return await registration_service.verify(
+        session,
+        sessionmaker,
+        clock,
+        settings,
+        outbox,
+        outgoing,
+        registration_id,
+        body.channel,
+        body.code,
     )
-    if notice is not None:
-        # Background tasks run after the response, so after the request's commit.
-        background.add_task(send_login_notice, delivery, notice)
-    return result
 
 
 @router.post(
@@ -90,9 +94,9 @@ async def resend_registration_code(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
-    delivery: DeliveryDep,
+    outgoing: OutgoingDep,
 ) -> RegistrationStatus:
     """A new code for one channel, no sooner than a minute after the last (429 otherwise)."""
     return await registration_service.resend(
-        session, clock, settings, delivery, registration_id, body.channel
+        session, clock, settings, outgoing, registration_id, body.channel
     )

@@ -44,6 +44,9 @@ class RegistrationRepository:
         )
         return (await self.session.scalars(query.order_by(Organization.customer_number))).all()
 
+    async def get_user(self, user_id: uuid.UUID | None) -> User | None:
+        return await self.session.get(User, user_id) if user_id is not None else None
+
     async def lock(self, name: str) -> None:
         """Holds a transaction-level advisory lock on `name` until the request commits."""
         await hold_advisory_lock(self.session, name)

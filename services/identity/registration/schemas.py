@@ -153,6 +153,9 @@ class RegistrationStatus(BaseModel):
     organization_id: uuid.UUID | None = None
     customer_number: str | None = None
     login: str | None = None
+    # `pending` when the person joined an existing organization: it sees nothing of it until
+    # the responsible person or an admin approves (rule 3).
+    membership: Literal["active", "pending", "declined"] | None = None
 
 
 # --- what a pending registration keeps until both codes are verified -------------------------

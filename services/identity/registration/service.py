@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from uuid6 import uuid7
 
 from services.identity.accounts.passwords import hash_secret
-from services.identity.codes.delivery import Delivery
 from services.identity.config import Settings
+from services.identity.messages.service import Outgoing
 from services.identity.models import PendingRegistration
 from services.identity.registration import lookup
-from services.identity.registration.completion import LoginNotice, complete, completed_status
+from services.identity.registration.completion import complete, completed_status
 from services.identity.registration.form import check_form
 from services.identity.registration.repository import RegistrationRepository
 from services.identity.registration.schemas import (
@@ -53,7 +53,7 @@ class RegistrationService:
         session: AsyncSession,
         clock: Clock,
         settings: Settings,
-        delivery: Delivery,
+        outgoing: Outgoing,
         request: RegistrationRequest,
     ) -> RegistrationStatus:
         """The form checked whole; then a code to the e-mail and another to the phone."""
@@ -78,7 +78,7 @@ class RegistrationService:
         # Whether the e-mail is known elsewhere is not looked at here: answering differently
         # would tell an unproved caller who is registered (rule 7).
         for channel in CHANNELS:
-            await send_code(session, clock, settings, delivery, pending, channel)
+            await send_code(session, clock, settings, outgoing, pending, channel)
         return pending_status(pending)
 
     async def verify(
@@ -88,10 +88,11 @@ class RegistrationService:
         clock: Clock,
         settings: Settings,
         outbox: Outbox,
+        outgoing: Outgoing,
         registration_id: uuid.UUID,
         channel: Channel,
         code: str,
-    ) -> tuple[RegistrationStatus, LoginNotice | None]:
+    ) -> RegistrationStatus:
         """A code for one channel; with both verified, the registration is completed."""
         # The code first, in a transaction of its own, before this request's session takes a
         # connection: no request holds two pooled connections at once.
@@ -99,21 +100,21 @@ class RegistrationService:
         pending = await self._live(session, clock, registration_id)
         if pending.completed_at is not None or verified_at(pending, channel) is not None:
             # Repeating a call that succeeded answers the same again.
-            return await self._current_status(session, pending), None
+            return await self._current_status(session, pending)
         if refusal is not None:
             raise refusal
         mark_verified(pending, channel, clock)
         if pending_channels(pending):
             await session.flush()
-            return pending_status(pending), None
-        return await complete(session, clock, outbox, pending)
+            return pending_status(pending)
+        return await complete(session, clock, settings, outbox, outgoing, pending)
 
     async def resend(
         self,
         session: AsyncSession,
         clock: Clock,
         settings: Settings,
-        delivery: Delivery,
+        outgoing: Outgoing,
         registration_id: uuid.UUID,
         channel: Channel,
     ) -> RegistrationStatus:
@@ -122,7 +123,7 @@ class RegistrationService:
             raise Conflict("The registration is completed already")
         if verified_at(pending, channel) is not None:
             raise Conflict(f"The {channel} is verified already")
-        await send_code(session, clock, settings, delivery, pending, channel)
+        await send_code(session, clock, settings, outgoing, pending, channel)
         return pending_status(pending)
 
     async def _live(
@@ -146,7 +147,8 @@ class RegistrationService:
             pending.organization_id
         )
         assert organization is not None
-        return completed_status(pending, organization)
+        user = await RegistrationRepository(session).get_user(pending.user_id)
+        return completed_status(pending, organization, user.membership if user else "declined")
 
 
 registration_service = RegistrationService()

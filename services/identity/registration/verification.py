@@ -4,9 +4,9 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.identity.codes.delivery import Delivery
 from services.identity.codes.service import code_service
 from services.identity.config import Settings
+from services.identity.messages.service import Outgoing
 from services.identity.models import PendingRegistration
 from services.identity.registration.schemas import Channel, RegistrationStatus
 from shared.clock import Clock
@@ -26,7 +26,7 @@ async def send_code(
     session: AsyncSession,
     clock: Clock,
     settings: Settings,
-    delivery: Delivery,
+    outgoing: Outgoing,
     pending: PendingRegistration,
     channel: Channel,
 ) -> None:
@@ -34,7 +34,7 @@ async def send_code(
         session,
         clock,
         settings,
-        delivery,
+        outgoing,
         purpose=CODE_PURPOSE,
         subject=code_subject(pending.id, channel),
         channel=channel,

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.identity.accounts.announcements import user_registered
 from services.identity.accounts.passwords import check_password_rules, hash_secret
 from services.identity.config import Settings
 from services.identity.models import User
@@ -13,7 +14,6 @@ from services.identity.staff.repository import StaffRepository
 from services.identity.staff.schemas import StaffCreate
 from shared.bus.outbox import Outbox
 from shared.clock import Clock
-from shared.events.identity import UserRegistered
 from shared.problems import Conflict, InvalidInput
 
 DUPLICATE_EMAIL = "A staff member with this e-mail already exists"
@@ -51,17 +51,7 @@ class StaffService:
         except IntegrityError as error:
             # Two admins creating the same e-mail at once: the unique index decides.
             raise Conflict(DUPLICATE_EMAIL) from error
-        await outbox.add(
-            session,
-            UserRegistered(
-                user_id=user.id,
-                organization_id=None,
-                email=user.email,
-                full_name=user.full_name,
-                phone=user.phone,
-                roles=[asked.role],
-            ),
-        )
+        await outbox.add(session, user_registered(user))
         return user
 
 

@@ -1,5 +1,6 @@
 """identity test fixtures: the service with real local SMTP and SMS-webhook servers."""
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -47,10 +48,11 @@ def identity_settings(
     )
 
 
-@pytest.fixture
-async def identity(platform_settings, mail_sink, sms_sink) -> AsyncIterator[IdentityHarness]:
-    sink, port = mail_sink
-    settings = identity_settings(platform_settings, port, sms_sink.url)
+@contextlib.asynccontextmanager
+async def started_identity(
+    settings: Settings, mail: MailSink, sms: SmsSink
+) -> AsyncIterator[IdentityHarness]:
+    """identity running with `settings` (its lifespan, workers and jobs), on a manual clock."""
     clock = ManualClock()
     app = create_app(settings, clock=clock)
     async with running(app) as client:
@@ -61,4 +63,12 @@ async def identity(platform_settings, mail_sink, sms_sink) -> AsyncIterator[Iden
                 )
             )
         assert admin_id is not None
-        yield IdentityHarness(client, app, settings, clock, sink, sms_sink, admin_id)
+        yield IdentityHarness(client, app, settings, clock, mail, sms, admin_id)
+
+
+@pytest.fixture
+async def identity(platform_settings, mail_sink, sms_sink) -> AsyncIterator[IdentityHarness]:
+    sink, port = mail_sink
+    settings = identity_settings(platform_settings, port, sms_sink.url)
+    async with started_identity(settings, sink, sms_sink) as harness:
+        yield harness

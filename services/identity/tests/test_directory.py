@@ -82,18 +82,38 @@ async def shipped_directory(identity):
 # --- look-ups --------------------------------------------------------------------------------
 
 
-async def test_bank_by_bik(identity):
-    response = await identity.client.get("/api/v1/directory/banks/044525225")
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        (
+            "/api/v1/directory/banks/044525225",
+            {
+                "bik": "044525225",
+                "name": "ПАО Сбербанк",
+                "correspondent_account": "30101810400000000225",
+                # ED807 names the region only by code: its name comes from the postal index.
+                "region": "МОСКВА",
+                "locality": "Москва",
+                "address": "117312, г Москва, ул Вавилова, 19",
+            },
+        ),
+        (
+            # A postal index gives the region, the district and the locality.
+            "/api/v1/directory/postal-codes/143050",
+            {
+                "postal_code": "143050",
+                "office": "БОЛЬШИЕ ВЯЗЕМЫ",
+                "region": "МОСКОВСКАЯ ОБЛАСТЬ",
+                "district": "ОДИНЦОВСКИЙ РАЙОН",
+                "locality": "БОЛЬШИЕ ВЯЗЕМЫ",
+            },
+        ),
+    ],
+)
+async def test_a_bank_by_bik_and_a_postal_index_are_found(identity, path, expected):
+    response = await identity.client.get(path)
     assert response.status_code == 200, response.text
-    assert response.json() == {
-        "bik": "044525225",
-        "name": "ПАО Сбербанк",
-        "correspondent_account": "30101810400000000225",
-        # ED807 names the region only by code: its name comes from the postal index.
-        "region": "МОСКВА",
-        "locality": "Москва",
-        "address": "117312, г Москва, ул Вавилова, 19",
-    }
+    assert response.json() == expected
 
 
 async def test_unknown_bik_is_404(identity):
@@ -107,18 +127,6 @@ async def test_malformed_bik_is_422(identity, bik):
     response = await identity.client.get(f"/api/v1/directory/banks/{bik}")
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["bik"]
-
-
-async def test_postal_code_gives_region_district_and_locality(identity):
-    response = await identity.client.get("/api/v1/directory/postal-codes/143050")
-    assert response.status_code == 200, response.text
-    assert response.json() == {
-        "postal_code": "143050",
-        "office": "БОЛЬШИЕ ВЯЗЕМЫ",
-        "region": "МОСКОВСКАЯ ОБЛАСТЬ",
-        "district": "ОДИНЦОВСКИЙ РАЙОН",
-        "locality": "БОЛЬШИЕ ВЯЗЕМЫ",
-    }
 
 
 async def test_autonomous_okrug_is_the_region(identity):

@@ -425,10 +425,11 @@ async def test_contact_joins_an_existing_organization_chosen_among_its_subdivisi
     [user] = await fetch(identity, User, User.email == person["email"])
     assert str(user.organization_id) == branch["organization_id"]
     assert user.roles == ["contact"]
-
-    [event] = await staged_events(identity, "identity.user.registered", user_id=joined["user_id"])
-    assert event["roles"] == ["contact"]
-    assert event["organization_id"] == branch["organization_id"]
+    # Rule 3: the joiner waits for the responsible person; announced only once approved.
+    assert joined["membership"] == "pending" and user.membership == "pending"
+    assert (
+        await staged_events(identity, "identity.user.registered", user_id=joined["user_id"]) == []
+    )
     # Joining creates no organization.
     assert (
         len(

@@ -5,9 +5,11 @@ from datetime import timedelta
 
 import jwt
 import pytest
-from sqlalchemy import select
+from prometheus_client import REGISTRY
+from sqlalchemy import func, select
 
-from services.identity.models import RefreshToken
+from services.identity.events import CONTRACTS_FOR_UNKNOWN_ORGANIZATIONS
+from services.identity.models import ContractLink, RefreshToken, bus
 from services.identity.tests.factories import (
     make_organization,
     make_user,
@@ -20,6 +22,7 @@ from shared.testing.bus import publish
 from shared.testing.plugin import eventually
 
 PASSWORD = "Correct-Horse-42"
+UNKNOWN_CONTRACTS = CONTRACTS_FOR_UNKNOWN_ORGANIZATIONS._name + "_total"
 
 
 async def contact(identity, **kwargs):
@@ -27,6 +30,17 @@ async def contact(identity, **kwargs):
         org = await make_organization(session, identity.clock)
         user = await make_user(session, identity.clock, org, **kwargs)
     return org, user
+
+
+async def complete_recovery(identity, token: str, organization_id, new_password: str):
+    return await identity.client.post(
+        "/api/v1/auth/password-recovery/complete",
+        json={
+            "recovery_token": token,
+            "organization_id": str(organization_id),
+            "new_password": new_password,
+        },
+    )
 
 
 async def login(identity, login_value, password=PASSWORD, **extra):
@@ -202,6 +216,41 @@ async def test_accountant_signs_in_by_inn_and_a_contract_attached_by_licensing(i
     assert me.json()["organization"]["id"] == str(org.id)
 
 
+async def test_a_contract_of_an_organization_identity_does_not_know_is_ignored_once(identity):
+    """No foreign-key failure retried into the DLQ: the event is handled (recorded in the
+    inbox), counted, and licensing's next event still applies."""
+    org, _ = await contact(identity)
+    await identity.app.state.runtime.consumer.ready.wait()
+    before = REGISTRY.get_sample_value(UNKNOWN_CONTRACTS) or 0.0
+    stray, known = uuid.uuid4(), uuid.uuid4()
+    envelopes = []
+    for contract_id, organization_id in ((stray, uuid.uuid4()), (known, org.id)):
+        envelope = await publish(
+            identity.settings,
+            ContractAttached(
+                contract_id=contract_id,
+                number=f"ЛД-{contract_id.hex[:6]}",
+                contract_date="2026-10-01",
+                organization_id=organization_id,
+                licensee_inn="7707083893",
+                licensee_name=org.full_name,
+            ),
+        )
+        envelopes.append(envelope.id)
+
+    async def links() -> set[uuid.UUID] | None:
+        async with identity.app.state.sessionmaker() as session:
+            found = set(await session.scalars(select(ContractLink.contract_id)))
+            handled = await session.scalar(
+                select(func.count()).where(bus.inbox.c.event_id.in_(envelopes))
+            )
+        return found if known in found and handled == 2 else None
+
+    found = await eventually(links)
+    assert stray not in found
+    assert REGISTRY.get_sample_value(UNKNOWN_CONTRACTS) == before + 1
+
+
 async def test_password_recovery_answers_alike_and_revokes_every_session(identity):
     email = unique_email("forgetful")
     org, _user = await contact(identity, email=email)
@@ -235,19 +284,9 @@ async def test_password_recovery_answers_alike_and_revokes_every_session(identit
         {"id": str(org.id), "name": org.short_name, "customer_number": str(org.customer_number)}
     ]
     token = verified.json()["recovery_token"]
-    weak = await identity.client.post(
-        "/api/v1/auth/password-recovery/complete",
-        json={"recovery_token": token, "organization_id": str(org.id), "new_password": "qwerty123"},
-    )
+    weak = await complete_recovery(identity, token, org.id, "qwerty123")
     assert weak.status_code == 422 and weak.json()["errors"][0]["field"] == "new_password"
-    done = await identity.client.post(
-        "/api/v1/auth/password-recovery/complete",
-        json={
-            "recovery_token": token,
-            "organization_id": str(org.id),
-            "new_password": "N3w-Pass-phrase",
-        },
-    )
+    done = await complete_recovery(identity, token, org.id, "N3w-Pass-phrase")
     assert done.status_code == 204
     assert (await login(identity, email)).status_code == 401
     assert (await login(identity, email, "N3w-Pass-phrase")).status_code == 200
@@ -255,14 +294,7 @@ async def test_password_recovery_answers_alike_and_revokes_every_session(identit
         "/api/v1/auth/refresh", json={"refresh_token": session_before["refresh_token"]}
     )
     assert revoked.status_code == 401
-    reused = await identity.client.post(
-        "/api/v1/auth/password-recovery/complete",
-        json={
-            "recovery_token": token,
-            "organization_id": str(org.id),
-            "new_password": "Other-Pass-99",
-        },
-    )
+    reused = await complete_recovery(identity, token, org.id, "Other-Pass-99")
     assert reused.status_code == 422
 
 
@@ -307,6 +339,7 @@ async def test_me_needs_a_genuine_caller_header(identity):
             "email": user.email,
             "phone": None,
             "roles": ["contact"],
+            "membership": "active",
         },
         "api_key": None,
         "organization": {
