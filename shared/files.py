@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import structlog
 from fastapi.responses import FileResponse
@@ -49,6 +50,12 @@ class FileTypes(dict[str, ContentTest]):
         """The type is one taken and the bytes are of that type."""
         test = self.get(content_type)
         return test is not None and test(content)
+
+    def download_response(self, description: str) -> dict[int | str, dict[str, Any]]:
+        """The OpenAPI `responses` of a download: a file is sent back as the type it was
+        stored with, one of these."""
+        binary = {"schema": {"type": "string", "format": "binary"}}
+        return {200: {"description": description, "content": dict.fromkeys(self, binary)}}
 
 
 def media_type(header: str | None) -> str:

@@ -88,7 +88,7 @@ async def upload_attachment(
 @router.get(
     "/api/v1/tickets/{ticket_id}/attachments/{attachment_id}",
     response_class=FileResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    responses=ALLOWED.download_response("The file, as the type it was attached with."),
 )
 async def download_attachment(
     ticket_id: uuid.UUID,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse
 
 from services.licensing.access import ReaderPrincipal, viewer_of
-from services.licensing.contracts.documents import document_key
+from services.licensing.contracts.documents import DOCUMENT_TYPES, document_key
 from services.licensing.contracts.schemas import (
     ActRead,
     ActRef,
@@ -106,7 +106,7 @@ async def list_acts(
     "/api/v1/documents/{document_id}",
     response_class=FileResponse,
     tags=["financial documents"],
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "The file."}},
+    responses=DOCUMENT_TYPES.download_response("The file, as the type it was imported with."),
 )
 async def download_document(
     document_id: uuid.UUID, principal: ReaderPrincipal, session: SessionDep, settings: SettingsDep
