@@ -1,6 +1,5 @@
 """Publishing licensing's and identity's events onto the real bus, as their services would."""
 
-import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -31,17 +30,7 @@ async def publish(dongle, *envelopes: Envelope) -> None:
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.get_exchange(runtime.topology.exchange)
         for envelope in envelopes:
-            await exchange.publish(
-                aio_pika.Message(
-                    body=json.dumps(envelope.model_dump(mode="json")).encode(),
-                    content_type="application/json",
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    message_id=str(envelope.id),
-                    type=envelope.type,
-                ),
-                routing_key=envelope.type,
-                mandatory=True,
-            )
+            await exchange.publish(envelope.message(), routing_key=envelope.type, mandatory=True)
 
 
 async def handled(dongle, *envelopes: Envelope) -> None:
