@@ -146,12 +146,14 @@ class ReadQuery:
         if not isinstance(statement, Select):
             raise TypeError(f"a reader runs SELECTs only, not {type(statement).__name__}")
         self.statement = statement
-        self._compiled: _CompiledRead | None = None
+        self._compiled: dict[tuple[str, str], _CompiledRead] = {}
 
     def compiled(self, dialect: Dialect) -> "_CompiledRead":
-        if self._compiled is None:
-            self._compiled = _CompiledRead.of(self.statement, dialect)
-        return self._compiled
+        key = (dialect.name, dialect.driver)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = _CompiledRead.of(self.statement, dialect)
+        return compiled
 
 
 @dataclass(frozen=True)
