@@ -234,10 +234,11 @@ class Reader:
         async with self._turns:
             try:
                 records = await self._fetch(compiled.sql, arguments)
-            except (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError) as error:
-                if not _is_disconnect(error):
-                    raise
-                records = await self._fetch(compiled.sql, arguments)
+            except _Disconnected:
+                try:
+                    records = await self._fetch(compiled.sql, arguments)
+                except _Disconnected as again:
+                    raise again.error from None
         return [compiled.row(record) for record in records]
 
     async def _fetch(self, sql: str, arguments: list[Any]) -> list[asyncpg.Record]:
@@ -246,20 +247,30 @@ class Reader:
         try:
             records: list[asyncpg.Record] = await driver.fetch(sql, *arguments)
         except BaseException as error:
-            if driver.is_closed():
-                # This connection and every other one of the server that went away are
-                # replaced, as SQLAlchemy's own execution does on a disconnect.
-                self._engine.pool._invalidate(connection, error)
+            if not driver.is_closed():
+                # The server answered (an error), or the request was cancelled (asyncpg
+                # cancels the statement on the server): the connection is fine.
+                await greenlet_spawn(connection.close)
+                raise
+            await self._replace_all(connection, error)
+            if isinstance(error, Exception):
+                raise _Disconnected(error) from error
             raise
-        finally:
-            await greenlet_spawn(connection.close)
+        await greenlet_spawn(connection.close)
         return records
 
+    async def _replace_all(self, connection: PoolProxiedConnection, error: BaseException) -> None:
+        """This connection and every other one of the server that went away are replaced, as
+        SQLAlchemy's own execution does on a disconnect."""
+        await greenlet_spawn(self._engine.pool._invalidate, connection, error)
 
-def _is_disconnect(error: Exception) -> bool:
-    return isinstance(error, asyncpg.ConnectionDoesNotExistError) or (
-        "connection is closed" in str(error)
-    )
+
+class _Disconnected(Exception):
+    """The server was gone when a reader's query ran: nothing was done, it may run again."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _pool_size(engine: AsyncEngine) -> int:

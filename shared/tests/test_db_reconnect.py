@@ -9,7 +9,7 @@ import asyncio
 
 import asyncpg
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import Text, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -98,3 +98,34 @@ async def test_a_read_that_meets_a_dead_connection_runs_once_more_on_a_fresh_one
 async def test_a_reader_runs_selects_only(platform_settings):
     with pytest.raises(TypeError, match="SELECTs only"):
         ReadQuery(text("DELETE FROM licensing.products"))  # type: ignore[arg-type]
+
+
+async def test_a_read_cut_short_by_a_cancelled_request_leaves_no_broken_connection_behind(
+    platform_settings,
+):
+    engine = create_engine(platform_settings.database_url, pool_size=1)
+    reader = Reader(engine)
+    slow = ReadQuery(select(func.pg_sleep(5).cast(Text).label("slept")))
+    try:
+        cut = asyncio.create_task(reader.rows(slow))
+        await asyncio.sleep(0.3)  # the statement is running on the pool's one connection
+        cut.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cut
+        # The next read gets a connection that is not still busy with the cancelled statement.
+        assert (await asyncio.wait_for(reader.rows(BACKEND), timeout=3))[0]["pid"]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_statement_the_server_refuses_leaves_the_connection_in_use(platform_settings):
+    engine = create_engine(platform_settings.database_url, pool_size=1)
+    reader = Reader(engine)
+    try:
+        (before,) = await reader.rows(BACKEND)
+        with pytest.raises(asyncpg.UndefinedTableError):
+            await reader.rows(ReadQuery(select(text("*")).select_from(text("no_such_table"))))
+        (after,) = await reader.rows(BACKEND)
+    finally:
+        await engine.dispose()
+    assert before["pid"] == after["pid"]
