@@ -1,19 +1,32 @@
-"""Async engine, one session per request (commit on success, rollback on error), schema bases."""
+"""Async engine, one session per request (commit on success, rollback on error), reads outside
+a transaction for hot read endpoints (`ReaderDep`), schema bases.
 
+Stale connections (PostgreSQL restarted, a backend terminated) are caught without a round trip:
+a pooled connection whose socket the server has closed is replaced as it is checked out, and the
+first disconnect error invalidates the whole pool (SQLAlchemy's default), so every other
+connection of the old server is replaced too. A reader's statement that still meets a dead
+connection is run once more on a fresh one.
+"""
+
+import asyncio
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, func, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import MetaData, Select, event, func, select
+from sqlalchemy.engine import Compiled, Dialect, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -40,13 +53,26 @@ def schema_metadata(schema: str) -> MetaData:
 
 
 def create_engine(database_url: str, pool_size: int = 10, **kwargs: Any) -> AsyncEngine:
-    return create_async_engine(
-        database_url,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
-        **kwargs,
+    """A pool of `pool_size` connections (as many again in overflow under a burst).
+
+    No ping before each checkout: SQLAlchemy's ping is three round trips on asyncpg (BEGIN, a
+    query, ROLLBACK), more than the request it guards. `_closed_by_server` does its job
+    without leaving the process.
+    """
+    engine = create_async_engine(
+        database_url, pool_size=pool_size, max_overflow=pool_size, **kwargs
     )
+    event.listen(engine.sync_engine, "checkout", _closed_by_server)
+    return engine
+
+
+def _closed_by_server(
+    dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+) -> None:
+    """A pooled connection the server has closed (a restart, a terminated backend) is replaced
+    as it is checked out: asyncpg sees the server's goodbye as it arrives, no query needed."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -103,3 +129,158 @@ async def session_per_request(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(session_per_request, scope="function")]
+
+
+class ReadQuery:
+    """A `SELECT` compiled once, the first time a reader runs it, and run with parameters by
+    name: `ReadQuery(select(...).where(T.c.code == bindparam("code")))`.
+
+    Built once at import (a module constant beside the repository), it costs nothing per
+    request: no statement built, no cache key computed, no execution context, just the SQL
+    and its arguments handed to the driver. Each value goes through its column type's bind
+    and result processing, as SQLAlchemy would apply it. A parameter that must be spelled
+    into the SQL (an `IN` list, a plain-number `LIMIT`) is refused: use `bindparam`.
+    """
+
+    def __init__(self, statement: Select[Any]) -> None:
+        if not isinstance(statement, Select):
+            raise TypeError(f"a reader runs SELECTs only, not {type(statement).__name__}")
+        self.statement = statement
+        self._compiled: dict[tuple[str, str], _CompiledRead] = {}
+
+    def compiled(self, dialect: Dialect) -> "_CompiledRead":
+        key = (dialect.name, dialect.driver)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = _CompiledRead.of(self.statement, dialect)
+        return compiled
+
+
+@dataclass(frozen=True)
+class _CompiledRead:
+    sql: str
+    compiled: Compiled
+    order: tuple[str, ...]
+    bind_processors: dict[str, Callable[[Any], Any]]
+    keys: tuple[str, ...]
+    result_processors: tuple[Callable[[Any], Any] | None, ...]
+
+    @classmethod
+    def of(cls, statement: Select[Any], dialect: Dialect) -> "_CompiledRead":
+        compiled = statement.compile(dialect=dialect)
+        if "POSTCOMPILE" in compiled.string:
+            raise ValueError(
+                "a reader query takes its values as bound parameters; spell LIMIT and IN "
+                "lists with bindparam()"
+            )
+        columns = list(statement.selected_columns)
+        return cls(
+            sql=compiled.string,
+            compiled=compiled,
+            order=tuple(compiled.positiontup or ()),
+            bind_processors={
+                name: processor
+                for name, processor in (
+                    (bind.key, bind.type.dialect_impl(dialect).bind_processor(dialect))
+                    for bind in compiled.binds.values()
+                )
+                if processor is not None
+            },
+            keys=tuple(str(column.key) for column in columns),
+            result_processors=tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in columns
+            ),
+        )
+
+    def arguments(self, values: dict[str, Any]) -> list[Any]:
+        bound = self.compiled.construct_params(values) or {}
+        processors = self.bind_processors
+        return [
+            processors[name](bound[name]) if name in processors else bound[name]
+            for name in self.order
+        ]
+
+    def row(self, record: Sequence[Any]) -> dict[str, Any]:
+        return {
+            key: value if processor is None else processor(value)
+            for key, value, processor in zip(self.keys, record, self.result_processors, strict=True)
+        }
+
+
+class Reader:
+    """Read-only statements outside a transaction, for hot read endpoints.
+
+    Each query takes a pooled connection, runs as one statement on the driver and gives the
+    connection back: one round trip, where a session adds BEGIN and COMMIT, and none of the
+    session's, the ORM's or the execution context's work. PostgreSQL's default isolation
+    (READ COMMITTED) gives every statement its own snapshot inside a transaction too, so a
+    read sees the same rows either way; what a reader cannot do is write or lock: it runs
+    `ReadQuery`s (`SELECT`s) only. A query that meets a connection the server dropped runs
+    once more on a fresh one: nothing was done on the dead one.
+
+    At most the pool's size of queries run at once; more wait for a turn instead of opening
+    overflow connections, each a new PostgreSQL backend opened and closed again.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine.sync_engine
+        self._turns = asyncio.Semaphore(_pool_size(engine))
+
+    async def rows(self, query: ReadQuery, **values: Any) -> list[dict[str, Any]]:
+        """Every row of `query` with these parameters, each a dict of its columns."""
+        compiled = query.compiled(self._engine.dialect)
+        arguments = compiled.arguments(values)
+        async with self._turns:
+            try:
+                records = await self._fetch(compiled.sql, arguments)
+            except _Disconnected:
+                try:
+                    records = await self._fetch(compiled.sql, arguments)
+                except _Disconnected as again:
+                    raise again.error from None
+        return [compiled.row(record) for record in records]
+
+    async def _fetch(self, sql: str, arguments: list[Any]) -> list[asyncpg.Record]:
+        connection = await greenlet_spawn(self._engine.raw_connection)
+        driver: asyncpg.Connection = connection.driver_connection
+        try:
+            records: list[asyncpg.Record] = await driver.fetch(sql, *arguments)
+        except BaseException as error:
+            if not driver.is_closed():
+                # The server answered (an error), or the request was cancelled (asyncpg
+                # cancels the statement on the server): the connection is fine.
+                await greenlet_spawn(connection.close)
+                raise
+            await self._replace_all(connection, error)
+            if isinstance(error, Exception):
+                raise _Disconnected(error) from error
+            raise
+        await greenlet_spawn(connection.close)
+        return records
+
+    async def _replace_all(self, connection: PoolProxiedConnection, error: BaseException) -> None:
+        """This connection and every other one of the server that went away are replaced, as
+        SQLAlchemy's own execution does on a disconnect."""
+        await greenlet_spawn(self._engine.pool._invalidate, connection, error)
+
+
+class _Disconnected(Exception):
+    """The server was gone when a reader's query ran: nothing was done, it may run again."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _pool_size(engine: AsyncEngine) -> int:
+    size = getattr(engine.pool, "size", None)
+    return size() if callable(size) else 10
+
+
+async def reader_of(request: Request) -> Reader:
+    reader: Reader = request.app.state.reader
+    return reader
+
+
+ReaderDep = Annotated[Reader, Depends(reader_of)]

@@ -24,7 +24,7 @@ from shared.bus.tables import BusTables
 from shared.bus.topology import Topology
 from shared.clock import Clock, SystemClock
 from shared.config import PlatformSettings
-from shared.db import create_engine, create_sessionmaker
+from shared.db import Reader, create_engine, create_sessionmaker
 from shared.idempotency import IdempotencyMiddleware, idempotency_housekeeping
 from shared.jobs import Job, JobRunner
 from shared.observability import (
@@ -116,6 +116,7 @@ class Runtime:
         self.clock = clock
         self.engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
         self.sessionmaker = create_sessionmaker(self.engine)
+        self.reader = Reader(self.engine)
         self.topology = Topology.of(definition.name, settings)
         self.broker = BrokerConnection(settings.amqp_url, f"kabinet-{definition.name}")
         self.outbox = Outbox(definition.bus, definition.name, clock)
@@ -204,6 +205,7 @@ def create_service_app(
         runtime = Runtime(definition, settings, clock or SystemClock())
         app.state.runtime = runtime
         app.state.sessionmaker = runtime.sessionmaker
+        app.state.reader = runtime.reader
         for step in definition.startup:
             await step(runtime)
         if settings.run_workers:

@@ -2,10 +2,10 @@
 the latency from `licensing.license.lapsed` to `dongle.protection.cancelled` at 200 events/s.
 
 dongle runs in a process of its own (uvicorn) on a database and bus namespace of its own,
-created here and removed at the end; this process seeds the database with set-based SQL,
-publishes the events and listens for dongle's answers on a probe queue. Printed: the run's
-seconds and files, the service's peak memory before and after it (VmHWM, to show the run is
-streamed), and the event round trip's p50/p99.
+started and removed as for the whole stack (deploy.local.benchstack); this process seeds the
+database with set-based SQL, publishes the events and listens for dongle's answers on a probe
+queue. Printed: the run's seconds and files, the service's peak memory before and after it
+(VmHWM, to show the run is streamed), and the event round trip's p50/p99.
 
     python -m deploy.local.bench_dongle [--keys 100000] [--events 2000] [--rate 200]
 """
@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -26,21 +25,15 @@ from pathlib import Path
 import aio_pika
 import httpx
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from deploy.local.benchstack import QUIET, bench_stack
 from services.dongle.update_files.service import month_of
 from shared.auth import PRINCIPAL_HEADER, Principal, sign_principal
 from shared.bus.envelope import Envelope
-from shared.bus.topology import Topology, delete_bus_names
-from shared.cli import declare_bus
-from shared.config import SERVICES, PlatformSettings
-from shared.db import drop_database, ensure_database
+from shared.bus.topology import Topology
+from shared.config import PlatformSettings
 from shared.events.licensing import LicenseLapsed
-from shared.migrations import upgrade
-from shared.testing.servers import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
 
 SEED = """
 WITH keys AS (
@@ -130,20 +123,6 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
-async def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            if process.poll() is not None:
-                raise RuntimeError("dongle stopped before it was ready")
-            try:
-                if (await client.get(f"{url}/readyz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("dongle did not become ready")
-
-
 async def lapse_latency(
     settings: PlatformSettings, database_url: str, events: int, rate: float, pid: int
 ) -> list[float]:
@@ -201,16 +180,7 @@ async def lapse_latency(
                 occurred_at=datetime.now(UTC),
             )
             sent[serial] = time.perf_counter()
-            await exchange.publish(
-                aio_pika.Message(
-                    body=json.dumps(envelope.model_dump(mode="json")).encode(),
-                    content_type="application/json",
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    message_id=str(envelope.id),
-                    type=envelope.type,
-                ),
-                routing_key=envelope.type,
-            )
+            await exchange.publish(envelope.message(), routing_key=envelope.type)
         try:
             await asyncio.wait_for(done.wait(), timeout=120)
         except TimeoutError:
@@ -271,46 +241,9 @@ async def monthly_run(
 
 
 async def main_async(keys: int, events: int, rate: float) -> None:
-    base = PlatformSettings()
-    database_url = (
-        make_url(base.database_url)
-        .set(database=f"kabinet_bench_dongle_{uuid.uuid4().hex[:8]}")
-        .render_as_string(hide_password=False)
-    )
-    namespace = f"bench-dongle-{uuid.uuid4().hex[:8]}."
-    settings = base.model_copy(update={"database_url": database_url, "bus_namespace": namespace})
-    await ensure_database(database_url)
-    process: subprocess.Popen[bytes] | None = None
-    try:
-        for service in SERVICES:
-            await asyncio.to_thread(upgrade, service, database_url)
-        # Every consumer's queue exists, as after `make migrate`: dongle's events are routed.
-        await declare_bus(settings, list(SERVICES))
-        port = free_port()
-        env = {
-            **os.environ,
-            "KABINET_DATABASE_URL": database_url,
-            "KABINET_BUS_NAMESPACE": namespace,
-            "KABINET_LOG_LEVEL": "ERROR",
-        }
-        process = subprocess.Popen(  # noqa: S603, ASYNC220 - started once, before measuring
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "services.dongle.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        url = f"http://127.0.0.1:{port}"
-        await _wait_ready(url, process)
+    async with bench_stack(services=["dongle"], gateway=False, anchor=False, env=QUIET) as stack:
+        settings, database_url = stack.settings, stack.database_url
+        url, process = stack.urls["dongle"], stack.processes["dongle"]
         await asyncio.sleep(2)  # the consumer declares its queue
         latencies = await lapse_latency(settings, database_url, events, rate, process.pid) or [
             float("nan")
@@ -324,12 +257,6 @@ async def main_async(keys: int, events: int, rate: float) -> None:
             flush=True,
         )
         await monthly_run(settings, database_url, url, keys, process.pid)
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
-        await delete_bus_names(settings)
-        await drop_database(database_url)
 
 
 def main() -> int:

@@ -2,39 +2,29 @@
 ticket, a contact's ticket list and the agents' queue, measured straight against the service.
 
 helpdesk runs in a process of its own (uvicorn) on a database and bus namespace of its own,
-created here and removed at the end; this process seeds 10,000 articles and 2,000 tickets with
-set-based SQL and drives each scenario at a fixed concurrency. Printed per scenario: requests/s,
-p50, p95 and p99 (the suggestion target: p95 <= 20 ms direct).
+started and removed as for the whole stack (deploy.local.benchstack); this process seeds
+10,000 articles and 2,000 tickets with set-based SQL and drives each scenario at a fixed
+concurrency. Printed per scenario: requests/s, p50, p95 and p99 (the suggestion target: p95 <=
+20 ms direct).
 
     python -m deploy.local.bench_helpdesk [--articles 10000] [--requests 400] [--concurrency 8]
 """
 
 import argparse
 import asyncio
-import os
-import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from deploy.local.benchstack import QUIET, bench_stack
 from services.helpdesk.kb.bootstrap import sample_articles
 from shared.auth import PRINCIPAL_HEADER, Principal, sign_principal
-from shared.bus.topology import delete_bus_names
-from shared.cli import declare_bus
-from shared.config import SERVICES, PlatformSettings
-from shared.db import drop_database, ensure_database
-from shared.migrations import upgrade
-from shared.testing.servers import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # Articles made of the shipped sample's sentences, titles and tags, so the words and their
 # spread are those of real support articles.
@@ -76,20 +66,6 @@ SUGGEST_TEXTS = [
 
 def _percentile(ordered: list[float], q: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(q * len(ordered)) - 1))] * 1000
-
-
-async def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(600):
-            if process.poll() is not None:
-                raise RuntimeError("helpdesk stopped before it was ready")
-            try:
-                if (await client.get(f"{url}/readyz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("helpdesk did not become ready")
 
 
 class Caller:
@@ -213,57 +189,13 @@ async def seed(database_url: str, articles: int, organization: uuid.UUID) -> Non
 
 
 async def main_async(articles: int, requests: int, workers: int) -> None:
-    base = PlatformSettings()
-    database_url = (
-        make_url(base.database_url)
-        .set(database=f"kabinet_bench_helpdesk_{uuid.uuid4().hex[:8]}")
-        .render_as_string(hide_password=False)
-    )
-    namespace = f"bench-helpdesk-{uuid.uuid4().hex[:8]}."
-    settings = base.model_copy(update={"database_url": database_url, "bus_namespace": namespace})
-    await ensure_database(database_url)
-    process: subprocess.Popen[bytes] | None = None
     organization = uuid.uuid4()
-    try:
-        for service in SERVICES:
-            await asyncio.to_thread(upgrade, service, database_url)
-        await declare_bus(settings, list(SERVICES))
-        port = free_port()
-        env = {
-            **os.environ,
-            "KABINET_DATABASE_URL": database_url,
-            "KABINET_BUS_NAMESPACE": namespace,
-            "KABINET_LOG_LEVEL": "ERROR",
-            # A fixed pool: the database server is shared with whatever else runs.
-            "KABINET_DB_POOL_SIZE": "5",
-            "KABINET_ATTACHMENTS_DIR": f"/tmp/kabinet-bench-{namespace}",  # noqa: S108
-        }
-        process = subprocess.Popen(  # noqa: S603, ASYNC220 - started once, before measuring
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "services.helpdesk.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        url = f"http://127.0.0.1:{port}"
-        await _wait_ready(url, process)
+    # A small fixed pool: the database server is shared with whatever else runs.
+    env = {**QUIET, "KABINET_DB_POOL_SIZE": "5"}
+    async with bench_stack(services=["helpdesk"], gateway=False, anchor=False, env=env) as stack:
+        settings, database_url, url = stack.settings, stack.database_url, stack.urls["helpdesk"]
         await seed(database_url, articles, organization)
         await scenarios(url, settings.internal_secret, organization, requests, workers)
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
-        await delete_bus_names(settings)
-        await drop_database(database_url)
 
 
 def main() -> int:

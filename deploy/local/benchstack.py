@@ -4,7 +4,8 @@ process of its own on free loopback ports, with a database and bus namespace of 
 Everything is started as `make run` starts it (uvicorn, one process per service, no access
 log, the outbox relay and consumers running) and removed at the end: processes, database,
 exchanges and queues. Logs go to files in the run's folder under .run/, shown when a start
-fails and kept when a request failed.
+fails and kept when a request failed. dongle's and helpdesk's own benches start just their
+service the same way (`bench_stack(services=["dongle"], gateway=False, anchor=False)`).
 """
 
 import asyncio
@@ -17,14 +18,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 from sqlalchemy.engine import make_url
 
-from deploy.local.run import ROOT, _die_with_parent
+from deploy.local.run import ROOT, _die_with_parent, uvicorn_args
 from shared.bus.topology import delete_bus_names
 from shared.config import SERVICES, PlatformSettings
 from shared.db import drop_database
@@ -32,6 +33,8 @@ from shared.testing.servers import free_port
 
 # High enough never to refuse a bench request: the limits themselves are tested, not measured.
 UNLIMITED_RATE = str(10**9)
+# For a bench that reads its service's figures, not its logs.
+QUIET = {"KABINET_LOG_LEVEL": "ERROR"}
 START_TIMEOUT = 90.0
 
 NGINX_CONF = """
@@ -89,23 +92,20 @@ class Stack:
         self.processes[name] = process
         return process
 
+    @property
+    def settings(self) -> PlatformSettings:
+        """What the processes of the stack run with: its database, namespace and secret."""
+        return PlatformSettings().model_copy(
+            update={
+                "database_url": self.database_url,
+                "bus_namespace": self.namespace,
+                "internal_secret": self.internal_secret,
+            }
+        )
+
     def spawn_uvicorn(self, name: str, factory: str) -> None:
         port = free_port()
-        self.spawn(
-            name,
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                factory,
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-            ],
-        )
+        self.spawn(name, [sys.executable, *uvicorn_args(factory, "127.0.0.1", port)])
         self.urls[name] = f"http://127.0.0.1:{port}"
 
     def log_tail(self, name: str) -> str:
@@ -165,8 +165,16 @@ def _children(pid: int) -> list[int]:
 
 
 @contextlib.asynccontextmanager
-async def bench_stack(with_nginx: bool) -> AsyncIterator[Stack]:
-    """Migrates a fresh database, starts everything, and takes it all down afterwards."""
+async def bench_stack(
+    with_nginx: bool = False,
+    *,
+    services: Sequence[str] = SERVICES,
+    gateway: bool = True,
+    anchor: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> AsyncIterator[Stack]:
+    """Migrates a fresh database, starts `services` (and the gateway, the anchor app, nginx
+    when asked) with `env` added to their environment, and takes it all down afterwards."""
     base = PlatformSettings()
     run_id = secrets.token_hex(4)
     database_url = (
@@ -183,10 +191,10 @@ async def bench_stack(with_nginx: bool) -> AsyncIterator[Stack]:
         admin_password=secrets.token_urlsafe(16),
         internal_secret=secrets.token_urlsafe(32),
     )
-    stack.env = _environment(stack)
+    stack.env = {**_environment(stack), **(env or {})}
     try:
         await _migrate(stack)
-        await _start(stack, with_nginx)
+        await _start(stack, services, gateway=gateway, anchor=anchor, with_nginx=with_nginx)
         yield stack
     finally:
         _stop(stack)
@@ -217,11 +225,17 @@ def _environment(stack: Stack) -> dict[str, str]:
             "KABINET_INTERNAL_SECRET": stack.internal_secret,
             "KABINET_ADMIN_PASSWORD": stack.admin_password,
             "KABINET_SMTP_PORT": str(free_port()),
+            # Files the services keep stay in the run's folder and go with it.
+            "KABINET_ATTACHMENTS_DIR": str(stack.folder / "attachments"),
+            "KABINET_DOCUMENTS_DIR": str(stack.folder / "documents"),
             # The PostgreSQL server is shared with other work: the default ten connections each.
             "KABINET_DB_POOL_SIZE": "10",
             "KABINET_ANON_RATE_PER_MINUTE": UNLIMITED_RATE,
             "KABINET_API_KEY_RATE_PER_MINUTE": UNLIMITED_RATE,
             "KABINET_USER_RATE_PER_MINUTE": UNLIMITED_RATE,
+            # Every sign-in in flight counts as a try until its password checks out, so 16 at
+            # once for one account would lock it after five.
+            "KABINET_LOCKOUT_FAILURES": UNLIMITED_RATE,
         }
     )
     return env
@@ -243,7 +257,9 @@ async def _migrate(stack: Stack) -> None:
         raise RuntimeError(f"migration failed:\n{output.decode(errors='replace')[-2000:]}")
 
 
-async def _start(stack: Stack, with_nginx: bool) -> None:
+async def _start(
+    stack: Stack, services: Sequence[str], *, gateway: bool, anchor: bool, with_nginx: bool
+) -> None:
     smtp_port = stack.env["KABINET_SMTP_PORT"]
     stack.spawn(
         "smtp",
@@ -257,22 +273,25 @@ async def _start(stack: Stack, with_nginx: bool) -> None:
             str(stack.folder / "mail"),
         ],
     )
-    for service in SERVICES:
+    for service in services:
         stack.spawn_uvicorn(service, f"services.{service}.app:create_app")
         stack.env[f"KABINET_{service.upper()}_URL"] = stack.urls[service]
-    stack.spawn_uvicorn("gateway", "gateway.app:create_app")
-    stack.spawn_uvicorn("anchor", "deploy.local.benchanchors:create_app")
-    probes = {name: f"{stack.urls[name]}/readyz" for name in [*SERVICES, "gateway"]}
-    probes["anchor"] = f"{stack.urls['anchor']}/healthz"
+    if gateway:
+        stack.spawn_uvicorn("gateway", "gateway.app:create_app")
+    ready = [*services, "gateway"] if gateway else list(services)
+    probes = {name: f"{stack.urls[name]}/readyz" for name in ready}
+    if anchor:
+        stack.spawn_uvicorn("anchor", "deploy.local.benchanchors:create_app")
+        probes["anchor"] = f"{stack.urls['anchor']}/healthz"
     if with_nginx:
-        _start_nginx(stack)
-        probes["nginx"] = f"{stack.urls['nginx:identity']}/healthz"
+        _start_nginx(stack, services)
+        probes["nginx"] = f"{stack.urls[f'nginx:{services[0]}']}/healthz"
     await _wait_ready(stack, probes)
 
 
-def _start_nginx(stack: Stack) -> None:
+def _start_nginx(stack: Stack, services: Sequence[str]) -> None:
     servers = []
-    for service in SERVICES:
+    for service in services:
         port = free_port()
         upstream = stack.urls[service].removeprefix("http://")
         servers.append(NGINX_SERVER.format(name=service, upstream=upstream, port=port))

@@ -38,6 +38,22 @@ def _spawn(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[
     )
 
 
+def uvicorn_args(factory: str, host: str, port: int) -> list[str]:
+    """How every process of the stack is started, after the interpreter (`make run` and the
+    benches alike): the app factory under uvicorn, without uvicorn's access log."""
+    return [
+        "-m",
+        "uvicorn",
+        factory,
+        "--factory",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--no-access-log",
+    ]
+
+
 def _ready(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
@@ -110,34 +126,10 @@ def main() -> int:
     print(f"mail: {' '.join(mail.split())}", flush=True)
     for name, port in ports.items():
         children[name] = _spawn(
-            name,
-            [
-                "-m",
-                "uvicorn",
-                f"services.{name}.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-            ],
-            env,
+            name, uvicorn_args(f"services.{name}.app:create_app", "127.0.0.1", port), env
         )
     children["gateway"] = _spawn(
-        "gateway",
-        [
-            "-m",
-            "uvicorn",
-            "gateway.app:create_app",
-            "--factory",
-            "--host",
-            "0.0.0.0",
-            "--port",
-            str(settings.gateway_port),
-            "--no-access-log",
-        ],
-        env,
+        "gateway", uvicorn_args("gateway.app:create_app", "0.0.0.0", settings.gateway_port), env
     )
     stopping = False
 

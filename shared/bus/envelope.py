@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 from uuid import UUID
 
+import aio_pika
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 from uuid6 import uuid7
 
@@ -69,3 +70,13 @@ class Envelope(BaseModel):
 
     def payload(self, model: builtins.type[EventPayload]) -> EventPayload:
         return model.model_validate(self.data)
+
+    def message(self) -> aio_pika.Message:
+        """The envelope as a producer publishes it: persistent JSON with its id and type."""
+        return aio_pika.Message(
+            body=self.model_dump_json().encode(),
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=str(self.id),
+            type=self.type,
+        )

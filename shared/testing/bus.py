@@ -35,16 +35,6 @@ def envelope_of(
     return envelope
 
 
-def envelope_message(envelope: Envelope) -> aio_pika.Message:
-    return aio_pika.Message(
-        envelope.model_dump_json().encode(),
-        message_id=str(envelope.id),
-        type=envelope.type,
-        content_type="application/json",
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-    )
-
-
 async def publish_messages(
     settings: PlatformSettings, messages: Iterable[tuple[str, aio_pika.Message]]
 ) -> None:
@@ -60,7 +50,7 @@ async def publish_messages(
 async def publish_envelopes(settings: PlatformSettings, *envelopes: Envelope) -> None:
     """Sends the envelopes in order, each routed by its type."""
     await publish_messages(
-        settings, ((envelope.type, envelope_message(envelope)) for envelope in envelopes)
+        settings, ((envelope.type, envelope.message()) for envelope in envelopes)
     )
 
 

@@ -24,7 +24,7 @@ from shared.events import (
     ProtectionLapsed,
 )
 from shared.service import ServiceDefinition, create_service_app
-from shared.testing.bus import envelope_message, publish_envelopes
+from shared.testing.bus import publish_envelopes
 from shared.testing.events import sample
 from shared.testing.plugin import eventually, running
 
@@ -136,10 +136,10 @@ async def test_declare_bus_removes_bindings_the_catalogue_no_longer_has(settings
         retired = aio_pika.Message(b"{}", type=RETIRED)
         await _publish_mandatory(
             settings,
-            (ProtectionActivated.event_type, envelope_message(_envelope(activated))),
-            (ProtectionLapsed.event_type, envelope_message(_envelope(lapsed))),
+            (ProtectionActivated.event_type, _envelope(activated).message()),
+            (ProtectionLapsed.event_type, _envelope(lapsed).message()),
             (RETIRED, retired),
-            (InvoicePaid.event_type, envelope_message(_envelope(sample(InvoicePaid)))),
+            (InvoicePaid.event_type, _envelope(sample(InvoicePaid)).message()),
             *_routed(sample(OrganizationRegistered)),
         )
         assert await types_in(channel, licensing.queue) == [OrganizationRegistered.event_type]
@@ -220,7 +220,7 @@ def _envelope(payload):
 
 def _routed(payload) -> list[tuple[str, aio_pika.Message]]:
     envelope = _envelope(payload)
-    return [(envelope.type, envelope_message(envelope))]
+    return [(envelope.type, envelope.message())]
 
 
 async def _publish_mandatory(
@@ -253,7 +253,7 @@ async def test_replay_dlq_drops_what_the_service_neither_handles_nor_is_routed(s
         channel = await connection.channel(publisher_confirms=True)
         for envelope in [*dead, failed]:
             await channel.default_exchange.publish(
-                envelope_message(envelope), routing_key=licensing.dead_letter_queue
+                envelope.message(), routing_key=licensing.dead_letter_queue
             )
         assert await asyncio.to_thread(main, ["replay-dlq", "licensing"]) == 0
         out = capsys.readouterr().out

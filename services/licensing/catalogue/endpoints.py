@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from starlette.responses import Response
 
 from services.licensing.catalogue.schemas import (
     PriceListVersionCreate,
@@ -13,8 +14,8 @@ from services.licensing.catalogue.schemas import (
 )
 from services.licensing.catalogue.service import catalogue_service
 from shared.auth import AdminPrincipal
-from shared.db import SessionDep
-from shared.pagination import Page, PageParams, page_params
+from shared.db import ReaderDep, SessionDep
+from shared.pagination import Page, PageParams, page_params, page_response
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep
 
@@ -23,11 +24,11 @@ router = APIRouter(tags=["catalogue"], responses=PROBLEM_RESPONSES)
 
 @router.get("/api/v1/products", response_model=Page[ProductRead])
 async def list_products(
-    session: SessionDep, page: Annotated[PageParams, Depends(page_params)]
-) -> Page[ProductRead]:
+    reader: ReaderDep, page: Annotated[PageParams, Depends(page_params)]
+) -> Response:
     """The catalogue, by code."""
-    products, next_cursor = await catalogue_service.list_products(session, page)
-    return Page(items=[ProductRead.of(product) for product in products], next_cursor=next_cursor)
+    products, next_cursor = await catalogue_service.list_products(reader, page)
+    return page_response(ProductRead, products, next_cursor)
 
 
 @router.post("/api/v1/products", response_model=ProductRead, status_code=201)

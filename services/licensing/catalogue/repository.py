@@ -2,13 +2,28 @@
 
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from services.licensing.models import PriceListItem, PriceListVersion, Product
-from shared.pagination import PageParams, paginate
+from shared.db import Reader
+from shared.pagination import PageParams, PageQuery
+
+PRODUCTS_BY_CODE = PageQuery(select(Product.__table__), [Product.code])
+
+
+class CatalogueReads:
+    """The catalogue's hot reads, outside a transaction (`shared.db.Reader`): rows, not
+    entities, for an answer written straight from them."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+
+    async def page_of_products(self, params: PageParams) -> tuple[list[dict[str, Any]], str | None]:
+        return await PRODUCTS_BY_CODE.page(self.reader, params)
 
 
 class CatalogueRepository:
@@ -18,9 +33,6 @@ class CatalogueRepository:
     async def add(self, row: Product | PriceListVersion | PriceListItem) -> None:
         self.session.add(row)
         await self.session.flush()
-
-    async def page_of_products(self, params: PageParams) -> tuple[list[Product], str | None]:
-        return await paginate(self.session, select(Product), [Product.code], params)
 
     async def products_with_codes(self, codes: Iterable[str]) -> dict[str, Product]:
         found = await self.session.scalars(select(Product).where(Product.code.in_(list(codes))))

@@ -8,17 +8,19 @@ have priced an order, and rewriting it would change history.
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.licensing.catalogue.defaults import DEFAULT_PRICES, DEFAULT_PRODUCTS
 from services.licensing.catalogue.price_codes import is_service_code
-from services.licensing.catalogue.repository import CatalogueRepository
+from services.licensing.catalogue.repository import CatalogueReads, CatalogueRepository
 from services.licensing.catalogue.schemas import PriceListVersionCreate, ProductCreate
 from services.licensing.models import PriceListItem, PriceListVersion, Product
 from shared.auth import Principal
 from shared.clock import Clock, business_date
+from shared.db import Reader
 from shared.pagination import PageParams
 from shared.problems import Conflict, FieldError, InvalidInput, NotFound, ValidationFailed
 
@@ -33,9 +35,9 @@ def duplicate_version(effective_from: date) -> str:
 
 class CatalogueService:
     async def list_products(
-        self, session: AsyncSession, params: PageParams
-    ) -> tuple[list[Product], str | None]:
-        return await CatalogueRepository(session).page_of_products(params)
+        self, reader: Reader, params: PageParams
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        return await CatalogueReads(reader).page_of_products(params)
 
     async def create_product(
         self, session: AsyncSession, clock: Clock, asked: ProductCreate

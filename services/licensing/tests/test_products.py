@@ -114,3 +114,26 @@ async def test_only_an_admin_adds_products(licensing):
     assert anonymous.status_code == 401
     assert contact.status_code == 403 and agent.status_code == 403
     assert body["code"] not in {p["code"] for p in await all_products(licensing)}
+
+
+async def test_a_cursor_the_api_did_not_issue_or_a_limit_out_of_range_is_422_naming_it(licensing):
+    for query, field in [
+        ({"cursor": "not-a-cursor"}, "cursor"),
+        ({"cursor": "WyJBIiwiQiJd"}, "cursor"),  # a list of two values for a one-key order
+        ({"cursor": "W1tdXQ"}, "cursor"),  # a list where a code belongs
+        ({"limit": 0}, "limit"),
+        ({"limit": 201}, "limit"),
+    ]:
+        response = await licensing.client.get("/api/v1/products", params=query)
+        assert response.status_code == 422, (query, response.text)
+        assert field in [error["field"] for error in response.json()["errors"]], response.text
+
+
+async def test_the_catalogue_answer_keeps_its_documented_schema(licensing):
+    operation = licensing.app.openapi()["paths"]["/api/v1/products"]["get"]
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema["$ref"].endswith("Page_ProductRead_")
+    response = await licensing.client.get("/api/v1/products", params={"limit": 1})
+    assert response.headers["content-type"] == "application/json"
+    (item,) = response.json()["items"]
+    assert set(item) == {"id", "code", "name", "protection_kind", "created_at"}

@@ -1,0 +1,131 @@
+"""A pool whose connections the server dropped (PostgreSQL restarted, backends terminated) fails
+no request: no ping before each use, yet a stale connection is never handed to one.
+
+The restart is simulated with `pg_terminate_backend` on this pool's own connections (the
+shared server itself is never restarted).
+"""
+
+import asyncio
+
+import asyncpg
+import pytest
+from sqlalchemy import Text, event, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.db import Reader, ReadQuery, _closed_by_server, create_engine, create_sessionmaker
+
+POOL_SIZE = 3
+BACKEND = ReadQuery(select(func.pg_backend_pid().label("pid")))
+
+
+async def hold_full_pool(engine: AsyncEngine) -> set[int]:
+    """Checks out the whole pool at once, so that it keeps that many connections; their
+    server process ids."""
+    connections = [await engine.connect() for _ in range(POOL_SIZE)]
+    try:
+        return {
+            (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            for connection in connections
+        }
+    finally:
+        for connection in connections:
+            await connection.close()
+
+
+async def terminate(database_url: str, pids: set[int]) -> None:
+    """Ends these server processes, as a restart would, and waits until they are gone."""
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    admin = await asyncpg.connect(dsn)
+    try:
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", pids)
+        for _ in range(500):
+            left = await admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1::int[])", list(pids)
+            )
+            if not left:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"backends {pids} still running")
+    finally:
+        await admin.close()
+
+
+async def test_after_the_server_dropped_every_pooled_connection_no_read_or_transaction_fails(
+    platform_settings,
+):
+    engine = create_engine(platform_settings.database_url, pool_size=POOL_SIZE)
+    reader, sessionmaker = Reader(engine), create_sessionmaker(engine)
+
+    async def in_a_transaction() -> int:
+        async with sessionmaker() as session, session.begin():
+            return int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+    async def read() -> int:
+        return int((await reader.rows(BACKEND))[0]["pid"])
+
+    try:
+        dropped = await hold_full_pool(engine)
+        await terminate(platform_settings.database_url, dropped)
+        # As many requests at once as the pool holds connections, each would take a dead one.
+        served = await asyncio.gather(
+            *(in_a_transaction() for _ in range(POOL_SIZE)), *(read() for _ in range(POOL_SIZE))
+        )
+    finally:
+        await engine.dispose()
+    assert not dropped & set(served)
+
+
+async def test_a_read_that_meets_a_dead_connection_runs_once_more_on_a_fresh_one(
+    platform_settings,
+):
+    """The server's goodbye may not have been read yet when a connection is checked out: the
+    reader's statement is then run again, and the pool replaces the rest of the old server's
+    connections."""
+    engine = create_engine(platform_settings.database_url, pool_size=POOL_SIZE)
+    # As if none of the server's goodbyes had arrived before the checkouts.
+    event.remove(engine.sync_engine, "checkout", _closed_by_server)
+    reader = Reader(engine)
+    try:
+        dropped = await hold_full_pool(engine)
+        await terminate(platform_settings.database_url, dropped)
+        served = [(await reader.rows(BACKEND))[0]["pid"] for _ in range(POOL_SIZE)]
+    finally:
+        await engine.dispose()
+    assert not dropped & set(served)
+
+
+async def test_a_reader_runs_selects_only(platform_settings):
+    with pytest.raises(TypeError, match="SELECTs only"):
+        ReadQuery(text("DELETE FROM licensing.products"))  # type: ignore[arg-type]
+
+
+async def test_a_read_cut_short_by_a_cancelled_request_leaves_no_broken_connection_behind(
+    platform_settings,
+):
+    engine = create_engine(platform_settings.database_url, pool_size=1)
+    reader = Reader(engine)
+    slow = ReadQuery(select(func.pg_sleep(5).cast(Text).label("slept")))
+    try:
+        cut = asyncio.create_task(reader.rows(slow))
+        await asyncio.sleep(0.3)  # the statement is running on the pool's one connection
+        cut.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cut
+        # The next read gets a connection that is not still busy with the cancelled statement.
+        assert (await asyncio.wait_for(reader.rows(BACKEND), timeout=3))[0]["pid"]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_statement_the_server_refuses_leaves_the_connection_in_use(platform_settings):
+    engine = create_engine(platform_settings.database_url, pool_size=1)
+    reader = Reader(engine)
+    try:
+        (before,) = await reader.rows(BACKEND)
+        with pytest.raises(asyncpg.UndefinedTableError):
+            await reader.rows(ReadQuery(select(text("*")).select_from(text("no_such_table"))))
+        (after,) = await reader.rows(BACKEND)
+    finally:
+        await engine.dispose()
+    assert before["pid"] == after["pid"]
