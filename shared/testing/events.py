@@ -165,6 +165,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "amount": "4900.00",
         "paid_at": "2026-03-02T09:30:00Z",
     },
+    "licensing.partner.customer_linked": {
+        "partner_id": OTHER,
+        "organization_id": ORG,
+        "source": "license",
+        "source_id": LICENSE,
+        "linked_at": "2026-11-22T10:15:00Z",
+    },
     "licensing.renewal.rejected": {
         "reference": TICKET_REF,
         "organization_id": ORG,
