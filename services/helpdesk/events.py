@@ -5,6 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.helpdesk.certificates.service import (
     certificate_service,
     organization_service,
+    partner_customer_service,
     person_service,
     protection_service,
 )
@@ -28,6 +29,7 @@ from shared.events.identity import (
     UserUpdated,
 )
 from shared.events.licensing import (
+    PartnerCustomerLinked,
     RenewalRejected,
     SupportExpired,
     SupportRegistered,
@@ -51,6 +53,8 @@ READ_MODELS: list[tuple[Handler, tuple[type[EventPayload], ...]]] = [
         protection_service.apply,
         (ProtectionActivated, ProtectionLapsed, ProtectionResumed, ProtectionCancelled),
     ),
+    # The organizations a partner opens tickets for (a link, once made, stays).
+    (partner_customer_service.apply, (PartnerCustomerLinked,)),
 ]
 for apply, event_types in READ_MODELS:
     for event_type in event_types:

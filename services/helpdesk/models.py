@@ -110,6 +110,17 @@ class Organization(Base):
     last_event_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
+class PartnerCustomer(Base):
+    """Helpdesk's read model of licensing's partner ↔ customer links
+    (`licensing.partner.customer_linked`): the organizations a partner opens tickets for."""
+
+    __tablename__ = "partner_customers"
+
+    partner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    linked_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
 class ProtectionSubscription(Base):
     """Helpdesk's read model of dongle's key protection subscriptions, from their state
     changes: agents see an organization's on its tickets."""

@@ -1,5 +1,5 @@
 """Every query of helpdesk's read models: support certificates, people, organizations, key
-protection subscriptions."""
+protection subscriptions, partners' customers."""
 
 import uuid
 from typing import Any
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.helpdesk.models import (
     Base,
     Organization,
+    PartnerCustomer,
     Person,
     ProtectionSubscription,
     SupportCertificate,
@@ -46,20 +47,6 @@ class CertificateRepository:
 
     async def get(self, certificate_id: uuid.UUID) -> SupportCertificate | None:
         return await self.session.get(SupportCertificate, certificate_id)
-
-    async def knows_organization(self, organization_id: uuid.UUID) -> bool:
-        found = await self.session.scalar(
-            select(SupportCertificate.id)
-            .where(SupportCertificate.organization_id == organization_id)
-            .limit(1)
-        )
-        if found is not None:
-            return True
-        return (
-            await self.session.scalar(
-                select(Person.id).where(Person.organization_id == organization_id).limit(1)
-            )
-        ) is not None
 
 
 class PersonRepository:
@@ -115,3 +102,19 @@ class ProtectionRepository:
             .order_by(ProtectionSubscription.key_serial, ProtectionSubscription.id)
         )
         return list(rows)
+
+
+class PartnerCustomerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def link(self, partner_id: uuid.UUID, organization_id: uuid.UUID, at: Any) -> None:
+        """The link, once: links are never undone, so any order of delivery ends the same."""
+        await self.session.execute(
+            insert(PartnerCustomer)
+            .values(partner_id=partner_id, organization_id=organization_id, linked_at=at)
+            .on_conflict_do_nothing(index_elements=["partner_id", "organization_id"])
+        )
+
+    async def is_customer(self, partner_id: uuid.UUID, organization_id: uuid.UUID) -> bool:
+        return (await self.session.get(PartnerCustomer, (partner_id, organization_id))) is not None
