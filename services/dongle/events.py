@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dongle.invoices.service import invoice_service
+from services.dongle.keys.service import key_service
 from services.dongle.licenses.service import LicenseState, license_service
 from services.dongle.maintenance.service import maintenance_service
 from services.dongle.models import Organization
@@ -25,12 +26,16 @@ from shared.events.licensing import (
     LicenseReinstated,
     LicenseRenewed,
     LicenseSuspended,
+    PartnerCustomerLinked,
     SupportExpired,
     SupportRegistered,
     SupportRenewed,
 )
 
 handlers = EventHandlers()
+
+# The organizations a partner imports keys for (a link, once made, stays).
+handlers.on(PartnerCustomerLinked)(key_service.link_partner)
 
 
 @handlers.on(OrganizationRegistered)

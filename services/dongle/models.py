@@ -122,6 +122,17 @@ class Organization(Base):
     inn: Mapped[str | None] = mapped_column(String(12), index=True)
 
 
+class PartnerCustomer(Base):
+    """dongle's read model of licensing's partner ↔ customer links
+    (`licensing.partner.customer_linked`): the organizations a partner imports keys for."""
+
+    __tablename__ = "partner_customers"
+
+    partner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    linked_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
 class ProtectionSubscription(Base):
     """The key protection service on one key (rules 2, 6, 7)."""
 

@@ -2,12 +2,19 @@
 
 import uuid
 from collections import defaultdict
+from datetime import datetime
 
 from sqlalchemy import Select, select
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dongle.models import KeyLicense, Organization, ProtectionKey, ProtectionSubscription
+from services.dongle.models import (
+    KeyLicense,
+    Organization,
+    PartnerCustomer,
+    ProtectionKey,
+    ProtectionSubscription,
+)
 from shared.pagination import PageParams, paginate
 
 
@@ -67,9 +74,31 @@ class KeyRepository:
         )
         return {subscription.key_id: subscription for subscription in rows}
 
-    async def organizations_with_inn(self, inn: str) -> list[uuid.UUID]:
-        """At most two: enough to tell one organization from an ambiguous INN."""
-        rows = await self.session.scalars(
-            select(Organization.id).where(Organization.inn == inn).limit(2)
-        )
+    async def organizations_with_inn(
+        self, inn: str, partner_id: uuid.UUID | None = None
+    ) -> list[uuid.UUID]:
+        """At most two: enough to tell one organization from an ambiguous INN. With a partner:
+        only the partner itself and its customers."""
+        statement = select(Organization.id).where(Organization.inn == inn)
+        if partner_id is not None:
+            customers = select(PartnerCustomer.organization_id).where(
+                PartnerCustomer.partner_id == partner_id
+            )
+            statement = statement.where(
+                (Organization.id == partner_id) | Organization.id.in_(customers)
+            )
+        rows = await self.session.scalars(statement.limit(2))
         return list(rows)
+
+    async def link_partner(
+        self, partner_id: uuid.UUID, organization_id: uuid.UUID, at: datetime
+    ) -> None:
+        """The link, once: links are never undone, so any order of delivery ends the same."""
+        await self.session.execute(
+            insert(PartnerCustomer)
+            .values(partner_id=partner_id, organization_id=organization_id, linked_at=at)
+            .on_conflict_do_nothing(index_elements=["partner_id", "organization_id"])
+        )
+
+    async def is_partner_customer(self, partner_id: uuid.UUID, organization_id: uuid.UUID) -> bool:
+        return (await self.session.get(PartnerCustomer, (partner_id, organization_id))) is not None
