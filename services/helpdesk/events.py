@@ -9,10 +9,16 @@ from services.helpdesk.certificates.service import (
     person_service,
     protection_service,
 )
-from services.helpdesk.config import get_settings
+from services.helpdesk.config import Settings
 from services.helpdesk.notifications.service import notification_service
 from services.helpdesk.tickets.renewals import renewal_service
-from shared.bus.consumer import EventHandlers, Handler, handler_clock, handler_outbox
+from shared.bus.consumer import (
+    EventHandlers,
+    Handler,
+    handler_clock,
+    handler_outbox,
+    handler_settings,
+)
 from shared.bus.envelope import Envelope, EventPayload
 from shared.events.dongle import (
     ProtectionActivated,
@@ -82,7 +88,11 @@ async def renewal_rejected(
 async def _answer_in_ticket(session: AsyncSession, event: SupportRenewed | RenewalRejected) -> None:
     """Licensing's answer to a ticket's renewal request (rule 7) is posted into that ticket."""
     await renewal_service.answer(
-        session, handler_clock(session), handler_outbox(session), get_settings(), event
+        session,
+        handler_clock(session),
+        handler_outbox(session),
+        handler_settings(session, Settings),
+        event,
     )
 
 

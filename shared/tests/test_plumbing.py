@@ -14,9 +14,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.bus.consumer import handler_clock, handler_outbox
+from shared.bus.consumer import handler_clock, handler_outbox, handler_settings
 from shared.bus.outbox import Outbox
 from shared.clock import Clock, ManualClock
+from shared.config import PlatformSettings
 from shared.db import SessionDep, create_engine, create_sessionmaker
 from shared.jobs import Job, JobRunner
 from shared.service import Runtime, create_service_app
@@ -159,12 +160,23 @@ async def test_a_job_runs_on_one_replica_at_a_time(platform_settings):
 async def test_a_job_publishes_through_its_runtime_s_clock_and_outbox(
     platform_settings, clean_probe_tables
 ):
-    """Every service's jobs find the runtime's clock and outbox on their session, as event
-    handlers do; the event is staged in the job's own transaction."""
-    seen: list[tuple[Clock, Outbox]] = []
+    """Every service's jobs find the runtime's clock, outbox and settings on their session, as
+    event handlers do; the event is staged in the job's own transaction."""
+    seen: list[tuple[Clock, Outbox, PlatformSettings]] = []
+
+    class OtherSettings(PlatformSettings):
+        pass
 
     async def publishing(session: AsyncSession, clock: Clock) -> None:
-        seen.append((handler_clock(session), handler_outbox(session)))
+        seen.append(
+            (
+                handler_clock(session),
+                handler_outbox(session),
+                handler_settings(session, PlatformSettings),
+            )
+        )
+        with pytest.raises(RuntimeError, match="OtherSettings"):
+            handler_settings(session, OtherSettings)  # not the class the service runs with
         await handler_outbox(session).add(session, BusProbe(n=4242))
 
     definition = probe_definition(
@@ -184,7 +196,8 @@ async def test_a_job_publishes_through_its_runtime_s_clock_and_outbox(
             )
     finally:
         await runtime.close()
-    assert seen == [(clock, runtime.outbox)]
+    assert seen == [(clock, runtime.outbox, platform_settings)]
+    assert seen[0][2] is platform_settings
     assert staged == 1
 
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from services.helpdesk.models import PartnerCustomer
-
 from services.helpdesk.tests.conftest import (
     agent,
     contact,
