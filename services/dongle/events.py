@@ -10,10 +10,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dongle.invoices.service import invoice_service
-from services.dongle.keys.service import key_service
 from services.dongle.licenses.service import LicenseState, license_service
 from services.dongle.maintenance.service import maintenance_service
-from services.dongle.models import Organization
+from services.dongle.models import Organization, partner_customers
 from services.dongle.protection.service import protection_service
 from shared.bus.consumer import EventHandlers, handler_clock, handler_outbox
 from shared.bus.envelope import Envelope
@@ -35,7 +34,7 @@ from shared.events.licensing import (
 handlers = EventHandlers()
 
 # The organizations a partner imports keys for (a link, once made, stays).
-handlers.on(PartnerCustomerLinked)(key_service.link_partner)
+handlers.on(PartnerCustomerLinked)(partner_customers.apply)
 
 
 @handlers.on(OrganizationRegistered)

@@ -31,6 +31,7 @@ from uuid6 import uuid7
 from shared.bus.tables import bus_tables
 from shared.db import schema_metadata
 from shared.idempotency import idempotency_table
+from shared.partners import PartnerCustomers
 
 SCHEMA = "dongle"
 
@@ -41,6 +42,8 @@ class Base(DeclarativeBase):
 
 bus = bus_tables(Base.metadata)
 idempotency = idempotency_table(Base.metadata)
+# licensing's partner ↔ customer links: the organizations a partner imports keys for.
+partner_customers = PartnerCustomers(Base.metadata)
 
 Timestamp = DateTime(timezone=True)
 Money = Numeric(15, 2)
@@ -120,17 +123,6 @@ class Organization(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # identity's organization id
     inn: Mapped[str | None] = mapped_column(String(12), index=True)
-
-
-class PartnerCustomer(Base):
-    """dongle's read model of licensing's partner ↔ customer links
-    (`licensing.partner.customer_linked`): the organizations a partner imports keys for."""
-
-    __tablename__ = "partner_customers"
-
-    partner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    organization_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    linked_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
 class ProtectionSubscription(Base):

@@ -5,11 +5,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.helpdesk.certificates.service import (
     certificate_service,
     organization_service,
-    partner_customer_service,
     person_service,
     protection_service,
 )
 from services.helpdesk.config import Settings
+from services.helpdesk.models import partner_customers
 from services.helpdesk.notifications.service import notification_service
 from services.helpdesk.tickets.renewals import renewal_service
 from shared.bus.consumer import (
@@ -60,7 +60,7 @@ READ_MODELS: list[tuple[Handler, tuple[type[EventPayload], ...]]] = [
         (ProtectionActivated, ProtectionLapsed, ProtectionResumed, ProtectionCancelled),
     ),
     # The organizations a partner opens tickets for (a link, once made, stays).
-    (partner_customer_service.apply, (PartnerCustomerLinked,)),
+    (partner_customers.apply, (PartnerCustomerLinked,)),
 ]
 for apply, event_types in READ_MODELS:
     for event_type in event_types:

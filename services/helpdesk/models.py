@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.bus.tables import bus_tables
 from shared.db import schema_metadata
 from shared.idempotency import idempotency_table
+from shared.partners import PartnerCustomers
 
 SCHEMA = "helpdesk"
 
@@ -35,6 +36,8 @@ class Base(DeclarativeBase):
 
 bus = bus_tables(Base.metadata)
 idempotency = idempotency_table(Base.metadata)
+# licensing's partner ↔ customer links: the organizations a partner opens tickets for.
+partner_customers = PartnerCustomers(Base.metadata)
 
 Timestamp = DateTime(timezone=True)
 
@@ -108,17 +111,6 @@ class Organization(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
     last_event_at: Mapped[datetime] = mapped_column(Timestamp)
-
-
-class PartnerCustomer(Base):
-    """Helpdesk's read model of licensing's partner ↔ customer links
-    (`licensing.partner.customer_linked`): the organizations a partner opens tickets for."""
-
-    __tablename__ = "partner_customers"
-
-    partner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    organization_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    linked_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
 class ProtectionSubscription(Base):

@@ -2,18 +2,17 @@
 
 import uuid
 from collections import defaultdict
-from datetime import datetime
 
 from sqlalchemy import Select, select
-from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dongle.models import (
     KeyLicense,
     Organization,
-    PartnerCustomer,
     ProtectionKey,
     ProtectionSubscription,
+    partner_customers,
 )
 from shared.pagination import PageParams, paginate
 
@@ -81,24 +80,9 @@ class KeyRepository:
         only the partner itself and its customers."""
         statement = select(Organization.id).where(Organization.inn == inn)
         if partner_id is not None:
-            customers = select(PartnerCustomer.organization_id).where(
-                PartnerCustomer.partner_id == partner_id
-            )
+            customers = partner_customers.of(partner_id)
             statement = statement.where(
                 (Organization.id == partner_id) | Organization.id.in_(customers)
             )
         rows = await self.session.scalars(statement.limit(2))
         return list(rows)
-
-    async def link_partner(
-        self, partner_id: uuid.UUID, organization_id: uuid.UUID, at: datetime
-    ) -> None:
-        """The link, once: links are never undone, so any order of delivery ends the same."""
-        await self.session.execute(
-            insert(PartnerCustomer)
-            .values(partner_id=partner_id, organization_id=organization_id, linked_at=at)
-            .on_conflict_do_nothing(index_elements=["partner_id", "organization_id"])
-        )
-
-    async def is_partner_customer(self, partner_id: uuid.UUID, organization_id: uuid.UUID) -> bool:
-        return (await self.session.get(PartnerCustomer, (partner_id, organization_id))) is not None

@@ -15,11 +15,9 @@ from services.dongle.keys.auth import KeyViewer
 from services.dongle.keys.repository import KeyRepository
 from services.dongle.keys.schemas import KeyImport, KeyRead
 from services.dongle.maintenance.repository import MaintenanceRepository
-from services.dongle.models import ProtectionKey
+from services.dongle.models import ProtectionKey, partner_customers
 from shared.auth import Principal
-from shared.bus.envelope import Envelope
 from shared.clock import Clock
-from shared.events.licensing import PartnerCustomerLinked
 from shared.pagination import PageParams
 from shared.problems import Conflict, InvalidInput, NotFound
 
@@ -43,7 +41,7 @@ class KeyService:
         if (
             partner_id is not None
             and organization_id not in (None, partner_id)
-            and not await keys.is_partner_customer(partner_id, organization_id)
+            and not await partner_customers.is_customer(session, partner_id, organization_id)
         ):
             raise InvalidInput("organization_id", "no customer organization with this id is known")
         if organization_id is None and asked.organization_inn is not None:
@@ -105,14 +103,6 @@ class KeyService:
         await MaintenanceRepository(session).refresh_keys([serial])
         await session.refresh(key)
         return key
-
-    async def link_partner(
-        self, session: AsyncSession, event: PartnerCustomerLinked, envelope: Envelope
-    ) -> None:
-        """licensing made the organization the partner's customer."""
-        await KeyRepository(session).link_partner(
-            event.partner_id, event.organization_id, event.linked_at
-        )
 
     async def list_keys(
         self,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from services.dongle.models import PartnerCustomer, ProtectionKey
+from services.dongle.models import ProtectionKey, partner_customers
 from services.dongle.tests.bus import handled, organization_registered
 from shared.bus.envelope import Envelope
 from shared.events.licensing import PartnerCustomerLinked
@@ -279,9 +279,7 @@ async def test_a_partner_imports_keys_only_for_itself_and_its_customers(dongle):
     # An admin imports for any organization.
     assert (await import_key(dongle, bystander)).status_code == 201
     async with dongle.app.state.sessionmaker() as session:
-        links = await session.scalars(
-            select(PartnerCustomer.organization_id).where(PartnerCustomer.partner_id == partner_org)
-        )
+        links = await session.scalars(partner_customers.of(partner_org))
         assert list(links) == [customer]
 
 

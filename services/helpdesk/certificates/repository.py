@@ -1,5 +1,5 @@
 """Every query of helpdesk's read models: support certificates, people, organizations, key
-protection subscriptions, partners' customers."""
+protection subscriptions."""
 
 import uuid
 from typing import Any
@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.helpdesk.models import (
     Base,
     Organization,
-    PartnerCustomer,
     Person,
     ProtectionSubscription,
     SupportCertificate,
@@ -102,19 +101,3 @@ class ProtectionRepository:
             .order_by(ProtectionSubscription.key_serial, ProtectionSubscription.id)
         )
         return list(rows)
-
-
-class PartnerCustomerRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def link(self, partner_id: uuid.UUID, organization_id: uuid.UUID, at: Any) -> None:
-        """The link, once: links are never undone, so any order of delivery ends the same."""
-        await self.session.execute(
-            insert(PartnerCustomer)
-            .values(partner_id=partner_id, organization_id=organization_id, linked_at=at)
-            .on_conflict_do_nothing(index_elements=["partner_id", "organization_id"])
-        )
-
-    async def is_customer(self, partner_id: uuid.UUID, organization_id: uuid.UUID) -> bool:
-        return (await self.session.get(PartnerCustomer, (partner_id, organization_id))) is not None

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.helpdesk.certificates.repository import (
     CertificateRepository,
     OrganizationRepository,
-    PartnerCustomerRepository,
     PersonRepository,
     ProtectionRepository,
 )
@@ -30,12 +29,7 @@ from shared.events.identity import (
     UserRegistered,
     UserUpdated,
 )
-from shared.events.licensing import (
-    PartnerCustomerLinked,
-    SupportExpired,
-    SupportRegistered,
-    SupportRenewed,
-)
+from shared.events.licensing import SupportExpired, SupportRegistered, SupportRenewed
 from shared.problems import InvalidInput
 
 SupportEvent = SupportRegistered | SupportRenewed | SupportExpired
@@ -149,24 +143,7 @@ class ProtectionService:
         )
 
 
-class PartnerCustomerService:
-    """Which organizations a partner acts for: those licensing linked to it."""
-
-    async def apply(
-        self, session: AsyncSession, event: PartnerCustomerLinked, envelope: Envelope
-    ) -> None:
-        await PartnerCustomerRepository(session).link(
-            event.partner_id, event.organization_id, event.linked_at
-        )
-
-    async def is_customer(
-        self, session: AsyncSession, partner_id: uuid.UUID, organization_id: uuid.UUID
-    ) -> bool:
-        return await PartnerCustomerRepository(session).is_customer(partner_id, organization_id)
-
-
 certificate_service = CertificateService()
 person_service = PersonService()
 organization_service = OrganizationService()
 protection_service = ProtectionService()
-partner_customer_service = PartnerCustomerService()

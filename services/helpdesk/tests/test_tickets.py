@@ -3,9 +3,7 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-
-from services.helpdesk.models import PartnerCustomer
+from services.helpdesk.models import partner_customers
 from services.helpdesk.tests.conftest import (
     agent,
     contact,
@@ -21,9 +19,7 @@ from shared.clock import ManualClock
 
 async def stored_links(helpdesk, partner: uuid.UUID) -> list[uuid.UUID]:
     async with helpdesk.app.state.sessionmaker() as session:
-        rows = await session.scalars(
-            select(PartnerCustomer.organization_id).where(PartnerCustomer.partner_id == partner)
-        )
+        rows = await session.scalars(partner_customers.of(partner))
         return list(rows)
 
 

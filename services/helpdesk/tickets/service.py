@@ -13,10 +13,10 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.helpdesk.attachments.service import attachment_service
-from services.helpdesk.certificates.service import certificate_service, partner_customer_service
+from services.helpdesk.certificates.service import certificate_service
 from services.helpdesk.config import Settings
 from services.helpdesk.kb.service import kb_service
-from services.helpdesk.models import Ticket, TicketMessage
+from services.helpdesk.models import Ticket, TicketMessage, partner_customers
 from services.helpdesk.notifications.service import notification_service
 from services.helpdesk.tickets import sla
 from services.helpdesk.tickets.auth import Actor, require_agent, visible
@@ -134,7 +134,7 @@ class TicketService:
             raise InvalidInput("organization_id", "a partner names the customer's organization")
         assert actor.organization_id is not None
         if asked.organization_id != actor.organization_id and not (
-            await partner_customer_service.is_customer(
+            await partner_customers.is_customer(
                 session, actor.organization_id, asked.organization_id
             )
         ):
