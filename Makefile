@@ -42,13 +42,13 @@ format: install
 migrate: install-runtime
 	$(BIN)/python -m shared.cli migrate
 
-declare-bus: install-runtime ## every consumer's queue and bindings from the event catalogue
+declare-bus: install-runtime ## every consumer's queue and bindings from the event catalogue, stale ones removed
 	$(BIN)/python -m shared.cli declare-bus
 
 resend-unroutable: install-runtime ## events an older version gave up as unroutable are sent again
 	$(BIN)/python -m shared.cli resend-unroutable $(SERVICE)
 
-replay-dlq: install-runtime ## make replay-dlq SERVICE=licensing
+replay-dlq: install-runtime ## make replay-dlq SERVICE=licensing (types it does not handle are not sent back)
 	$(BIN)/python -m shared.cli replay-dlq $(SERVICE)
 
 bench: install ## the stack under wrk beside its anchors, then dongle's and helpdesk's own benches

@@ -2,7 +2,9 @@
 
 import argparse
 import asyncio
+import importlib
 import sys
+from collections import Counter
 from collections.abc import Sequence
 
 from sqlalchemy import update
@@ -18,11 +20,12 @@ from shared.migrations import upgrade
 
 async def declare_bus(settings: PlatformSettings, services: Sequence[str] | None = None) -> None:
     """Declares every consumer's queue and bindings (or those of `services`), so no event is
-    unroutable at first start."""
+    unroutable at first start, and removes the bindings the catalogue no longer has (this is
+    the version being deployed; a running process only ever adds)."""
     broker = BrokerConnection(settings.amqp_url, "kabinet-cli")
     try:
         channel = await (await broker.get()).channel()
-        await declare_catalogue(channel, Topology.of("cli", settings), services)
+        await declare_catalogue(channel, Topology.of("cli", settings), services, prune=True)
         await channel.close()
     finally:
         await broker.close()
@@ -53,6 +56,17 @@ async def resend_unroutable(settings: PlatformSettings, services: list[str]) -> 
     return resent
 
 
+def handled_types(service: str) -> list[str]:
+    """The event types the service's definition has handlers for."""
+    definition = importlib.import_module(f"services.{service}.app").definition
+    return list(definition.handlers.event_types)
+
+
+def _by_type(counts: Counter[str]) -> str:
+    listed = ", ".join(f"{event_type} ×{n}" for event_type, n in sorted(counts.items()))
+    return f"{sum(counts.values())} event(s) ({listed})"
+
+
 def _print_resent(resent: dict[str, int]) -> None:
     for name, count in resent.items():
         if count:
@@ -77,12 +91,19 @@ def main(argv: list[str] | None = None) -> int:
     m = sub.add_parser("migrate", help="create the database if missing, migrate, declare the bus")
     m.add_argument("services", nargs="*", metavar="SERVICE", help=f"any of {', '.join(SERVICES)}")
     m.add_argument("--no-bus", action="store_true", help="skip declaring queues")
-    sub.add_parser("declare-bus", help="declare every consumer's queue and bindings")
+    sub.add_parser(
+        "declare-bus",
+        help="declare every consumer's queue and bindings, removing those the catalogue dropped",
+    )
     u = sub.add_parser(
         "resend-unroutable", help="send again the events an earlier version gave up as unroutable"
     )
     u.add_argument("services", nargs="*", metavar="SERVICE", help=f"any of {', '.join(SERVICES)}")
-    r = sub.add_parser("replay-dlq", help="move dead-lettered events back to a service's queue")
+    r = sub.add_parser(
+        "replay-dlq",
+        help="move dead-lettered events the service handles back to its queue (others are kept "
+        "for a handler still to come, or dropped if no longer routed to it)",
+    )
     r.add_argument("service", choices=SERVICES)
     r.add_argument("--limit", type=int, default=None)
     args = parser.parse_args(argv)
@@ -104,8 +125,21 @@ def main(argv: list[str] | None = None) -> int:
         _print_resent(resent)
         print(f"{sum(resent.values())} event(s) put back to pending")
     elif args.command == "replay-dlq":
-        moved = replay_command(settings.amqp_url, Topology.of(args.service, settings), args.limit)
-        print(f"replayed {moved} event(s) to {Topology.of(args.service, settings).queue}")
+        topology = Topology.of(args.service, settings)
+        handled = handled_types(args.service)
+        awaited = set(catalogue_bindings().get(args.service, ())) - set(handled)
+        result = replay_command(settings.amqp_url, topology, args.limit, handled, awaited)
+        print(f"replayed {result.moved} event(s) to {topology.queue}")
+        if result.kept:
+            print(
+                f"kept {_by_type(result.kept)} in {topology.dead_letter_queue}: routed to "
+                f"{args.service}, which has no handler for them yet"
+            )
+        if result.dropped:
+            print(
+                f"dropped {_by_type(result.dropped)}: {args.service} has no handler for them "
+                "and the catalogue no longer routes them to it"
+            )
     return 0
 
 

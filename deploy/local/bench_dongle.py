@@ -12,6 +12,7 @@ streamed), and the event round trip's p50/p99.
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -65,6 +66,56 @@ FROM keys
 """
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _database_cpu(database_url: str) -> float:
+    """CPU time used so far by the PostgreSQL backends serving the bench's database (the
+    server runs on this machine); a backend that has ended is not counted."""
+    engine = create_async_engine(database_url)
+    async with engine.connect() as conn:
+        pids = (
+            await conn.scalars(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            )
+        ).all()
+    await engine.dispose()
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            total += _cpu_seconds(pid)
+    return total
+
+
+class CpuMeter:
+    """CPU seconds of dongle's process and of its database backends over a stretch: on a
+    shared machine they move far less than the wall time."""
+
+    def __init__(self, pid: int, database_url: str) -> None:
+        self.pid, self.database_url = pid, database_url
+        self.service = self.database = 0.0
+
+    async def __aenter__(self) -> "CpuMeter":
+        self._service = _cpu_seconds(self.pid)
+        self._database = await _database_cpu(self.database_url)
+        self._load = os.getloadavg()[0]
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.service = _cpu_seconds(self.pid) - self._service
+        self.database = await _database_cpu(self.database_url) - self._database
+        self.load = max(self._load, os.getloadavg()[0])
+
+    def __str__(self) -> str:
+        return (
+            f"CPU: dongle {self.service:.1f} s, its PostgreSQL backends {self.database:.1f} s; "
+            f"load average {self.load:.1f}"
+        )
+
+
 def _peak_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -94,10 +145,11 @@ async def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 async def lapse_latency(
-    settings: PlatformSettings, database_url: str, events: int, rate: float
+    settings: PlatformSettings, database_url: str, events: int, rate: float, pid: int
 ) -> list[float]:
     """Publishes `events` lapses at `rate`/s, each the last license of a protected key, and
-    returns each one's time until dongle's cancellation arrived."""
+    returns each one's time until dongle's cancellation arrived; prints the CPU time dongle
+    and its database used for them."""
     engine = create_async_engine(database_url)
     async with engine.begin() as conn:
         await conn.execute(text(SEED), {"prefix": "7-", "count": events})
@@ -130,6 +182,8 @@ async def lapse_latency(
             await message.ack()
 
         await probe.consume(on_message)
+        meter = CpuMeter(pid, database_url)
+        await meter.__aenter__()
         start = time.perf_counter()
         for index, (license_id, organization_id, serial) in enumerate(rows):
             await asyncio.sleep(max(0.0, start + index / rate - time.perf_counter()))
@@ -161,6 +215,13 @@ async def lapse_latency(
             await asyncio.wait_for(done.wait(), timeout=120)
         except TimeoutError:
             print(f"only {len(latencies)} of {len(rows)} cancellations within 120 s", flush=True)
+        await meter.__aexit__()
+    per_event = 1000 / max(1, len(latencies))
+    print(
+        f"{meter} ({meter.service * per_event:.2f} + {meter.database * per_event:.2f} ms "
+        "per event)",
+        flush=True,
+    )
     return latencies
 
 
@@ -186,9 +247,10 @@ async def monthly_run(
         return {PRINCIPAL_HEADER: header}
 
     async with httpx.AsyncClient(timeout=600) as client:
-        started = time.perf_counter()
-        response = await client.post(f"{url}{path}", json={"month": month}, headers=as_admin())
-        seconds = time.perf_counter() - started
+        async with CpuMeter(pid, database_url) as meter:
+            started = time.perf_counter()
+            response = await client.post(f"{url}{path}", json={"month": month}, headers=as_admin())
+            seconds = time.perf_counter() - started
         response.raise_for_status()
         again_started = time.perf_counter()
         again = await client.post(f"{url}{path}", json={"month": month}, headers=as_admin())
@@ -200,6 +262,7 @@ async def monthly_run(
         f"run again: {again.json()['generated']} new in {again_seconds:.1f} s",
         flush=True,
     )
+    print(f"monthly run {meter}", flush=True)
     print(
         f"dongle memory: peak {peak_before / 1024:.0f} MiB before the run "
         f"(RSS {rss_before / 1024:.0f} MiB), peak {_peak_kib(pid) / 1024:.0f} MiB after",
@@ -249,7 +312,9 @@ async def main_async(keys: int, events: int, rate: float) -> None:
         url = f"http://127.0.0.1:{port}"
         await _wait_ready(url, process)
         await asyncio.sleep(2)  # the consumer declares its queue
-        latencies = await lapse_latency(settings, database_url, events, rate) or [float("nan")]
+        latencies = await lapse_latency(settings, database_url, events, rate, process.pid) or [
+            float("nan")
+        ]
         ordered = sorted(latencies)
         p99 = ordered[max(0, round(0.99 * len(ordered)) - 1)]
         print(

@@ -5,6 +5,7 @@ passed along so that a service can tell an event older than what it already appl
 """
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -104,12 +105,10 @@ async def on_license_lapsed(
         envelope.occurred_at,
     )
     if change is not None:
-        for key_id in {change.previous_key_id, change.key_id}:
-            if key_id is None:
-                continue
-            await protection_service.after_license_lapsed(
-                session, clock, handler_outbox(session), key_id
-            )
+        keys = {change.previous_key_id, change.key_id}
+        await protection_service.after_license_lapsed(
+            session, clock, handler_outbox(session), [key for key in keys if key is not None]
+        )
 
 
 @handlers.on(SupportRegistered)
@@ -117,29 +116,31 @@ async def on_license_lapsed(
 async def on_support_in_force(
     session: AsyncSession, event: SupportRegistered | SupportRenewed, envelope: Envelope
 ) -> None:
-    key_ids = await maintenance_service.apply(
-        session,
-        certificate_id=event.certificate_id,
-        organization_id=event.organization_id,
-        key_serials=list(event.key_serials),
-        ends_at=event.ends_at,
-        ended=False,
-        occurred_at=envelope.occurred_at,
-    )
-    await _follow_maintenance(session, key_ids, envelope)
+    await _apply_certificate(session, event, event.ends_at, False, envelope)
 
 
 @handlers.on(SupportExpired)
 async def on_support_expired(
     session: AsyncSession, event: SupportExpired, envelope: Envelope
 ) -> None:
+    await _apply_certificate(session, event, event.ended_at, True, envelope)
+
+
+async def _apply_certificate(
+    session: AsyncSession,
+    event: SupportRegistered | SupportRenewed | SupportExpired,
+    ends_at: datetime,
+    ended: bool,
+    envelope: Envelope,
+) -> None:
+    """The certificate's maintenance onto the keys it names, then rule 6 on those keys."""
     key_ids = await maintenance_service.apply(
         session,
         certificate_id=event.certificate_id,
         organization_id=event.organization_id,
         key_serials=list(event.key_serials),
-        ends_at=event.ended_at,
-        ended=True,
+        ends_at=ends_at,
+        ended=ended,
         occurred_at=envelope.occurred_at,
     )
     await _follow_maintenance(session, key_ids, envelope)

@@ -2,12 +2,17 @@
 
 Order and stalls (docs/events.md, "Order and failing handlers"): messages are handled one at a
 time per producer (a lane per producer, keyed by the AMQP `app_id` the relay sets), so each
-producer's events are applied in the order they were committed. A failing handler is retried
-in place, with a growing pause, while the producer's later events wait behind it; after
-`attempts` tries or `max_stall_seconds`, whichever comes first, the message goes to the
-dead-letter queue and the lane moves on. Other producers' lanes never wait for it. A database
-outage is not the message's fault: it is retried until the database answers, never
-dead-lettered for it.
+producer's events are applied in the order they were committed. When several of a producer's
+messages are waiting, they are applied in that order in one transaction, each in a savepoint
+with its inbox record, and acknowledged after the commit: one commit (one WAL flush) for the
+lot instead of one each, which is what bounds a lane's rate. A handler that fails there is
+rolled back alone; the events before it are committed, and it is tried again on its own.
+
+A failing handler is retried in place, with a growing pause, while the producer's later events
+wait behind it; after `attempts` tries or `max_stall_seconds`, whichever comes first, the
+message goes to the dead-letter queue and the lane moves on. Other producers' lanes never wait
+for it. A database outage is not the message's fault: it is retried until the database
+answers, never dead-lettered for it.
 """
 
 import asyncio
@@ -36,6 +41,7 @@ log = structlog.get_logger(__name__)
 P = TypeVar("P", bound=EventPayload)
 SettingsT = TypeVar("SettingsT", bound=PlatformSettings)
 Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
+Parsed = tuple[AbstractIncomingMessage, Envelope, EventPayload, Handler]
 
 CONSUMED = Counter(
     "kabinet_events_consumed_total", "Events taken from the queue", ["service", "type", "outcome"]
@@ -203,11 +209,40 @@ class EventConsumer:
         self, lane: "asyncio.Queue[AbstractIncomingMessage | None]", closing: asyncio.Event
     ) -> None:
         while (message := await lane.get()) is not None and not closing.is_set():
-            await self.handle(message, closing)
+            waiting = [message]
+            while len(waiting) < self.prefetch and not lane.empty():
+                if (more := lane.get_nowait()) is None:
+                    lane.put_nowait(None)  # the lane ends after these
+                    break
+                waiting.append(more)
+            await self.handle_many(waiting, closing)
 
     async def handle(
         self, message: AbstractIncomingMessage, closing: asyncio.Event | None = None
     ) -> None:
+        await self.handle_many([message], closing)
+
+    async def handle_many(
+        self, messages: list[AbstractIncomingMessage], closing: asyncio.Event | None = None
+    ) -> None:
+        """Applies one producer's messages in their order: together while they apply, a
+        failing one on its own with retries, then the rest together again."""
+        parsed = [item for message in messages if (item := await self._parse(message))]
+        while parsed:
+            if len(parsed) == 1:
+                await self._handle_alone(parsed[0], closing)
+                return
+            outcomes = await self.apply_batch(parsed)
+            for item, applied in zip(parsed, outcomes, strict=False):
+                await self._settle(item[0], item[1], "applied" if applied else "duplicate")
+            if len(outcomes) == len(parsed):
+                return
+            if closing is not None and closing.is_set():
+                return  # the rest go back to the queue unacknowledged
+            await self._handle_alone(parsed[len(outcomes)], closing)
+            parsed = parsed[len(outcomes) + 1 :]
+
+    async def _parse(self, message: AbstractIncomingMessage) -> Parsed | None:
         service = self.topology.service
         try:
             envelope = Envelope.model_validate_json(message.body)
@@ -218,18 +253,27 @@ class EventConsumer:
             log.error("event_rejected", message_id=message.message_id, error=str(exc)[:500])
             CONSUMED.labels(service, message.type or "unknown", "rejected").inc()
             await message.reject(requeue=False)
-            return
+            return None
         if registered is None or payload is None:
             # Routed here by the catalogue, but this version has no handler for it yet: kept in
             # the dead-letter queue for a replay once one exists, never acknowledged unapplied.
             log.error("event_unhandled", event_type=envelope.type, event_id=str(envelope.id))
             CONSUMED.labels(service, envelope.type, "unhandled").inc()
             await message.reject(requeue=False)
-            return
-        outcome = await self._apply_with_retries(envelope, payload, registered[1], closing)
+            return None
+        return message, envelope, payload, registered[1]
+
+    async def _handle_alone(self, item: Parsed, closing: asyncio.Event | None) -> None:
+        message, envelope, payload, handler = item
+        outcome = await self._apply_with_retries(envelope, payload, handler, closing)
         if outcome is None:  # stopping mid-retry: the broker hands the message out again
             return
-        CONSUMED.labels(service, envelope.type, outcome).inc()
+        await self._settle(message, envelope, outcome)
+
+    async def _settle(
+        self, message: AbstractIncomingMessage, envelope: Envelope, outcome: str
+    ) -> None:
+        CONSUMED.labels(self.topology.service, envelope.type, outcome).inc()
         if outcome == "dead_lettered":
             await message.reject(requeue=False)
         else:
@@ -276,18 +320,58 @@ class EventConsumer:
         """Records the event id and runs the handler in one transaction; False if seen before."""
         async with self.sessionmaker() as session, session.begin():
             session.info.update(clock=self.clock, outbox=self.outbox, settings=self.settings)
-            first_time = await session.scalar(
-                insert(self.inbox)
-                .values(
-                    event_id=envelope.id, event_type=envelope.type, received_at=self.clock.now()
-                )
-                .on_conflict_do_nothing(index_elements=[self.inbox.c.event_id])
-                .returning(self.inbox.c.event_id)
-            )
-            if first_time is None:
-                return False
-            await handler(session, payload, envelope)
-            return True
+            return await self._apply_in(session, envelope, payload, handler)
+
+    async def apply_batch(self, items: list[Parsed]) -> list[bool]:
+        """Applies events in order in one transaction, each in a savepoint, and commits those
+        before the first that fails: their applied/duplicate flags, in order. The failing one
+        is rolled back alone and logged as its first try; a database outage, a commit that
+        fails or the stall bound passing commits nothing (an empty list)."""
+        outcomes: list[bool] = []
+        try:
+            async with (
+                asyncio.timeout(self.max_stall_seconds),
+                self.sessionmaker() as session,
+                session.begin(),
+            ):
+                session.info.update(clock=self.clock, outbox=self.outbox, settings=self.settings)
+                for _, envelope, payload, handler in items:
+                    try:
+                        async with session.begin_nested():
+                            applied = await self._apply_in(session, envelope, payload, handler)
+                    except Exception as exc:
+                        if is_outage(exc):
+                            raise
+                        log.exception(
+                            "event_handler_failed",
+                            event_id=str(envelope.id),
+                            event_type=envelope.type,
+                            attempt=1,
+                            dead_letter=False,
+                        )
+                        CONSUMED.labels(self.topology.service, envelope.type, "failed").inc()
+                        break
+                    outcomes.append(applied)
+                    # The next handler starts from the database, as in a transaction of its own.
+                    session.expunge_all()
+        except Exception as exc:
+            log.warning("event_batch_not_applied", events=len(items), error=repr(exc))
+            return []
+        return outcomes
+
+    async def _apply_in(
+        self, session: AsyncSession, envelope: Envelope, payload: EventPayload, handler: Handler
+    ) -> bool:
+        first_time = await session.scalar(
+            insert(self.inbox)
+            .values(event_id=envelope.id, event_type=envelope.type, received_at=self.clock.now())
+            .on_conflict_do_nothing(index_elements=[self.inbox.c.event_id])
+            .returning(self.inbox.c.event_id)
+        )
+        if first_time is None:
+            return False
+        await handler(session, payload, envelope)
+        return True
 
 
 async def _wait(event: asyncio.Event | None, seconds: float) -> bool:

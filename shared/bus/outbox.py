@@ -10,11 +10,11 @@ from sqlalchemy import DateTime, String, Text, Uuid, bindparam, cast, func, inse
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
-from uuid6 import uuid7
 
 from shared.bus.envelope import Envelope, EventPayload
 from shared.bus.tables import BusTables
 from shared.clock import Clock
+from shared.ids import uuid7_many
 from shared.observability import current_request_id
 
 
@@ -76,7 +76,7 @@ class Outbox:
         now = self.clock.now()
         occurred_at = now.astimezone(UTC).isoformat().replace("+00:00", "Z")
         correlation_id = current_request_id()
-        ids = [uuid7() for _ in datas]
+        ids = uuid7_many(len(datas))
         envelopes = [
             json.dumps(
                 {

@@ -82,7 +82,9 @@ class OutboxRelay:
 
     async def _declare_catalogue(self, connection: AbstractConnection) -> None:
         """Every consumer's queue, before the first publish. On a channel of its own: a queue
-        someone declared differently must not stop the publishing (`mandatory` still guards)."""
+        someone declared differently must not stop the publishing (`mandatory` still guards).
+        It only adds bindings: this process may be of an older version than the catalogue on
+        the broker (`shared.bus.topology`)."""
         try:
             channel = await connection.channel()
             try:

@@ -78,9 +78,16 @@ EVENTS: tuple[type[Event], ...] = (
 EVENTS_BY_TYPE: dict[str, type[Event]] = {model.event_type: model for model in EVENTS}
 """Every event model by its type (the routing key)."""
 
+RETIRED_EVENT_TYPES: tuple[str, ...] = ()
+"""Types that were once in the catalogue and are no longer (a renamed or removed event). Add a
+type here when its model goes: brokers that ran an older version still have queues bound for
+it, and `declare-bus` unbinds it from every consumer's queue (docs/events.md, "Stale
+bindings"). None has been removed so far."""
+
 __all__ = [
     "EVENTS",
     "EVENTS_BY_TYPE",
+    "RETIRED_EVENT_TYPES",
     "ContractAttached",
     "DataChangeRequested",
     "Event",

@@ -187,12 +187,62 @@ async def test_poison_messages_land_in_the_dlq_and_can_be_replayed(
         assert await effect_counts(engine) == {}
         # The cause is fixed; the operator replays the DLQ.
         behaviour.failing.clear()
-        moved = await replay_dead_letters(settings.amqp_url, topology)
-        assert moved == 2
+        replayed = await replay_dead_letters(settings.amqp_url, topology)
+        assert (replayed.moved, replayed.dropped) == (2, {})
         await eventually(lambda: behaviour.handled == [13])
         # The unparseable one can never apply: it returns to the DLQ, not into a loop.
         assert await eventually(lambda: _queue_depth(settings, topology.dead_letter_queue, 1))
     assert await effect_counts(engine) == {13: 1}
+
+
+async def test_replay_never_sends_a_type_back_to_a_queue_without_its_handler(
+    platform_settings, clean_probe_tables
+):
+    """The DLQ holds an event whose handler failed (fixed since), one of a type an older
+    catalogue routed to the service and no handler takes (dropped, counted), and one routed to
+    it whose handler is still to come (kept in the DLQ). Replayed twice: nothing bounces."""
+    behaviour = ConsumerBehaviour(failing={13})
+    settings = settings_with(platform_settings, bus_delivery_limit=1, bus_retry_delay_seconds=0)
+    consumer = create_service_app(consumer_definition(behaviour), settings)
+    topology = Topology.of("probe_consumer", settings)
+    awaited = "test.bus.awaited"
+    connection = await aio_pika.connect(settings.amqp_url)
+    try:
+        async with running(consumer):
+            await consumer.state.runtime.consumer.ready.wait()
+            channel = await connection.channel()
+            queue = await channel.declare_queue(topology.queue, passive=True)
+            for stale in (OtherProbe.event_type, awaited):
+                await queue.bind(topology.exchange, routing_key=stale)
+            failing = Envelope.wrap(BusProbe(n=13), producer="t", occurred_at=SystemClock().now())
+            await _publish_raw(settings, failing.model_dump_json().encode(), failing)
+            for event_type in (OtherProbe.event_type, OtherProbe.event_type, awaited):
+                envelope = Envelope.wrap(
+                    OtherProbe(n=1), producer="t", occurred_at=SystemClock().now()
+                )
+                envelope.type = event_type
+                message = aio_pika.Message(
+                    envelope.model_dump_json().encode(),
+                    type=event_type,
+                    message_id=str(envelope.id),
+                )
+                await publish_messages(settings, [(event_type, message)])
+            assert await eventually(lambda: _queue_depth(settings, topology.dead_letter_queue, 4))
+            behaviour.failing.clear()
+
+            handled = consumer_definition(behaviour).handlers.event_types
+            first = await replay_dead_letters(settings.amqp_url, topology, None, handled, [awaited])
+            assert first.moved == 1
+            assert first.dropped == {OtherProbe.event_type: 2}
+            assert first.kept == {awaited: 1}
+            await eventually(lambda: behaviour.handled == [13])
+            again = await replay_dead_letters(settings.amqp_url, topology, None, handled, [awaited])
+            assert (again.moved, again.dropped, again.kept) == (0, {}, {awaited: 1})
+            assert await _queue_depth(settings, topology.dead_letter_queue, 1) == 1
+            assert await _queue_empty(settings, "probe_consumer")
+    finally:
+        await connection.close()
+    assert await effect_counts(clean_probe_tables) == {13: 1}
 
 
 async def test_two_relays_on_one_outbox_publish_each_row_once(
@@ -367,12 +417,21 @@ async def test_a_consumer_killed_mid_event_loses_nothing_and_applies_nothing_twi
     sessionmaker = create_sessionmaker(engine)
 
     class DiesAfterCommit(EventConsumer):
-        async def apply(self, envelope, payload, handler) -> bool:
-            applied = await super().apply(envelope, payload, handler)
-            if dies == "after_commit_before_ack" and payload.n == 40:
+        async def after_commit(self, numbers: list[int]) -> None:
+            if dies == "after_commit_before_ack" and 40 in numbers:
                 reached.set()
                 await gate.wait()
+
+        async def apply(self, envelope, payload, handler) -> bool:
+            applied = await super().apply(envelope, payload, handler)
+            await self.after_commit([payload.n])
             return applied
+
+        async def apply_batch(self, items) -> list[bool]:
+            # Waiting messages are committed together: 40 may be one of a batch.
+            outcomes = await super().apply_batch(items)
+            await self.after_commit([payload.n for _, _, payload, _ in items[: len(outcomes)]])
+            return outcomes
 
     def consumer(broker: BrokerConnection) -> EventConsumer:
         return DiesAfterCommit(

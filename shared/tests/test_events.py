@@ -18,6 +18,7 @@ from shared.bus.topology import catalogue_bindings
 from shared.events import (
     EVENTS,
     EVENTS_BY_TYPE,
+    RETIRED_EVENT_TYPES,
     InvoiceIssued,
     InvoicePaid,
     OrganizationRegistered,
@@ -297,6 +298,12 @@ def test_every_event_routed_to_a_service_has_its_handler(service):
         f"routed to {service} without a handler: {unhandled}; add one to its definition's "
         f"handlers or remove {service!r} from the event's consumers"
     )
+
+
+def test_a_retired_event_type_is_no_longer_in_the_catalogue():
+    """declare-bus unbinds a retired type from every queue: one still in use would stop
+    reaching its consumers."""
+    assert set(RETIRED_EVENT_TYPES).isdisjoint(model.event_type for model in EVENTS)
 
 
 def test_event_types_are_unique_well_formed_routing_keys():

@@ -3,6 +3,7 @@
 import asyncio
 import importlib
 import json
+import time
 import uuid
 
 import pytest
@@ -19,6 +20,7 @@ from shared.bus.outbox import Outbox
 from shared.clock import Clock, ManualClock
 from shared.config import PlatformSettings
 from shared.db import SessionDep, create_engine, create_sessionmaker
+from shared.ids import uuid7_many
 from shared.jobs import Job, JobRunner
 from shared.service import Runtime, create_service_app
 from shared.testing.plugin import running
@@ -240,3 +242,15 @@ async def test_each_schema_is_migrated_exactly_to_its_models_and_keeps_its_own_v
         await engine.dispose()
     assert service in version_tables and "public" not in version_tables
     assert differences == [], f"models and migrations of {service} differ: {differences}"
+
+
+def test_uuid7_many_gives_distinct_version_7_ids_of_the_current_millisecond():
+    before = time.time_ns() // 1_000_000
+    ids = uuid7_many(10_000)
+    after = time.time_ns() // 1_000_000
+    assert len(set(ids)) == len(ids) == 10_000
+    for made in ids[:100]:
+        assert made.version == 7
+        assert made.variant == uuid.RFC_4122
+        assert before <= made.int >> 80 <= after
+    assert uuid7_many(0) == []

@@ -1,8 +1,6 @@
 """Every query of the invoices licensing issued for what dongle asked."""
 
 import uuid
-from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -15,22 +13,15 @@ class InvoiceRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def record_issued(
+    async def record(
         self,
-        *,
         invoice_id: uuid.UUID,
         reference_kind: str,
         reference_id: uuid.UUID,
         organization_id: uuid.UUID,
-        price_codes: list[str],
-        total: Decimal,
-        issued_at: datetime,
+        values: dict[str, object],
     ) -> None:
-        values = {
-            "price_codes": price_codes,
-            "total": total,
-            "issued_at": issued_at,
-        }
+        """The invoice with what this event tells of it, whichever of its events came first."""
         await self.session.execute(
             insert(Invoice)
             .values(
@@ -41,27 +32,6 @@ class InvoiceRepository:
                 **values,
             )
             .on_conflict_do_update(index_elements=[Invoice.id], set_=values)
-        )
-
-    async def record_paid(
-        self,
-        *,
-        invoice_id: uuid.UUID,
-        reference_kind: str,
-        reference_id: uuid.UUID,
-        organization_id: uuid.UUID,
-        paid_at: datetime,
-    ) -> None:
-        await self.session.execute(
-            insert(Invoice)
-            .values(
-                id=invoice_id,
-                reference_kind=reference_kind,
-                reference_id=reference_id,
-                organization_id=organization_id,
-                paid_at=paid_at,
-            )
-            .on_conflict_do_update(index_elements=[Invoice.id], set_={"paid_at": paid_at})
         )
 
     async def for_reference(self, kind: str, reference_id: uuid.UUID) -> list[Invoice]:

@@ -9,6 +9,7 @@ from services.dongle.invoices.repository import InvoiceRepository
 from services.dongle.protection.service import protection_service
 from shared.bus.outbox import Outbox
 from shared.clock import Clock
+from shared.events.common import Reference
 from shared.events.licensing import InvoiceIssued, InvoicePaid
 
 SUBSCRIPTION = "protection_subscription"
@@ -20,19 +21,10 @@ class InvoiceService:
     async def issued(
         self, session: AsyncSession, event: InvoiceIssued, occurred_at: datetime
     ) -> None:
-        reference = event.reference
-        if reference is None or reference.service != "dongle" or reference.kind not in OURS:
-            return
-        await InvoiceRepository(session).record_issued(
-            invoice_id=event.invoice_id,
-            reference_kind=reference.kind,
-            reference_id=reference.id,
-            organization_id=event.organization_id,
-            price_codes=[item.price_code for item in event.items],
-            total=event.total,
-            issued_at=occurred_at,
-        )
-        if reference.kind == SUBSCRIPTION:
+        price_codes = [item.price_code for item in event.items]
+        values = {"price_codes": price_codes, "total": event.total, "issued_at": occurred_at}
+        reference = await self._record(session, event, values)
+        if reference is not None and reference.kind == SUBSCRIPTION:
             await protection_service.invoice_issued(
                 session, reference.id, event.invoice_id, event.total
             )
@@ -40,20 +32,24 @@ class InvoiceService:
     async def paid(
         self, session: AsyncSession, clock: Clock, outbox: Outbox, event: InvoicePaid
     ) -> None:
-        reference = event.reference
-        if reference is None or reference.service != "dongle" or reference.kind not in OURS:
-            return
-        await InvoiceRepository(session).record_paid(
-            invoice_id=event.invoice_id,
-            reference_kind=reference.kind,
-            reference_id=reference.id,
-            organization_id=event.organization_id,
-            paid_at=event.paid_at,
-        )
-        if reference.kind == SUBSCRIPTION:
+        reference = await self._record(session, event, {"paid_at": event.paid_at})
+        if reference is not None and reference.kind == SUBSCRIPTION:
             await protection_service.invoice_paid(
                 session, clock, outbox, reference.id, event.invoice_id
             )
+
+    async def _record(
+        self, session: AsyncSession, event: InvoiceIssued | InvoicePaid, values: dict[str, object]
+    ) -> Reference | None:
+        """Keeps what the event tells of an invoice for something dongle asked; the reference,
+        or None for anyone else's invoice."""
+        reference = event.reference
+        if reference is None or reference.service != "dongle" or reference.kind not in OURS:
+            return None
+        await InvoiceRepository(session).record(
+            event.invoice_id, reference.kind, reference.id, event.organization_id, values
+        )
+        return reference
 
 
 invoice_service = InvoiceService()

@@ -11,7 +11,7 @@ import uuid
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dongle.keys.auth import KeyViewer
+from services.dongle.keys.auth import KeyViewer, key_contact
 from services.dongle.keys.repository import KeyRepository
 from services.dongle.keys.schemas import KeyImport, KeyRead
 from services.dongle.maintenance.repository import MaintenanceRepository
@@ -131,6 +131,13 @@ class KeyService:
         if key is None or not viewer.may_see(key.organization_id):
             raise NotFound(NO_SUCH_KEY)
         return key
+
+    async def contact_key(
+        self, session: AsyncSession, principal: Principal, serial: str
+    ) -> ProtectionKey:
+        """The key a contact acts on (connects, refuses, reports lost), locked: only a contact
+        of its organization; another organization's is the same 404 as a missing one."""
+        return await self.visible_key(session, key_contact(principal), serial, for_update=True)
 
     async def get_key(self, session: AsyncSession, viewer: KeyViewer, serial: str) -> KeyRead:
         return await self.view(session, await self.visible_key(session, viewer, serial))

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dongle.keys.service import CODEMETER_SERIAL, key_service
 from services.dongle.licenses.repository import LicenseRepository
-from services.dongle.models import KeyLicense
 from shared.clock import Clock
 
 
@@ -45,13 +44,20 @@ class LicenseService:
     ) -> LicenseChange | None:
         """Stores the license's state; None when a newer event was applied already."""
         licenses = LicenseRepository(session)
-        license_, serial_now = await licenses.with_id(state.license_id)
-        if license_ is not None and license_.applied_at >= occurred_at:
+        stored = await licenses.store(
+            state.license_id,
+            serial=state.key_serial,
+            organization_id=state.organization_id,
+            product_code=state.product_code,
+            status=state.status,
+            expires_at=state.expires_at,
+            applied_at=occurred_at,
+        )
+        if stored is None:
             return None
-        key_id = None
-        if license_ is not None and state.key_serial is not None and serial_now == state.key_serial:
-            key_id = license_.key_id  # still on the same key
-        elif state.key_serial is not None:
+        previous_key_id, key_id = stored
+        if state.key_serial is not None and key_id is None:
+            # A serial met for the first time: the key is registered, and the license put on it.
             key = await key_service.key_for_license(
                 session,
                 clock,
@@ -60,17 +66,7 @@ class LicenseService:
                 state.organization_id,
             )
             key_id = key.id
-        previous_key_id = None if license_ is None else license_.key_id
-        if license_ is None:
-            license_ = KeyLicense(id=state.license_id)
-            session.add(license_)
-        license_.key_id = key_id
-        license_.organization_id = state.organization_id
-        license_.product_code = state.product_code
-        license_.status = state.status
-        license_.expires_at = state.expires_at
-        license_.applied_at = occurred_at
-        await session.flush()
+            await licenses.put_on_key(state.license_id, key_id)
         return LicenseChange(previous_key_id, key_id)
 
     def _key_kind(self, state: LicenseState) -> str:

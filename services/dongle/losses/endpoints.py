@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from services.dongle.keys.auth import contact_or_admin, key_contact, key_viewer
+from services.dongle.keys.auth import contact_or_admin, key_viewer
 from services.dongle.keys.endpoints import SerialPath
 from services.dongle.keys.schemas import KeyRead
 from services.dongle.losses.schemas import LossReportAsked, LossReportRead, ReplacementAsked
@@ -27,9 +27,7 @@ async def report_loss(
     """Rule 4, no document needed: the key gets no further update files. With an active
     protection subscription the licenses are restored onto a new key, invoiced by licensing
     (`restoration: invoiced`); without one, `not_covered`."""
-    return await loss_service.report(
-        session, clock, outbox, key_contact(principal), principal, serial, body
-    )
+    return await loss_service.report(session, clock, outbox, principal, serial, body)
 
 
 @router.get("/api/v1/keys/{serial}/loss-report", response_model=LossReportRead)

@@ -41,12 +41,11 @@ class LossService:
         session: AsyncSession,
         clock: Clock,
         outbox: Outbox,
-        viewer: KeyViewer,
         principal: Principal,
         serial: str,
         asked: LossReportAsked,
     ) -> LossReportRead:
-        key = await key_service.visible_key(session, viewer, serial, for_update=True)
+        key = await key_service.contact_key(session, principal, serial)
         if key.status in LOST:
             raise Conflict("The key has been reported lost or stolen already")
         if key.status == "retired":

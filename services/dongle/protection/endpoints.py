@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from services.dongle.keys.auth import key_contact, key_viewer
+from services.dongle.keys.auth import key_viewer
 from services.dongle.keys.endpoints import SerialPath
 from services.dongle.protection.schemas import History, HistoryItem, SubscriptionRead
 from services.dongle.protection.service import protection_service
@@ -25,9 +25,7 @@ async def connect_protection(
     """Rule 2: a subscription waiting for payment; licensing invoices `KEY_PROTECTION` at the
     price in force for the organization's residency, and `price` / `invoice_id` appear once it
     has. Not CodeMeter or no active maintenance: 422; a live subscription already: 409."""
-    subscription, key = await protection_service.connect(
-        session, clock, outbox, key_contact(principal), principal, serial
-    )
+    subscription, key = await protection_service.connect(session, clock, outbox, principal, serial)
     return SubscriptionRead.of_key(subscription, key)
 
 
@@ -40,9 +38,7 @@ async def refuse_protection(
     outbox: OutboxDep,
 ) -> SubscriptionRead:
     """Rule 6: the customer refuses the service; reconnecting later is paid again."""
-    subscription, key = await protection_service.refuse(
-        session, clock, outbox, key_contact(principal), principal, serial
-    )
+    subscription, key = await protection_service.refuse(session, clock, outbox, principal, serial)
     return SubscriptionRead.of_key(subscription, key)
 
 

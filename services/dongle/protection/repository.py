@@ -1,10 +1,26 @@
 """Every query of protection subscriptions and their history."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import (
+    String,
+    Table,
+    Uuid,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from uuid6 import uuid7
 
 from services.dongle.models import (
     LIVE_STATUSES,
@@ -13,6 +29,72 @@ from services.dongle.models import (
     ProtectionSubscription,
     SubscriptionChange,
 )
+
+# The actor of a change an event or the clock caused.
+SYSTEM = "system"
+
+
+def _cancel_unlicensed_statement() -> Any:
+    """Built once (a CTE costs more to build than to run); see `cancel_unlicensed`."""
+    subscriptions = cast(Table, ProtectionSubscription.__table__)
+    changes = cast(Table, SubscriptionChange.__table__)
+    keys = cast(Table, ProtectionKey.__table__)
+    licenses = cast(Table, KeyLicense.__table__)
+    at = bindparam("at", type_=changes.c.at.type)
+    reason = bindparam("reason", type_=String)
+    ids = select(
+        func.unnest(bindparam("key_ids", type_=ARRAY(Uuid))).label("key_id"),
+        func.unnest(bindparam("change_ids", type_=ARRAY(Uuid))).label("change_id"),
+    ).cte("ids")
+    due = (
+        select(subscriptions.c.id, subscriptions.c.status, ids.c.change_id)
+        .join(ids, ids.c.key_id == subscriptions.c.key_id)
+        .where(
+            subscriptions.c.status.in_(("active", "lapsed")),
+            ~exists().where(
+                licenses.c.key_id == subscriptions.c.key_id, licenses.c.status == "active"
+            ),
+        )
+        .with_for_update(of=subscriptions)
+        .cte("due")
+    )
+    cancelled = (
+        update(subscriptions)
+        .where(subscriptions.c.id == due.c.id, keys.c.id == subscriptions.c.key_id)
+        .values(status="cancelled", ended_at=at, cancel_reason=reason)
+        .returning(
+            subscriptions.c.id,
+            subscriptions.c.organization_id,
+            keys.c.serial,
+            due.c.status.label("from_status"),
+            due.c.change_id,
+        )
+        .cte("cancelled")
+    )
+    history = (
+        insert(changes)
+        .from_select(
+            ["id", "subscription_id", "at", "from_status", "to_status", "reason", "actor"],
+            select(
+                cancelled.c.change_id,
+                cancelled.c.id,
+                at,
+                cancelled.c.from_status,
+                literal("cancelled", String),
+                reason,
+                literal(SYSTEM, String),
+            ),
+        )
+        .cte("history")
+    )
+    return (
+        select(cancelled.c.id, cancelled.c.organization_id, cancelled.c.serial)
+        .add_cte(history)
+        .order_by(cancelled.c.serial)
+    )
+
+
+CANCEL_UNLICENSED = _cancel_unlicensed_statement()
 
 
 class SubscriptionRepository:
@@ -40,18 +122,23 @@ class SubscriptionRepository:
             .with_for_update()
         )
 
-    async def protecting_unlicensed_key(self, key_id: uuid.UUID) -> ProtectionSubscription | None:
-        """The key's active or lapsed subscription, if the key has no active license left
-        (one query: rule 7 runs on every lapsed license)."""
-        return await self.session.scalar(
-            select(ProtectionSubscription)
-            .where(
-                ProtectionSubscription.key_id == key_id,
-                ProtectionSubscription.status.in_(("active", "lapsed")),
-                ~exists().where(KeyLicense.key_id == key_id, KeyLicense.status == "active"),
-            )
-            .with_for_update()
+    async def cancel_unlicensed(
+        self, key_ids: Sequence[uuid.UUID], at: datetime, reason: str
+    ) -> Sequence[Any]:
+        """Rule 7 in one statement: cancels the active or lapsed subscription of each of these
+        keys that has no active license left, and writes each change into the history (actor
+        `system`). Returns `(subscription_id, organization_id, serial)` of each cancelled."""
+        rows = await self.session.execute(
+            CANCEL_UNLICENSED,
+            {
+                "key_ids": list(key_ids),
+                # Each key's history row gets its id here: ids keep growing in time (uuid7).
+                "change_ids": [uuid7() for _ in key_ids],
+                "at": at,
+                "reason": reason,
+            },
         )
+        return rows.all()
 
     async def live_on_keys(self, key_ids: list[uuid.UUID]) -> list[ProtectionSubscription]:
         rows = await self.session.scalars(

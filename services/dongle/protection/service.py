@@ -19,7 +19,7 @@ from services.dongle.keys.auth import KeyViewer
 from services.dongle.keys.repository import KeyRepository
 from services.dongle.keys.service import key_service
 from services.dongle.models import ProtectionKey, ProtectionSubscription, SubscriptionChange
-from services.dongle.protection.repository import SubscriptionRepository
+from services.dongle.protection.repository import SYSTEM, SubscriptionRepository
 from services.dongle.update_files.repository import PROGRAMMABLE
 from services.dongle.update_files.service import update_file_service
 from shared.auth import Principal
@@ -32,13 +32,13 @@ from shared.events.dongle import (
     ProtectionLapsed,
     ProtectionRequested,
     ProtectionResumed,
+    UpdateTrigger,
 )
 from shared.problems import Conflict, NotFound, ProblemError
 
 PRICE_CODE = "KEY_PROTECTION"
 # Rule 6: a renewal this many calendar days after maintenance ended still resumes the service.
 RESUME_WITHIN_DAYS = 14
-SYSTEM = "system"
 
 
 class RuleBroken(ProblemError):
@@ -59,15 +59,9 @@ def resumable_until(maintenance_ended_at: datetime) -> datetime:
 
 class ProtectionService:
     async def connect(
-        self,
-        session: AsyncSession,
-        clock: Clock,
-        outbox: Outbox,
-        viewer: KeyViewer,
-        principal: Principal,
-        serial: str,
+        self, session: AsyncSession, clock: Clock, outbox: Outbox, principal: Principal, serial: str
     ) -> tuple[ProtectionSubscription, ProtectionKey]:
-        key = await key_service.visible_key(session, viewer, serial, for_update=True)
+        key = await key_service.contact_key(session, principal, serial)
         now = clock.now()
         if key.kind != "codemeter":
             raise RuleBroken(
@@ -117,15 +111,9 @@ class ProtectionService:
         )
 
     async def refuse(
-        self,
-        session: AsyncSession,
-        clock: Clock,
-        outbox: Outbox,
-        viewer: KeyViewer,
-        principal: Principal,
-        serial: str,
+        self, session: AsyncSession, clock: Clock, outbox: Outbox, principal: Principal, serial: str
     ) -> tuple[ProtectionSubscription, ProtectionKey]:
-        key = await key_service.visible_key(session, viewer, serial, for_update=True)
+        key = await key_service.contact_key(session, principal, serial)
         subscription = await SubscriptionRepository(session).live_on_key(key.id)
         if subscription is None:
             raise NotFound("The key has no live protection subscription")
@@ -172,18 +160,16 @@ class ProtectionService:
         subscription.activated_at = clock.now()
         key = await KeyRepository(session).with_id(subscription.key_id)
         assert key is not None
-        await self._change(
+        await self._program(
             session,
             clock,
             outbox,
             (subscription, key),
             ProtectionActivated,
-            "active",
             "payment_received",
+            "activation",
             invoice_id=subscription.invoice_id,
         )
-        if key.status in PROGRAMMABLE:
-            await update_file_service.generate_for_key(session, clock, outbox, key.id, "activation")
         # Maintenance may have ended while the invoice waited.
         await self.follow_maintenance(session, clock, outbox, [key.id], clock.now())
 
@@ -217,15 +203,27 @@ class ProtectionService:
                     )
 
     async def after_license_lapsed(
-        self, session: AsyncSession, clock: Clock, outbox: Outbox, key_id: uuid.UUID
+        self, session: AsyncSession, clock: Clock, outbox: Outbox, key_ids: list[uuid.UUID]
     ) -> None:
-        """Rule 7: a protected key left with no active license loses its protection."""
-        subscription = await SubscriptionRepository(session).protecting_unlicensed_key(key_id)
-        if subscription is None:
+        """Rule 7: a protected key left with no active license loses its protection. One
+        statement finds, cancels and records them; one event each."""
+        if not key_ids:
             return
-        key = await KeyRepository(session).with_id(key_id)
-        assert key is not None
-        await self.cancel(session, clock, outbox, subscription, key, "license_lapsed")
+        reason = "license_lapsed"
+        cancelled = await SubscriptionRepository(session).cancel_unlicensed(
+            key_ids, clock.now(), reason
+        )
+        for subscription_id, organization_id, serial in cancelled:
+            await outbox.add(
+                session,
+                ProtectionCancelled(
+                    subscription_id=subscription_id,
+                    organization_id=organization_id,
+                    key_serial=serial,
+                    status="cancelled",
+                    reason=reason,
+                ),
+            )
 
     async def cancel(
         self,
@@ -284,18 +282,35 @@ class ProtectionService:
         assert key.maintenance_ends_at is not None
         subscription.maintenance_ended_at = None
         subscription.resumable_until = None
-        await self._change(
+        await self._program(
             session,
             clock,
             outbox,
             (subscription, key),
             ProtectionResumed,
-            "active",
             "maintenance_renewed",
+            "resumption",
             maintenance_ends_at=key.maintenance_ends_at,
         )
+
+    async def _program(
+        self,
+        session: AsyncSession,
+        clock: Clock,
+        outbox: Outbox,
+        subject: tuple[ProtectionSubscription, ProtectionKey],
+        event_type: type[ProtectionActivated | ProtectionResumed],
+        reason: str,
+        trigger: UpdateTrigger,
+        **fields: object,
+    ) -> None:
+        """The subscription becomes `active` and its key (unless lost) gets an update file."""
+        await self._change(
+            session, clock, outbox, subject, event_type, "active", reason, SYSTEM, **fields
+        )
+        key = subject[1]
         if key.status in PROGRAMMABLE:
-            await update_file_service.generate_for_key(session, clock, outbox, key.id, "resumption")
+            await update_file_service.generate_for_key(session, clock, outbox, key.id, trigger)
 
     async def _change(
         self,

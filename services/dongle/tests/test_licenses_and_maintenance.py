@@ -5,8 +5,10 @@ event twice and events out of order, on the real bus."""
 import uuid
 from datetime import UTC, date, datetime
 
+from services.dongle.events import handlers
 from services.dongle.tests.bus import at, handled, license_issued
 from services.dongle.tests.test_keys import codemeter_serial, import_key
+from shared.bus.topology import catalogue_bindings
 from shared.events.licensing import (
     LicenseLapsed,
     LicenseReinstated,
@@ -193,3 +195,9 @@ async def test_an_expiry_arriving_after_the_renewal_that_followed_it_changes_not
     )
 
     assert (await key(dongle, serial))["maintenance_ends_at"] == "2027-12-01T00:00:00Z"
+
+
+def test_every_event_the_catalogue_routes_to_dongle_has_a_handler():
+    """An event routed to dongle's queue without a handler would only ever be dead-lettered:
+    the catalogue names dongle as a consumer of exactly the events it handles."""
+    assert set(catalogue_bindings()["dongle"]) == set(handlers.event_types)

@@ -18,26 +18,25 @@ from shared.testing.bus import envelope_of
 END = business_midnight(date(2027, 10, 1))
 
 
+def certificate(serial, certificate_id):
+    """The support certificate on the key, as each of its events names it."""
+    return {
+        "certificate_id": certificate_id,
+        "number": "SUP-7",
+        "tier": "paid",
+        "organization_id": uuid.uuid4(),
+        "products": ["CAD-PRO"],
+        "key_serials": [serial],
+    }
+
+
 def expired(serial, certificate_id):
-    return SupportExpired(
-        certificate_id=certificate_id,
-        number="SUP-7",
-        tier="paid",
-        organization_id=uuid.uuid4(),
-        products=["CAD-PRO"],
-        key_serials=[serial],
-        ended_at=END,
-    )
+    return SupportExpired(**certificate(serial, certificate_id), ended_at=END)
 
 
 def renewal(serial, certificate_id, ends_at=datetime(2028, 10, 1, tzinfo=UTC)):
     return SupportRenewed(
-        certificate_id=certificate_id,
-        number="SUP-7",
-        tier="paid",
-        organization_id=uuid.uuid4(),
-        products=["CAD-PRO"],
-        key_serials=[serial],
+        **certificate(serial, certificate_id),
         starts_at=END,
         ends_at=ends_at,
         previous_ends_at=END,

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from services.dongle.jobs import MONTHLY_UPDATE_FILES
 from services.dongle.tests.factories import protected_key, published, read_key
+from services.dongle.update_files.service import update_file_service
 from shared.clock import business_midnight
 from shared.db import advisory_key
 from shared.events.dongle import UpdateFileGenerated
@@ -212,3 +213,36 @@ async def test_the_monthly_run_waits_while_another_replica_holds_it(dongle):
 
     await monthly_job(dongle)
     assert [item["month"] for item in await files(dongle, serial)] == ["2027-09", "2027-10"]
+
+
+async def test_a_run_in_small_batches_reaches_every_due_key_once_past_batches_with_none_due(dongle):
+    """Batches of two keys by id: whole batches of keys that have the month's file already (or
+    that are lost) do not end the run; every other protected key gets exactly one file."""
+    organization_id = uuid.uuid4()
+    # Keys are walked by id, and ids grow as keys are made: the keys activated in December
+    # (whose activation file is December's) are made first, so whole batches have none due.
+    dongle.clock.set(datetime(2027, 12, 2, 9, 0, tzinfo=UTC))
+    current = [(await protected_key(dongle, organization_id))[0] for _ in range(5)]
+    dongle.clock.set(datetime(2027, 11, 20, 9, 0, tzinfo=UTC))
+    earlier = [(await protected_key(dongle, organization_id))[0] for _ in range(4)]
+    dongle.clock.set(datetime(2027, 12, 2, 9, 0, tzinfo=UTC))
+    lost = earlier.pop(0)
+    reported = await dongle.client.post(
+        f"/api/v1/keys/{lost}/loss-report",
+        json={"kind": "lost"},
+        headers=dongle.as_contact(organization_id),
+    )
+    assert reported.status_code == 200, reported.text
+    runtime = dongle.app.state.runtime
+
+    for _ in range(2):
+        async with runtime.sessionmaker() as session, session.begin():
+            await update_file_service.run_month(
+                session, runtime.clock, runtime.outbox, "2027-12", batch_size=2
+            )
+
+    for serial in earlier:
+        assert [item["month"] for item in await files(dongle, serial)] == ["2027-11", "2027-12"]
+    for serial in current:
+        assert [item["month"] for item in await files(dongle, serial)] == ["2027-12"]
+    assert [item["month"] for item in await files(dongle, lost)] == ["2027-11"]

@@ -12,8 +12,7 @@ from datetime import date, datetime
 from functools import cached_property
 from typing import Any
 
-from uuid6 import uuid7
-
+from shared.ids import uuid7_many
 from shared.signing import ED25519_ALGORITHM, load_ed25519
 
 JWS_TYPE = "JOSE"
@@ -83,7 +82,9 @@ def sign_files(
     files = SignedFiles(month, trigger, generated_at, valid_until, signer.kid)
     events: list[dict[str, Any]] = []
     event_month = month if trigger == "monthly" else None
-    for key_id, serial, organization_id, sequence in rows:
+    for (key_id, serial, organization_id, sequence), file_id in zip(
+        rows, uuid7_many(len(rows)), strict=True
+    ):
         on_key = [
             {
                 "id": str(license_id),
@@ -99,7 +100,6 @@ def sign_files(
             "licenses": on_key,
             "issued_at": issued_at,
         }
-        file_id = uuid7()
         files.ids.append(file_id)
         files.key_ids.append(key_id)
         files.sequences.append(sequence)

@@ -54,38 +54,60 @@ class UpdateFileRepository:
                     ProtectionSubscription.status == "active",
                 ),
             )
-            .where(ProtectionKey.status.in_(PROGRAMMABLE))
-            .where(
-                ~exists().where(
-                    LossReport.key_id == ProtectionKey.id,
-                    LossReport.restoration == "invoiced",
-                    LossReport.replaced_at.is_(None),
-                )
-            )
+            .where(*self._programmable(ProtectionKey.id, ProtectionKey.status))
         )
 
-    def _has_file(self, month: str) -> Any:
-        return exists().where(UpdateFile.key_id == ProtectionKey.id, UpdateFile.month == month)
+    def _programmable(self, key_id: Any, status: Any) -> list[Any]:
+        """The key is not lost or stolen and no loss report holds it."""
+        held = exists().where(
+            LossReport.key_id == key_id,
+            LossReport.restoration == "invoiced",
+            LossReport.replaced_at.is_(None),
+        )
+        return [status.in_(PROGRAMMABLE), ~held]
+
+    def _has_file(self, month: str, key_id: Any = ProtectionKey.id) -> Any:
+        return exists().where(UpdateFile.key_id == key_id, UpdateFile.month == month)
 
     async def count_done(self, month: str) -> int:
         """Protected keys that have their file for `month` already."""
         statement = self._protected(func.count()).where(self._has_file(month))
         return int(await self.session.scalar(statement) or 0)
 
-    async def claim_batch(
-        self, month: str, after: uuid.UUID | None, limit: int, valid_until: datetime
-    ) -> list[Any]:
-        """Takes the next `limit` keys due a file for `month` (by id, after `after`), moves
-        each one's sequence on and its programmed end, and returns them."""
-        due = self._protected(ProtectionKey.id).where(~self._has_file(month))
+    async def next_subscribed(self, after: uuid.UUID | None, limit: int) -> list[uuid.UUID]:
+        """The next `limit` keys with an active subscription, by key id after `after`: a walk
+        along the live-subscription index, the same cost for every batch."""
+        statement = (
+            select(ProtectionSubscription.key_id)
+            .where(ProtectionSubscription.status == "active")
+            .order_by(ProtectionSubscription.key_id)
+            .limit(limit)
+        )
         if after is not None:
-            due = due.where(ProtectionKey.id > after)
-        due = due.order_by(ProtectionKey.id).limit(limit).subquery()
+            statement = statement.where(ProtectionSubscription.key_id > after)
+        return list(await self.session.scalars(statement))
+
+    async def claim_due(
+        self, key_ids: list[uuid.UUID], month: str, valid_until: datetime
+    ) -> list[Any]:
+        """Of these subscribed keys, those due a file for `month` (programmable, none made this
+        month): moves each one's sequence on and its programmed end, and returns them by id."""
         # The table, not the mapped class: plain rows back, no ORM bookkeeping per key.
         keys = cast(Table, ProtectionKey.__table__)
+        # Joined as a set, not `= ANY(array)`: the planner then probes the key and file
+        # indexes per key of the batch instead of scanning whole tables for each batch.
+        batch = (
+            func.unnest(bindparam("key_ids", key_ids, type_=ARRAY(Uuid)))
+            .table_valued("id")
+            .render_derived()
+        )
         rows = await self.session.execute(
             update(keys)
-            .where(keys.c.id == due.c.id)
+            .where(
+                keys.c.id == batch.c.id,
+                *self._programmable(keys.c.id, keys.c.status),
+                ~self._has_file(month, keys.c.id),
+            )
             .values(
                 update_sequence=keys.c.update_sequence + 1,
                 programmed_until=func.greatest(keys.c.programmed_until, valid_until),

@@ -1,14 +1,15 @@
 """Rule 3: prolongation update files — on activation, then on the 1st of every month.
 
 An update file is a compact JWS (EdDSA) of `{serial, sequence, valid_until, licenses,
-issued_at}`, valid 30 days from when it was made. The monthly run takes the protected keys in
-batches by key id: one UPDATE moves each batch's sequences on, one query reads their licenses,
-the files are signed in memory and written with one INSERT, with their events — so memory
-stays bounded by the batch and the database does set work, not a row-by-row loop. (Signing in
-a worker process one batch behind was measured slower on two shared cores, so it signs
-inline.) A key has at most one file per business month (an activation file counts as its
-month's), so running a month again generates nothing, and the run of the current month catches
-up whatever the service missed while it was down.
+issued_at}`, valid 30 days from when it was made. The monthly run walks the keys with an
+active subscription in batches by key id: one UPDATE moves on the sequences of the batch's
+keys that are due, one query reads their licenses, the files are signed in memory and written
+with one INSERT, with their events — so memory stays bounded by the batch and the database
+does set work, not a row-by-row loop. (Signing in a worker process one batch behind was
+measured slower on two shared cores, so it signs inline.) A key has at most one file per
+business month (an activation file counts as its month's), so running a month again generates
+nothing, and the run of the current month catches up whatever the service missed while it was
+down.
 """
 
 import uuid
@@ -97,15 +98,15 @@ class UpdateFileService:
         already_done = await repository.count_done(month) if wait_for_lock else 0
         signer = await update_file_keys.signer(session)
         valid_until = now + VALIDITY
-        generated, after = 0, None
-        while True:
+        generated = 0
+        subscribed = await repository.next_subscribed(None, batch_size)
+        while subscribed:
             rows: list[KeyRow] = [
-                tuple(row)
-                for row in await repository.claim_batch(month, after, batch_size, valid_until)
+                tuple(row) for row in await repository.claim_due(subscribed, month, valid_until)
             ]
+            subscribed = await repository.next_subscribed(subscribed[-1], batch_size)
             if not rows:
-                break
-            after = rows[-1][0]
+                continue
             licenses = await repository.active_licenses([row[0] for row in rows])
             files, events = sign_files(signer, rows, licenses, now, valid_until, month, "monthly")
             await repository.add_signed(files)

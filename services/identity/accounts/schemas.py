@@ -2,13 +2,15 @@ import uuid
 
 from pydantic import BaseModel, Field
 
+from services.identity.organizations.schemas import Role
+
 
 class MeUser(BaseModel):
     id: uuid.UUID | None
     full_name: str | None
     email: str | None
     phone: str | None
-    roles: list[str]
+    roles: list[Role]
 
 
 class MeOrganization(BaseModel):

@@ -1,9 +1,10 @@
 """Every query of the organization read model."""
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import case, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +20,12 @@ class OrganizationRepository:
 
     async def get(self, organization_id: uuid.UUID) -> Organization | None:
         return await self.session.get(Organization, organization_id)
+
+    async def with_inn(self, inn: str) -> Sequence[Organization]:
+        """The organizations with this INN (several: subdivisions of one company)."""
+        return (
+            await self.session.scalars(select(Organization).where(Organization.inn == inn))
+        ).all()
 
     async def merge(self, values: dict[str, Any]) -> None:
         """Inserts the organization or brings it up to `values` where they are newer.

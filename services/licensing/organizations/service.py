@@ -63,6 +63,11 @@ class OrganizationReadModel:
     async def find(self, session: AsyncSession, organization_id: uuid.UUID) -> Organization | None:
         return await OrganizationRepository(session).get(organization_id)
 
+    async def only_one_with_inn(self, session: AsyncSession, inn: str) -> uuid.UUID | None:
+        """The organization with this INN, when exactly one is known (subdivisions share it)."""
+        found = await OrganizationRepository(session).with_inn(inn)
+        return found[0].id if len(found) == 1 else None
+
     async def get(self, session: AsyncSession, organization_id: uuid.UUID) -> Organization:
         """The organization, or 404: licensing has not heard of it (yet)."""
         organization = await OrganizationRepository(session).get(organization_id)

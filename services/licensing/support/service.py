@@ -134,13 +134,20 @@ class SupportService:
             raise InvalidInput("organization_id", "give organization_id or organization_inn")
         if asked.ends_at <= asked.starts_at:
             raise InvalidInput("ends_at", "must be after starts_at")
-        if asked.organization_id is not None:
-            await organization_read_model.get(session, asked.organization_id)
+        organization_id = asked.organization_id
+        if organization_id is not None:
+            await organization_read_model.get(session, organization_id)
+        elif asked.organization_inn is not None:
+            # The INN's organization has it at once; an INN no organization has registered yet
+            # (or that several subdivisions share) waits for registration by number.
+            organization_id = await organization_read_model.only_one_with_inn(
+                session, asked.organization_inn
+            )
         now = clock.now()
         certificate = SupportCertificate(
             number=asked.number or new_number("TP"),
             tier=asked.tier,
-            organization_id=asked.organization_id,
+            organization_id=organization_id,
             organization_inn=asked.organization_inn,
             products=list(dict.fromkeys(asked.products)),
             key_serials=list(dict.fromkeys(asked.key_serials)),
@@ -148,7 +155,7 @@ class SupportService:
             ends_at=asked.ends_at,
             status="active",
             partner_id=issuer.organization_id if issuer.kind == "api_key" else None,
-            registered_at=now if asked.organization_id is not None else None,
+            registered_at=now if organization_id is not None else None,
             created_at=now,
         )
         await self._add(session, certificate, f"A certificate numbered {certificate.number} exists")

@@ -7,6 +7,8 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from stdnum.ru import inn as inn_digits
+
 from services.licensing.app import definition
 from services.licensing.support.service import support_service
 from services.licensing.tests.factories import (
@@ -81,6 +83,39 @@ async def test_a_certificate_issued_for_an_organization_is_its_at_once(licensing
     assert (await licensing.client.get("/api/v1/support-certificates", headers=stranger)).json()[
         "items"
     ] == []
+
+
+def fresh_inn() -> str:
+    body = f"77{uuid.uuid4().int % 10**7:07d}"
+    return body + inn_digits.calc_company_check_digit(body)
+
+
+async def test_a_certificate_issued_for_the_inn_of_a_known_organization_is_its_at_once(licensing):
+    """An INN one registered organization has names it; only an INN no organization has
+    registered yet (or one several subdivisions share) waits for registration by number."""
+    inn, shared, unknown = fresh_inn(), fresh_inn(), fresh_inn()
+    org = await known_organization(licensing, inn=inn)
+    contact = await known_contact(licensing, org, "a@romashka.ru")
+    branches = [await known_organization(licensing, inn=shared) for _ in range(2)]
+    branch = await known_contact(licensing, branches[0], "b@romashka.ru")
+
+    issued = (await issue(licensing, organization_inn=inn)).json()
+    for_branches = (await issue(licensing, organization_inn=shared)).json()
+    waiting = (await issue(licensing, organization_inn=unknown)).json()
+
+    mine = (await licensing.client.get("/api/v1/support-certificates", headers=contact)).json()
+    assert [c["id"] for c in mine["items"]] == [issued["id"]]
+    assert await events_about(
+        licensing, "licensing.support.registered", "certificate_id", issued["id"]
+    )
+    theirs = (await licensing.client.get("/api/v1/support-certificates", headers=branch)).json()
+    assert theirs["items"] == []
+    for certificate in (for_branches, waiting):
+        assert not await events_about(
+            licensing, "licensing.support.registered", "certificate_id", certificate["id"]
+        )
+    # The branch that registers it by number has it.
+    assert (await register(licensing, branch, for_branches["number"])).status_code == 200
 
 
 async def test_registration_by_number_refuses_each_case_with_its_own_reason(licensing):
