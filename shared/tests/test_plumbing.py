@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.bus.consumer import handler_clock, handler_outbox, handler_settings
+from shared.bus.envelope import Envelope
 from shared.bus.outbox import Outbox
 from shared.clock import Clock, ManualClock
 from shared.config import PlatformSettings
@@ -26,6 +27,7 @@ from shared.service import Runtime, create_service_app
 from shared.testing.plugin import running
 from shared.tests.conftest import (
     BusProbe,
+    consumer_bus,
     effects,
     probe_definition,
     producer_bus,
@@ -201,6 +203,34 @@ async def test_a_job_publishes_through_its_runtime_s_clock_and_outbox(
     assert seen == [(clock, runtime.outbox, platform_settings)]
     assert seen[0][2] is platform_settings
     assert staged == 1
+
+
+async def test_event_handlers_find_the_runtime_s_settings_alone_and_in_a_batch(
+    platform_settings, clean_probe_tables
+):
+    """A handler reads the settings the service was started with, whether its event is applied
+    in a transaction of its own or with the producer's other waiting events."""
+    seen: list[PlatformSettings] = []
+
+    async def handler(session: AsyncSession, payload: BusProbe, envelope: Envelope) -> None:
+        seen.append(handler_settings(session, PlatformSettings))
+
+    clock = ManualClock()
+    runtime = Runtime(
+        probe_definition("plumbing_settings", description="plumbing test", bus=consumer_bus),
+        platform_settings,
+        clock,
+    )
+    envelopes = [
+        Envelope.wrap(BusProbe(n=n), producer="test", occurred_at=clock.now()) for n in range(3)
+    ]
+    try:
+        assert await runtime.consumer.apply(envelopes[0], BusProbe(n=0), handler)
+        batch = [(None, envelope, BusProbe(n=n), handler) for n, envelope in enumerate(envelopes)]
+        assert await runtime.consumer.apply_batch(batch[1:]) == [True, True]  # type: ignore[arg-type]
+    finally:
+        await runtime.close()
+    assert len(seen) == 3 and all(settings is platform_settings for settings in seen)
 
 
 @pytest.mark.parametrize("service", ["identity", "licensing", "helpdesk", "dongle"])
