@@ -12,6 +12,7 @@ from services.dongle.tests.bus import handled, organization_registered
 from shared.bus.envelope import Envelope
 from shared.events.licensing import PartnerCustomerLinked
 from shared.testing.bus import envelope_of
+from shared.testing.events import unique_inn
 
 
 def codemeter_serial() -> str:
@@ -240,11 +241,12 @@ async def test_a_partner_imports_keys_only_for_itself_and_its_customers(dongle):
     partner_org, rival = uuid.uuid4(), uuid.uuid4()
     customer, rivals_customer, bystander = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     linked = customer_linked(partner_org, customer)
+    customers_inn, rivals_inn, bystanders_inn = unique_inn(), unique_inn(), unique_inn()
     await handled(
         dongle,
-        envelope_of(organization_registered(customer, "5001007329")),
-        envelope_of(organization_registered(rivals_customer, "7736207543")),
-        envelope_of(organization_registered(bystander, "7707083893")),
+        envelope_of(organization_registered(customer, customers_inn)),
+        envelope_of(organization_registered(rivals_customer, rivals_inn)),
+        envelope_of(organization_registered(bystander, bystanders_inn)),
         customer_linked(rival, rivals_customer),
         linked,
         linked,  # delivered twice
@@ -260,11 +262,11 @@ async def test_a_partner_imports_keys_only_for_itself_and_its_customers(dongle):
         await imports(organization_id=str(o)) for o in (rivals_customer, bystander, uuid.uuid4())
     ]
     by_inn = [
-        await imports(organization_inn=inn) for inn in ("7736207543", "7707083893", "7811009871")
+        await imports(organization_inn=inn) for inn in (rivals_inn, bystanders_inn, unique_inn())
     ]
     accepted = [
         await imports(organization_id=str(customer)),
-        await imports(organization_inn="5001007329"),
+        await imports(organization_inn=customers_inn),
         await imports(organization_id=str(partner_org)),  # its own key
     ]
 

@@ -16,6 +16,7 @@ from services.licensing.tests.factories import (
     unique_number,
     upload,
 )
+from shared.testing.events import unique_inn
 
 LINKED = "licensing.partner.customer_linked"
 PARTNER_KEY = ("contracts:write", "licenses:write")
@@ -95,15 +96,24 @@ async def test_a_partners_activation_code_registered_by_a_customer_links_it(lice
 
 async def test_a_partners_certificate_links_its_organization_when_it_becomes_theirs(licensing):
     partner = await known_organization(licensing)
-    by_id = await known_organization(licensing, inn="7736207543")
-    by_inn = await known_organization(licensing, inn="7707083893")
-    contact = await known_contact(licensing, by_inn, "a@romashka.ru")
+    by_id = await known_organization(licensing, inn=unique_inn())
+    known_inn = unique_inn()
+    by_inn = await known_organization(licensing, inn=known_inn)
     key = licensing.as_api_key(partner, PARTNER_KEY)
 
     direct = await issue_certificate(licensing, key, organization_id=str(by_id))
     await issue_certificate(licensing, key, organization_id=str(by_id))  # linked already
-    waiting = await issue_certificate(licensing, key, organization_inn="7707083893")
-    assert await links_of(licensing, partner) == [(str(by_id), "support_certificate", direct["id"])]
+    # The INN of one registered organization: that organization's at once.
+    at_once = await issue_certificate(licensing, key, organization_inn=known_inn)
+    # An INN nobody has registered yet: the certificate waits for registration by number.
+    later_inn = unique_inn()
+    waiting = await issue_certificate(licensing, key, organization_inn=later_inn)
+    assert await links_of(licensing, partner) == [
+        (str(by_id), "support_certificate", direct["id"]),
+        (str(by_inn), "support_certificate", at_once["id"]),
+    ]
+    registers = await known_organization(licensing, inn=later_inn)
+    contact = await known_contact(licensing, registers, "a@romashka.ru")
     registered = await licensing.client.post(
         "/api/v1/support-certificates/register",
         json={"number": waiting["number"]},
@@ -113,7 +123,8 @@ async def test_a_partners_certificate_links_its_organization_when_it_becomes_the
     assert registered.status_code == 200, registered.text
     assert await links_of(licensing, partner) == [
         (str(by_id), "support_certificate", direct["id"]),
-        (str(by_inn), "support_certificate", waiting["id"]),
+        (str(by_inn), "support_certificate", at_once["id"]),
+        (str(registers), "support_certificate", waiting["id"]),
     ]
 
 
