@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus.outbox import Outbox
 from shared.clock import Clock
+from shared.config import PlatformSettings
 from shared.db import advisory_key
 
 log = structlog.get_logger(__name__)
@@ -38,12 +39,14 @@ class JobRunner:
         sessionmaker: async_sessionmaker[AsyncSession],
         clock: Clock,
         outbox: Outbox | None = None,
+        settings: PlatformSettings | None = None,
     ) -> None:
         self.service = service
         self.jobs = {job.name: job for job in jobs}
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.outbox = outbox
+        self.settings = settings
 
     async def run_once(self, name: str) -> bool:
         """Runs one job in a transaction if no replica is running it; True when it ran here."""
@@ -52,7 +55,7 @@ class JobRunner:
             key = advisory_key(f"job:{self.service}:{name}")
             if not await session.scalar(select(func.pg_try_advisory_xact_lock(key))):
                 return False
-            session.info.update(clock=self.clock, outbox=self.outbox)
+            session.info.update(clock=self.clock, outbox=self.outbox, settings=self.settings)
             await job.run(session, self.clock)
             return True
 

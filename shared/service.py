@@ -137,6 +137,7 @@ class Runtime:
             broker=self.broker,
             clock=clock,
             outbox=self.outbox,
+            settings=settings,
             retry_delay_seconds=settings.bus_retry_delay_seconds,
             attempts=settings.bus_delivery_limit,
             max_stall_seconds=settings.bus_max_stall_seconds,
@@ -155,6 +156,7 @@ class Runtime:
             sessionmaker=self.sessionmaker,
             clock=clock,
             outbox=self.outbox,
+            settings=settings,
         )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

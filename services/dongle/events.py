@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.dongle.invoices.service import invoice_service
 from services.dongle.licenses.service import LicenseState, license_service
 from services.dongle.maintenance.service import maintenance_service
-from services.dongle.models import Organization
+from services.dongle.models import Organization, partner_customers
 from services.dongle.protection.service import protection_service
 from shared.bus.consumer import EventHandlers, handler_clock, handler_outbox
 from shared.bus.envelope import Envelope
@@ -26,12 +26,16 @@ from shared.events.licensing import (
     LicenseReinstated,
     LicenseRenewed,
     LicenseSuspended,
+    PartnerCustomerLinked,
     SupportExpired,
     SupportRegistered,
     SupportRenewed,
 )
 
 handlers = EventHandlers()
+
+# The organizations a partner imports keys for (a link, once made, stays).
+handlers.on(PartnerCustomerLinked)(partner_customers.apply)
 
 
 @handlers.on(OrganizationRegistered)

@@ -31,6 +31,7 @@ from uuid6 import uuid7
 from shared.bus.tables import bus_tables
 from shared.db import schema_metadata
 from shared.idempotency import idempotency_table
+from shared.partners import PartnerCustomers
 
 SCHEMA = "dongle"
 
@@ -41,6 +42,8 @@ class Base(DeclarativeBase):
 
 bus = bus_tables(Base.metadata)
 idempotency = idempotency_table(Base.metadata)
+# licensing's partner ↔ customer links: the organizations a partner imports keys for.
+partner_customers = PartnerCustomers(Base.metadata)
 
 Timestamp = DateTime(timezone=True)
 Money = Numeric(15, 2)

@@ -8,10 +8,17 @@ from services.helpdesk.certificates.service import (
     person_service,
     protection_service,
 )
-from services.helpdesk.config import get_settings
+from services.helpdesk.config import Settings
+from services.helpdesk.models import partner_customers
 from services.helpdesk.notifications.service import notification_service
 from services.helpdesk.tickets.renewals import renewal_service
-from shared.bus.consumer import EventHandlers, Handler, handler_clock, handler_outbox
+from shared.bus.consumer import (
+    EventHandlers,
+    Handler,
+    handler_clock,
+    handler_outbox,
+    handler_settings,
+)
 from shared.bus.envelope import Envelope, EventPayload
 from shared.events.dongle import (
     ProtectionActivated,
@@ -28,6 +35,7 @@ from shared.events.identity import (
     UserUpdated,
 )
 from shared.events.licensing import (
+    PartnerCustomerLinked,
     RenewalRejected,
     SupportExpired,
     SupportRegistered,
@@ -51,6 +59,8 @@ READ_MODELS: list[tuple[Handler, tuple[type[EventPayload], ...]]] = [
         protection_service.apply,
         (ProtectionActivated, ProtectionLapsed, ProtectionResumed, ProtectionCancelled),
     ),
+    # The organizations a partner opens tickets for (a link, once made, stays).
+    (partner_customers.apply, (PartnerCustomerLinked,)),
 ]
 for apply, event_types in READ_MODELS:
     for event_type in event_types:
@@ -78,7 +88,11 @@ async def renewal_rejected(
 async def _answer_in_ticket(session: AsyncSession, event: SupportRenewed | RenewalRejected) -> None:
     """Licensing's answer to a ticket's renewal request (rule 7) is posted into that ticket."""
     await renewal_service.answer(
-        session, handler_clock(session), handler_outbox(session), get_settings(), event
+        session,
+        handler_clock(session),
+        handler_outbox(session),
+        handler_settings(session, Settings),
+        event,
     )
 
 

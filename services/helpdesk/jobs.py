@@ -4,10 +4,10 @@ each effect guarded in the database too, so that two replicas never apply one tw
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.helpdesk.calendar.bootstrap import seed_production_calendar
-from services.helpdesk.config import Settings, get_settings
+from services.helpdesk.config import Settings
 from services.helpdesk.notifications.service import notification_service
 from services.helpdesk.tickets.service import ticket_service
-from shared.bus.consumer import handler_outbox
+from shared.bus.consumer import handler_outbox, handler_settings
 from shared.clock import Clock
 from shared.jobs import Job, JobFn
 from shared.mail import Mailer
@@ -25,7 +25,9 @@ async def mark_sla_breaches(session: AsyncSession, clock: Clock) -> None:
 
 async def auto_close_tickets(session: AsyncSession, clock: Clock) -> None:
     """Rule 5: tickets waiting for a customer who did not react close with reason `auto`."""
-    await ticket_service.auto_close(session, clock, handler_outbox(session), get_settings())
+    await ticket_service.auto_close(
+        session, clock, handler_outbox(session), handler_settings(session, Settings)
+    )
 
 
 def send_notifications(settings: Settings) -> JobFn:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.bus.tables import bus_tables
 from shared.db import schema_metadata
 from shared.idempotency import idempotency_table
+from shared.partners import PartnerCustomers
 
 SCHEMA = "helpdesk"
 
@@ -35,6 +36,8 @@ class Base(DeclarativeBase):
 
 bus = bus_tables(Base.metadata)
 idempotency = idempotency_table(Base.metadata)
+# licensing's partner ↔ customer links: the organizations a partner opens tickets for.
+partner_customers = PartnerCustomers(Base.metadata)
 
 Timestamp = DateTime(timezone=True)
 

@@ -11,6 +11,7 @@ from services.licensing.events import handlers
 from services.licensing.jobs import jobs
 from services.licensing.licenses.endpoints import router as licenses_router
 from services.licensing.models import Base, bus, idempotency
+from services.licensing.partners.service import link_earlier_customers
 from services.licensing.support.endpoints import router as support_router
 from services.licensing.uploads.endpoints import router as uploads_router
 from shared.clock import Clock
@@ -58,7 +59,7 @@ definition = ServiceDefinition(
     ],
     handlers=handlers,
     jobs=jobs,
-    startup=[ensure_default_catalogue],
+    startup=[ensure_default_catalogue, link_earlier_customers],
 )
 
 

@@ -416,3 +416,18 @@ class LostKey(Base):
     # When dongle moved the licenses onto `new_serial` (its event's time).
     restored_at: Mapped[datetime | None] = mapped_column(Timestamp)
     new_serial: Mapped[str | None] = mapped_column(String(64))
+
+
+class PartnerCustomer(Base):
+    """A partner and one of its customers: an organization that holds a contract or license the
+    partner imported, or a support certificate it issued. Written once per pair, with
+    `licensing.partner.customer_linked` in the same transaction; never removed."""
+
+    __tablename__ = "partner_customers"
+
+    partner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    # What linked them first: `contract`, `license` or `support_certificate`, and its id.
+    source: Mapped[str] = mapped_column(String(20))
+    source_id: Mapped[uuid.UUID] = mapped_column()
+    linked_at: Mapped[datetime] = mapped_column(Timestamp)

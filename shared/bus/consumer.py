@@ -34,10 +34,12 @@ from shared.bus.outbox import Outbox
 from shared.bus.tables import BusTables
 from shared.bus.topology import Topology, declare_service_queue
 from shared.clock import Clock
+from shared.config import PlatformSettings
 
 log = structlog.get_logger(__name__)
 
 P = TypeVar("P", bound=EventPayload)
+SettingsT = TypeVar("SettingsT", bound=PlatformSettings)
 Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
 Parsed = tuple[AbstractIncomingMessage, Envelope, EventPayload, Handler]
 
@@ -53,6 +55,18 @@ def handler_clock(session: AsyncSession) -> Clock:
     test's ManualClock under test)."""
     clock: Clock = session.info["clock"]
     return clock
+
+
+def handler_settings(session: AsyncSession, kind: type[SettingsT]) -> SettingsT:
+    """Inside an event handler or a scheduled job (`shared.jobs`): the runtime's settings as
+    the service's own class, exactly those the service was started with (a test's overrides
+    included), like `Runtime.settings_as` — never a fresh read of the environment."""
+    settings = session.info.get("settings")
+    if not isinstance(settings, kind):
+        raise RuntimeError(
+            f"this consumer or job runner runs with {type(settings).__name__}, not {kind.__name__}"
+        )
+    return settings
 
 
 def handler_outbox(session: AsyncSession) -> Outbox:
@@ -105,6 +119,7 @@ class EventConsumer:
         broker: BrokerConnection,
         clock: Clock,
         outbox: Outbox | None = None,
+        settings: PlatformSettings | None = None,
         prefetch: int = 50,
         retry_delay_seconds: float = 0.5,
         attempts: int = 5,
@@ -117,6 +132,7 @@ class EventConsumer:
         self.broker = broker
         self.clock = clock
         self.outbox = outbox
+        self.settings = settings
         self.prefetch = prefetch
         self.retry_delay_seconds = retry_delay_seconds
         self.attempts = attempts
@@ -303,7 +319,7 @@ class EventConsumer:
     async def apply(self, envelope: Envelope, payload: EventPayload, handler: Handler) -> bool:
         """Records the event id and runs the handler in one transaction; False if seen before."""
         async with self.sessionmaker() as session, session.begin():
-            session.info.update(clock=self.clock, outbox=self.outbox)
+            session.info.update(clock=self.clock, outbox=self.outbox, settings=self.settings)
             return await self._apply_in(session, envelope, payload, handler)
 
     async def apply_batch(self, items: list[Parsed]) -> list[bool]:
@@ -318,7 +334,7 @@ class EventConsumer:
                 self.sessionmaker() as session,
                 session.begin(),
             ):
-                session.info.update(clock=self.clock, outbox=self.outbox)
+                session.info.update(clock=self.clock, outbox=self.outbox, settings=self.settings)
                 for _, envelope, payload, handler in items:
                     try:
                         async with session.begin_nested():

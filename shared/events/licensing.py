@@ -186,6 +186,35 @@ class LicenseReinstated(_LicenseStateChanged):
     )
 
 
+PartnerLinkSource = Literal["contract", "license", "support_certificate"]
+"""What made an organization a partner's customer."""
+
+
+class PartnerCustomerLinked(Event):
+    """An organization became a partner's customer: it now holds a contract or a license the
+    partner imported, or a support certificate the partner issued. Published once per partner
+    and organization, when the first such document reaches the organization; a link is never
+    undone (the partner keeps following the tickets and keys it handled).
+
+    Consumed by helpdesk (a partner opens tickets only for its customers) and dongle (a partner
+    imports protection keys only for its customers).
+    """
+
+    event_type: ClassVar[str] = "licensing.partner.customer_linked"
+    consumers: ClassVar[tuple[Service, ...]] = ("helpdesk", "dongle")
+
+    partner_id: UUID = Field(
+        description="The partner's organization (the organization its API keys belong to)."
+    )
+    organization_id: UUID = Field(description="The customer organization.")
+    source: PartnerLinkSource = Field(
+        description="What linked them: a `contract` or `license` the partner imported, or a "
+        "`support_certificate` it issued."
+    )
+    source_id: UUID = Field(description="That contract's, license's or certificate's id.")
+    linked_at: UtcDateTime = Field(description="When the organization became its customer.")
+
+
 class _SupportCertificate(Event):
     """Common fields of a support certificate's events."""
 

@@ -4,7 +4,10 @@
 with the fields a test needs changed.
 """
 
+import random
 from typing import Any, TypeVar
+
+from stdnum.ru import inn as inn_digits
 
 from shared.bus.envelope import EventPayload
 
@@ -165,6 +168,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "amount": "4900.00",
         "paid_at": "2026-03-02T09:30:00Z",
     },
+    "licensing.partner.customer_linked": {
+        "partner_id": OTHER,
+        "organization_id": ORG,
+        "source": "license",
+        "source_id": LICENSE,
+        "linked_at": "2026-11-22T10:15:00Z",
+    },
     "licensing.renewal.rejected": {
         "reference": TICKET_REF,
         "organization_id": ORG,
@@ -255,3 +265,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
 def sample(model: type[P], **changes: Any) -> P:
     """The event's sample payload, with `changes`, validated as `model`."""
     return model.model_validate({**SAMPLES[model.event_type], **changes})
+
+
+def unique_inn() -> str:
+    """A valid company INN no other test is likely to use: an organization registered with it
+    is the only one with that INN in the run's shared database."""
+    body = f"77{random.randint(0, 10**7 - 1):07d}"
+    return body + inn_digits.calc_company_check_digit(body)

@@ -57,7 +57,11 @@ TABLE_TYPES = [
     "helpdesk.ticket.status_changed",
 ]
 # Events added where the spec needs them (see docs/events.md).
-ADDED_TYPES = ["identity.user.updated", "identity.data_change.requested"]
+ADDED_TYPES = [
+    "identity.user.updated",
+    "identity.data_change.requested",
+    "licensing.partner.customer_linked",
+]
 
 # One value per case that breaks a rule of our contract (a check digit, a closed set of values,
 # money precision, a cross-field rule): (event type, field, value); each must be refused.
@@ -72,6 +76,8 @@ WRONG: list[tuple[str, str, Any]] = [
     ("licensing.invoice.issued", "items", []),
     ("licensing.license.issued", "seats", 0),
     ("licensing.renewal.rejected", "reason", "because"),
+    ("licensing.partner.customer_linked", "source", "invoice"),
+    ("licensing.partner.customer_linked", "linked_at", "2026-11-22T10:15:00"),  # naive
     ("identity.organization.registered", "inn", "7707083894"),  # wrong check digit
     ("identity.organization.registered", "kpp", "77360100"),
     ("identity.organization.registered", "resident", False),  # RU is resident

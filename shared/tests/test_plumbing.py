@@ -15,9 +15,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.bus.consumer import handler_clock, handler_outbox
+from shared.bus.consumer import handler_clock, handler_outbox, handler_settings
+from shared.bus.envelope import Envelope
 from shared.bus.outbox import Outbox
 from shared.clock import Clock, ManualClock
+from shared.config import PlatformSettings
 from shared.db import SessionDep, create_engine, create_sessionmaker
 from shared.ids import uuid7_many
 from shared.jobs import Job, JobRunner
@@ -25,6 +27,7 @@ from shared.service import Runtime, create_service_app
 from shared.testing.plugin import running
 from shared.tests.conftest import (
     BusProbe,
+    consumer_bus,
     effects,
     probe_definition,
     producer_bus,
@@ -161,12 +164,23 @@ async def test_a_job_runs_on_one_replica_at_a_time(platform_settings):
 async def test_a_job_publishes_through_its_runtime_s_clock_and_outbox(
     platform_settings, clean_probe_tables
 ):
-    """Every service's jobs find the runtime's clock and outbox on their session, as event
-    handlers do; the event is staged in the job's own transaction."""
-    seen: list[tuple[Clock, Outbox]] = []
+    """Every service's jobs find the runtime's clock, outbox and settings on their session, as
+    event handlers do; the event is staged in the job's own transaction."""
+    seen: list[tuple[Clock, Outbox, PlatformSettings]] = []
+
+    class OtherSettings(PlatformSettings):
+        pass
 
     async def publishing(session: AsyncSession, clock: Clock) -> None:
-        seen.append((handler_clock(session), handler_outbox(session)))
+        seen.append(
+            (
+                handler_clock(session),
+                handler_outbox(session),
+                handler_settings(session, PlatformSettings),
+            )
+        )
+        with pytest.raises(RuntimeError, match="OtherSettings"):
+            handler_settings(session, OtherSettings)  # not the class the service runs with
         await handler_outbox(session).add(session, BusProbe(n=4242))
 
     definition = probe_definition(
@@ -186,8 +200,37 @@ async def test_a_job_publishes_through_its_runtime_s_clock_and_outbox(
             )
     finally:
         await runtime.close()
-    assert seen == [(clock, runtime.outbox)]
+    assert seen == [(clock, runtime.outbox, platform_settings)]
+    assert seen[0][2] is platform_settings
     assert staged == 1
+
+
+async def test_event_handlers_find_the_runtime_s_settings_alone_and_in_a_batch(
+    platform_settings, clean_probe_tables
+):
+    """A handler reads the settings the service was started with, whether its event is applied
+    in a transaction of its own or with the producer's other waiting events."""
+    seen: list[PlatformSettings] = []
+
+    async def handler(session: AsyncSession, payload: BusProbe, envelope: Envelope) -> None:
+        seen.append(handler_settings(session, PlatformSettings))
+
+    clock = ManualClock()
+    runtime = Runtime(
+        probe_definition("plumbing_settings", description="plumbing test", bus=consumer_bus),
+        platform_settings,
+        clock,
+    )
+    envelopes = [
+        Envelope.wrap(BusProbe(n=n), producer="test", occurred_at=clock.now()) for n in range(3)
+    ]
+    try:
+        assert await runtime.consumer.apply(envelopes[0], BusProbe(n=0), handler)
+        batch = [(None, envelope, BusProbe(n=n), handler) for n, envelope in enumerate(envelopes)]
+        assert await runtime.consumer.apply_batch(batch[1:]) == [True, True]  # type: ignore[arg-type]
+    finally:
+        await runtime.close()
+    assert len(seen) == 3 and all(settings is platform_settings for settings in seen)
 
 
 @pytest.mark.parametrize("service", ["identity", "licensing", "helpdesk", "dongle"])

@@ -29,8 +29,8 @@ def key_viewer(principal: Principal) -> KeyViewer:
         return KeyViewer(None)
     if principal.kind == "user" and principal.organization_id is not None:
         return KeyViewer(principal.organization_id)
-    # An accountant sees only money documents; a partner's view of its customers' keys
-    # needs the partner-customer link licensing does not publish yet.
+    # An accountant sees only money documents. A partner's key imports keys for its customers
+    # (`_key_importer`) but reads none: no endpoint here declares the `read` scope yet.
     raise Forbidden("Protection keys are shown to the organization's contacts and to staff")
 
 

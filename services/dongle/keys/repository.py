@@ -7,7 +7,13 @@ from sqlalchemy import Select, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dongle.models import KeyLicense, Organization, ProtectionKey, ProtectionSubscription
+from services.dongle.models import (
+    KeyLicense,
+    Organization,
+    ProtectionKey,
+    ProtectionSubscription,
+    partner_customers,
+)
 from shared.pagination import PageParams, paginate
 
 
@@ -67,9 +73,16 @@ class KeyRepository:
         )
         return {subscription.key_id: subscription for subscription in rows}
 
-    async def organizations_with_inn(self, inn: str) -> list[uuid.UUID]:
-        """At most two: enough to tell one organization from an ambiguous INN."""
-        rows = await self.session.scalars(
-            select(Organization.id).where(Organization.inn == inn).limit(2)
-        )
+    async def organizations_with_inn(
+        self, inn: str, partner_id: uuid.UUID | None = None
+    ) -> list[uuid.UUID]:
+        """At most two: enough to tell one organization from an ambiguous INN. With a partner:
+        only the partner itself and its customers."""
+        statement = select(Organization.id).where(Organization.inn == inn)
+        if partner_id is not None:
+            customers = partner_customers.of(partner_id)
+            statement = statement.where(
+                (Organization.id == partner_id) | Organization.id.in_(customers)
+            )
+        rows = await self.session.scalars(statement.limit(2))
         return list(rows)

@@ -1,5 +1,5 @@
-"""Rule 1: protection keys — imported by an admin or a partner, or met in a license event —
-seen by their organization and by staff.
+"""Rule 1: protection keys — imported by an admin or a partner (for itself or a customer
+licensing linked to it), or met in a license event — seen by their organization and by staff.
 
 A key of another organization is answered like a key that does not exist (404), so a serial
 tells a customer nothing about keys that are not its own.
@@ -15,7 +15,7 @@ from services.dongle.keys.auth import KeyViewer, key_contact
 from services.dongle.keys.repository import KeyRepository
 from services.dongle.keys.schemas import KeyImport, KeyRead
 from services.dongle.maintenance.repository import MaintenanceRepository
-from services.dongle.models import ProtectionKey
+from services.dongle.models import ProtectionKey, partner_customers
 from shared.auth import Principal
 from shared.clock import Clock
 from shared.pagination import PageParams
@@ -34,9 +34,18 @@ class KeyService:
         if asked.kind == "codemeter" and not CODEMETER_SERIAL.fullmatch(asked.serial):
             raise InvalidInput("serial", "a CodeMeter serial reads like 3-1234567")
         keys = KeyRepository(session)
+        # A partner imports keys for itself and its customers only; any other organization
+        # reads like one that does not exist.
+        partner_id = caller.organization_id if caller.kind == "api_key" else None
         organization_id = asked.organization_id
+        if (
+            partner_id is not None
+            and organization_id not in (None, partner_id)
+            and not await partner_customers.is_customer(session, partner_id, organization_id)
+        ):
+            raise InvalidInput("organization_id", "no customer organization with this id is known")
         if organization_id is None and asked.organization_inn is not None:
-            found = await keys.organizations_with_inn(asked.organization_inn)
+            found = await keys.organizations_with_inn(asked.organization_inn, partner_id)
             if not found:
                 raise InvalidInput("organization_inn", "no registered organization has this INN")
             if len(found) > 1:

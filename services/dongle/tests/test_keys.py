@@ -1,13 +1,18 @@
-"""Rule 1: protection keys imported by an admin; a contact sees only its organization's keys,
-staff see every key, and another organization's key is a 404, never a 403."""
+"""Rule 1: protection keys imported by an admin, or by a partner for itself and its customers;
+a contact sees only its organization's keys, staff see every key, and another organization's
+key is a 404, never a 403."""
 
 import uuid
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from services.dongle.models import ProtectionKey
+from services.dongle.models import ProtectionKey, partner_customers
 from services.dongle.tests.bus import handled, organization_registered
+from shared.bus.envelope import Envelope
+from shared.events.licensing import PartnerCustomerLinked
 from shared.testing.bus import envelope_of
+from shared.testing.events import unique_inn
 
 
 def codemeter_serial() -> str:
@@ -204,11 +209,23 @@ async def test_accountants_partners_and_strangers_see_no_keys(dongle):
         assert (listed.status_code, one.status_code) == (status, status)
 
 
+def customer_linked(partner: uuid.UUID, customer: uuid.UUID) -> Envelope:
+    return envelope_of(
+        PartnerCustomerLinked(
+            partner_id=partner,
+            organization_id=customer,
+            source="contract",
+            source_id=uuid.uuid4(),
+            linked_at=datetime.now(UTC),
+        )
+    )
+
+
 async def test_a_partner_imports_a_key_by_its_customers_inn(dongle):
-    customer = uuid.uuid4()
+    customer, partner_org = uuid.uuid4(), uuid.uuid4()
     registered = envelope_of(organization_registered(customer, "5001007329"))
-    await handled(dongle, registered, registered)
-    partner = dongle.as_api_key(uuid.uuid4(), scopes=("licenses:write",))
+    await handled(dongle, registered, registered, customer_linked(partner_org, customer))
+    partner = dongle.as_api_key(partner_org, scopes=("licenses:write",))
     body = {"serial": codemeter_serial(), "kind": "codemeter", "organization_inn": "5001007329"}
     retry = {**partner, "Idempotency-Key": f"import-{body['serial']}"}
 
@@ -220,10 +237,59 @@ async def test_a_partner_imports_a_key_by_its_customers_inn(dongle):
     assert fresh.status_code == 409  # without the header a retry is a second import
 
 
+async def test_a_partner_imports_keys_only_for_itself_and_its_customers(dongle):
+    partner_org, rival = uuid.uuid4(), uuid.uuid4()
+    customer, rivals_customer, bystander = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    linked = customer_linked(partner_org, customer)
+    customers_inn, rivals_inn, bystanders_inn = unique_inn(), unique_inn(), unique_inn()
+    await handled(
+        dongle,
+        envelope_of(organization_registered(customer, customers_inn)),
+        envelope_of(organization_registered(rivals_customer, rivals_inn)),
+        envelope_of(organization_registered(bystander, bystanders_inn)),
+        customer_linked(rival, rivals_customer),
+        linked,
+        linked,  # delivered twice
+        customer_linked(partner_org, customer),  # stated again: still one link
+    )
+    partner = dongle.as_api_key(partner_org, scopes=("licenses:write",))
+
+    async def imports(**owner):
+        body = {"serial": codemeter_serial(), "kind": "codemeter", **owner}
+        return await dongle.client.post("/api/v1/keys", json=body, headers=partner)
+
+    by_id = [
+        await imports(organization_id=str(o)) for o in (rivals_customer, bystander, uuid.uuid4())
+    ]
+    by_inn = [
+        await imports(organization_inn=inn) for inn in (rivals_inn, bystanders_inn, unique_inn())
+    ]
+    accepted = [
+        await imports(organization_id=str(customer)),
+        await imports(organization_inn=customers_inn),
+        await imports(organization_id=str(partner_org)),  # its own key
+    ]
+
+    # Another partner's customer, an organization with nothing of this partner's and one that
+    # does not exist read the same, by id and by INN.
+    assert [r.status_code for r in by_id + by_inn] == [422] * 6
+    assert len({r.text for r in by_id}) == 1 and len({r.text for r in by_inn}) == 1
+    assert [r.status_code for r in accepted] == [201, 201, 201]
+    assert [r.json()["organization_id"] for r in accepted] == [str(customer)] * 2 + [
+        str(partner_org)
+    ]
+    # An admin imports for any organization.
+    assert (await import_key(dongle, bystander)).status_code == 201
+    async with dongle.app.state.sessionmaker() as session:
+        links = await session.scalars(partner_customers.of(partner_org))
+        assert list(links) == [customer]
+
+
 async def test_a_retried_partner_import_with_the_same_idempotency_key_is_replayed(dongle):
-    customer = uuid.uuid4()
+    customer, partner_org = uuid.uuid4(), uuid.uuid4()
+    await handled(dongle, customer_linked(partner_org, customer))
     headers = {
-        **dongle.as_api_key(uuid.uuid4(), scopes=("licenses:write",)),
+        **dongle.as_api_key(partner_org, scopes=("licenses:write",)),
         "Idempotency-Key": str(uuid.uuid4()),
     }
     body = {"serial": codemeter_serial(), "kind": "codemeter", "organization_id": str(customer)}
@@ -249,16 +315,18 @@ async def test_an_inn_no_organization_has_is_422_naming_the_field(dongle):
 
 
 async def test_an_inn_shared_by_several_organizations_asks_for_the_id(dongle):
-    head, branch = uuid.uuid4(), uuid.uuid4()
+    head, branch, partner = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     await handled(
         dongle,
         envelope_of(organization_registered(head, "7707083893")),
         envelope_of(organization_registered(branch, "7707083893")),
+        customer_linked(partner, head),
+        customer_linked(partner, branch),
     )
     response = await dongle.client.post(
         "/api/v1/keys",
         json={"serial": codemeter_serial(), "kind": "codemeter", "organization_inn": "7707083893"},
-        headers=dongle.as_api_key(uuid.uuid4(), scopes=("licenses:write",)),
+        headers=dongle.as_api_key(partner, scopes=("licenses:write",)),
     )
     assert response.status_code == 422
     assert [error["field"] for error in response.json()["errors"]] == ["organization_inn"]

@@ -47,20 +47,6 @@ class CertificateRepository:
     async def get(self, certificate_id: uuid.UUID) -> SupportCertificate | None:
         return await self.session.get(SupportCertificate, certificate_id)
 
-    async def knows_organization(self, organization_id: uuid.UUID) -> bool:
-        found = await self.session.scalar(
-            select(SupportCertificate.id)
-            .where(SupportCertificate.organization_id == organization_id)
-            .limit(1)
-        )
-        if found is not None:
-            return True
-        return (
-            await self.session.scalar(
-                select(Person.id).where(Person.organization_id == organization_id).limit(1)
-            )
-        ) is not None
-
 
 class PersonRepository:
     def __init__(self, session: AsyncSession) -> None:

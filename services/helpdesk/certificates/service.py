@@ -84,9 +84,6 @@ class CertificateService:
             )
         return covering[0]
 
-    async def knows_organization(self, session: AsyncSession, organization_id: uuid.UUID) -> bool:
-        return await CertificateRepository(session).knows_organization(organization_id)
-
 
 def _is_active(certificate: SupportCertificate, now: datetime) -> bool:
     if certificate.status != "active" or certificate.ends_at is None:

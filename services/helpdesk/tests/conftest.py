@@ -18,7 +18,7 @@ from services.helpdesk.models import SupportCertificate, Ticket, TicketMessage, 
 from shared.auth import Principal
 from shared.bus.envelope import Envelope
 from shared.clock import ManualClock, business_zone
-from shared.events.licensing import SupportRegistered
+from shared.events.licensing import PartnerCustomerLinked, SupportRegistered
 from shared.testing.bus import publish
 from shared.testing.harness import ServiceHarness
 from shared.testing.plugin import eventually, running
@@ -111,6 +111,26 @@ async def register_certificate(
     )
     await applied(harness, envelope)
     return number
+
+
+async def link_partner(
+    harness: HelpdeskHarness, partner_id: uuid.UUID, organization_id: uuid.UUID
+) -> Envelope:
+    """The organization as licensing announces it a partner's customer, applied by helpdesk."""
+    now = harness.clock.now()
+    envelope = await publish(
+        harness.settings,
+        PartnerCustomerLinked(
+            partner_id=partner_id,
+            organization_id=organization_id,
+            source="license",
+            source_id=uuid.uuid4(),
+            linked_at=now,
+        ),
+        occurred_at=now,
+    )
+    await applied(harness, envelope)
+    return envelope
 
 
 def contact(harness: HelpdeskHarness, organization_id: uuid.UUID) -> dict[str, str]:

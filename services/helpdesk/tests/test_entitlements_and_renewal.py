@@ -10,6 +10,7 @@ from services.helpdesk.tests.conftest import (
     agent,
     applied,
     contact,
+    msk,
     open_ticket,
     register_certificate,
     status_events,
@@ -17,6 +18,7 @@ from services.helpdesk.tests.conftest import (
     system_messages,
     ticket_body,
 )
+from shared.clock import ManualClock
 from shared.events.common import Reference
 from shared.events.licensing import RenewalRejected, SupportRenewed
 from shared.testing.bus import publish, publish_envelopes
@@ -177,3 +179,39 @@ async def test_a_refused_renewal_is_posted_with_its_reason(helpdesk):
     )
     await applied(helpdesk, foreign)
     assert len(await system_messages(helpdesk, ticket["id"])) == 1
+
+
+async def test_the_answer_and_the_auto_close_job_use_the_services_own_settings(
+    start_helpdesk, monkeypatch
+):
+    """Settings a service was started with reach its event handlers and jobs: here two
+    working hours to auto-close instead of 27, while the environment holds a value no
+    settings could be read from (a handler or job reading it would fail)."""
+    clock = ManualClock(msk(2026, 11, 23, 12, 0))  # Monday noon
+    async with start_helpdesk(clock, auto_close_working_hours=2) as helpdesk:
+        monkeypatch.setenv("KABINET_AUTO_CLOSE_WORKING_HOURS", "0")
+        org = uuid.uuid4()
+        ticket = await renewal_ticket(helpdesk, org)
+        answer = await publish(
+            helpdesk.settings,
+            RenewalRejected(
+                reference=Reference(service="helpdesk", kind="ticket", id=uuid.UUID(ticket["id"])),
+                organization_id=org,
+                act_number="АКТ-2026-0042",
+                reason="act_not_found",
+                message="Акт не найден",
+            ),
+        )
+        await applied(helpdesk, answer)
+        proposed = await stored_ticket(helpdesk, ticket["id"])
+        assert proposed.status == "solution_proposed"
+        assert proposed.auto_close_at == msk(2026, 11, 23, 14, 0)
+
+        jobs = helpdesk.app.state.runtime.jobs
+        clock.set(msk(2026, 11, 23, 13, 59))
+        await jobs.run_once("auto_close_tickets")
+        assert (await stored_ticket(helpdesk, ticket["id"])).status == "solution_proposed"
+        clock.set(msk(2026, 11, 23, 14, 0))
+        await jobs.run_once("auto_close_tickets")
+        closed = await stored_ticket(helpdesk, ticket["id"])
+        assert (closed.status, closed.close_reason) == ("closed", "auto")

@@ -3,9 +3,11 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from services.helpdesk.models import partner_customers
 from services.helpdesk.tests.conftest import (
     agent,
     contact,
+    link_partner,
     msk,
     open_ticket,
     register_certificate,
@@ -13,6 +15,12 @@ from services.helpdesk.tests.conftest import (
     ticket_body,
 )
 from shared.clock import ManualClock
+
+
+async def stored_links(helpdesk, partner: uuid.UUID) -> list[uuid.UUID]:
+    async with helpdesk.app.state.sessionmaker() as session:
+        rows = await session.scalars(partner_customers.of(partner))
+        return list(rows)
 
 
 def utc(moment: datetime) -> str:
@@ -180,9 +188,9 @@ async def test_customers_see_only_their_organizations_tickets(helpdesk):
 
 async def test_partners_open_tickets_for_their_customers_with_the_tickets_scope(helpdesk):
     partner_org, customer = uuid.uuid4(), uuid.uuid4()
-    # The customer is known to helpdesk through its certificate.
     await register_certificate(helpdesk, customer, "free")
     partner_cert = await register_certificate(helpdesk, partner_org, "partner")
+    await link_partner(helpdesk, partner_org, customer)
     read_only = await helpdesk.client.post(
         "/api/v1/tickets",
         json=ticket_body(organization_id=str(customer)),
@@ -213,6 +221,39 @@ async def test_partners_open_tickets_for_their_customers_with_the_tickets_scope(
     assert (
         await helpdesk.client.get(f"/api/v1/tickets/{ticket['id']}", headers=stranger)
     ).status_code == 404
+
+
+async def test_a_partner_opens_tickets_only_for_organizations_licensing_linked_to_it(helpdesk):
+    partner, rival = uuid.uuid4(), uuid.uuid4()
+    customer, rivals_customer, bystander = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    for organization_id in (customer, rivals_customer, bystander):
+        # Every one is known to helpdesk (a certificate, a contact's ticket).
+        await register_certificate(helpdesk, organization_id, "free")
+        await open_ticket(helpdesk, contact(helpdesk, organization_id))
+    await link_partner(helpdesk, rival, rivals_customer)
+    await link_partner(helpdesk, partner, customer)
+    await link_partner(helpdesk, partner, customer)  # stated again (a replay): one link
+    key = helpdesk.as_api_key(partner, scopes=("tickets:write",))
+
+    def asked(organization_id):
+        return helpdesk.client.post(
+            "/api/v1/tickets", json=ticket_body(organization_id=str(organization_id)), headers=key
+        )
+
+    refusals = [await asked(o) for o in (rivals_customer, bystander, uuid.uuid4())]
+    opened = await asked(customer)
+    own = await asked(partner)  # the partner's own organization, as its contacts would
+
+    # Another partner's customer, an organization with nothing of this partner's, and one
+    # that does not exist get one and the same answer: nothing tells them apart.
+    assert [r.status_code for r in refusals] == [422, 422, 422]
+    assert len({r.text for r in refusals}) == 1
+    assert refusals[0].json()["errors"][0]["field"] == "organization_id"
+    assert (opened.status_code, own.status_code) == (201, 201)
+    # The partner's list: the tickets it opened, not the customer's own contacts' tickets.
+    listed = (await helpdesk.client.get("/api/v1/tickets", headers=key)).json()["items"]
+    assert sorted(t["id"] for t in listed) == sorted([opened.json()["id"], own.json()["id"]])
+    assert await stored_links(helpdesk, partner) == [customer]
 
 
 async def test_the_first_public_agent_reply_is_recorded_notes_are_not(helpdesk):

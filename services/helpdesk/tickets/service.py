@@ -16,7 +16,7 @@ from services.helpdesk.attachments.service import attachment_service
 from services.helpdesk.certificates.service import certificate_service
 from services.helpdesk.config import Settings
 from services.helpdesk.kb.service import kb_service
-from services.helpdesk.models import Ticket, TicketMessage
+from services.helpdesk.models import Ticket, TicketMessage, partner_customers
 from services.helpdesk.notifications.service import notification_service
 from services.helpdesk.tickets import sla
 from services.helpdesk.tickets.auth import Actor, require_agent, visible
@@ -132,9 +132,14 @@ class TicketService:
             return actor.organization_id
         if asked.organization_id is None:
             raise InvalidInput("organization_id", "a partner names the customer's organization")
+        assert actor.organization_id is not None
         if asked.organization_id != actor.organization_id and not (
-            await certificate_service.knows_organization(session, asked.organization_id)
+            await partner_customers.is_customer(
+                session, actor.organization_id, asked.organization_id
+            )
         ):
+            # Another partner's customer, an organization without a document of this partner
+            # and one that does not exist read the same: nothing to probe.
             raise InvalidInput("organization_id", "no customer organization with this id is known")
         return asked.organization_id
 

@@ -21,6 +21,7 @@ from services.licensing.licenses.schemas import (
     ValidationResult,
 )
 from services.licensing.models import License, SupportCertificate
+from services.licensing.partners.service import partner_service
 from services.licensing.support.service import support_service
 from shared.bus.outbox import Outbox
 from shared.clock import Clock, business_date
@@ -124,6 +125,15 @@ class LicenseService:
         """The license becomes the organization's: `licensing.license.issued`."""
         license_.organization_id = organization_id
         await session.flush()
+        await partner_service.link(
+            session,
+            outbox,
+            license_.partner_id,
+            organization_id,
+            "license",
+            license_.id,
+            clock.now(),
+        )
         status = status_on(license_, business_date(clock.now()))
         await outbox.add(
             session,

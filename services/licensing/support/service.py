@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.licensing.access import Viewer
 from services.licensing.models import ActRenewal, License, SupportCertificate
 from services.licensing.organizations.service import organization_read_model
+from services.licensing.partners.service import partner_service
 from services.licensing.support.repository import CertificateRepository
 from services.licensing.support.schemas import CertificateIssue
 from shared.auth import Principal
@@ -158,8 +159,10 @@ class SupportService:
             created_at=now,
         )
         await self._add(session, certificate, f"A certificate numbered {certificate.number} exists")
-        if certificate.organization_id is not None and certificate.ends_at > now:
-            await self._registered(session, outbox, certificate)
+        if certificate.organization_id is not None:
+            await self._partner_link(session, outbox, certificate, now)
+            if certificate.ends_at > now:
+                await self._registered(session, outbox, certificate)
         return certificate
 
     async def register(
@@ -190,6 +193,7 @@ class SupportService:
         certificate.organization_id = organization_id
         certificate.registered_at = now
         await session.flush()
+        await self._partner_link(session, outbox, certificate, now)
         await self._registered(session, outbox, certificate)
         return certificate
 
@@ -288,6 +292,22 @@ class SupportService:
                 await CertificateRepository(session).add(certificate)
         except IntegrityError as error:
             raise Conflict(taken) from error
+
+    @staticmethod
+    async def _partner_link(
+        session: AsyncSession, outbox: Outbox, certificate: SupportCertificate, now: datetime
+    ) -> None:
+        """A certificate a partner issued makes its organization the partner's customer."""
+        assert certificate.organization_id is not None
+        await partner_service.link(
+            session,
+            outbox,
+            certificate.partner_id,
+            certificate.organization_id,
+            "support_certificate",
+            certificate.id,
+            now,
+        )
 
     async def _registered(
         self, session: AsyncSession, outbox: Outbox, certificate: SupportCertificate

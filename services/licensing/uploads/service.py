@@ -17,6 +17,7 @@ from services.licensing.contracts.repository import ContractRepository
 from services.licensing.licenses.service import license_service
 from services.licensing.models import Contract, Organization, UploadRequest
 from services.licensing.organizations.service import organization_read_model
+from services.licensing.partners.service import partner_service
 from services.licensing.uploads.repository import UploadRequestRepository
 from services.licensing.uploads.schemas import UploadRequestCreate
 from services.licensing.uploads.terms import TERMS_VERSION
@@ -146,6 +147,15 @@ class UploadService:
                 continue  # in this account already
             contract.organization_id = request.organization_id
             contract.attached_at = now
+            await partner_service.link(
+                session,
+                outbox,
+                contract.partner_id,
+                request.organization_id,
+                "contract",
+                contract.id,
+                now,
+            )
             for license_ in contract.licenses:
                 # One registered by its product key is someone's already.
                 if license_.organization_id is None:
