@@ -11,6 +11,7 @@ connection is run once more on a fresh one.
 import asyncio
 import zlib
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -18,7 +19,7 @@ import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, Select, event, func, select
 from sqlalchemy.engine import Compiled, Dialect, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -284,3 +285,15 @@ async def reader_of(request: Request) -> Reader:
 
 
 ReaderDep = Annotated[Reader, Depends(reader_of)]
+
+
+@asynccontextmanager
+async def duplicate_refused(session: AsyncSession, refusal: Exception) -> AsyncIterator[None]:
+    """A savepoint around a write that a unique index may refuse (between concurrent requests
+    too, which only the database can judge): the refusal is raised as `refusal`, and the
+    request's transaction goes on without the write."""
+    try:
+        async with session.begin_nested():
+            yield
+    except IntegrityError as error:
+        raise refusal from error

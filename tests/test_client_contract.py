@@ -45,8 +45,15 @@ from shared.events import EVENTS_BY_TYPE
 from shared.testing.plugin import arrived, eventually
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Stack
 from tests.requisites import new_organization, phone
-from tests.test_identity_story import sign_in
-from tests.test_licensing_story import licensing_knows
+from tests.stories import (
+    PASSWORD,
+    complete_recovery,
+    issue_api_key,
+    licensing_knows,
+    open_ticket,
+    sign_in,
+    suggest,
+)
 from tests.test_openapi_tags import APPS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -1269,7 +1276,6 @@ def spec_organization() -> dict[str, Any]:
     return new_organization(okpo="00032537")
 
 
-PASSWORD = "Romashka-Secret-2026"
 CONTACT_EXAMPLE = {
     "full_name": "Петров Пётр Петрович",
     "phone": "+79161234567",
@@ -1361,23 +1367,17 @@ async def test_identity_shapes_walked(stack: Stack, customer: dict[str, Any]):
     )
     assert_shape("/api/v1/auth/password-recovery/verify", "POST", verified, 200)
     assert len(verified.json()["organizations"]) == 2
-    completed = await stack.gateway.post(
-        "/api/v1/auth/password-recovery/complete",
-        json={
-            "recovery_token": verified.json()["recovery_token"],
-            "organization_id": second["organization_id"],
-            "new_password": "Lyutik-New-Secret-2026",
-        },
+    completed = await complete_recovery(
+        stack,
+        verified.json()["recovery_token"],
+        second["organization_id"],
+        "Lyutik-New-Secret-2026",
     )
     assert completed.status_code == 204, completed.text
 
     # A partner key, shown once, and what `GET /api/v1/me` says of it.
     admin = await sign_in(stack, ADMIN_EMAIL, ADMIN_PASSWORD)
-    issued = await stack.gateway.post(
-        "/api/v1/api-keys",
-        json={"organization_id": customer["organization_id"], "name": "ЭДО", "scopes": ["read"]},
-        headers=admin,
-    )
+    issued = await issue_api_key(stack, admin, customer["organization_id"], ["read"], name="ЭДО")
     assert_shape("/api/v1/api-keys", "POST", issued, 201)
     described = await stack.gateway.get("/api/v1/me", headers={"X-API-Key": issued.json()["key"]})
     assert_shape("/api/v1/me", "GET", described, 200)
@@ -1567,26 +1567,13 @@ async def test_dongle_shapes_walked(stack: Stack, customer: dict[str, Any]):
 
 async def test_helpdesk_shapes_walked(stack: Stack, customer: dict[str, Any]):
     contact = customer["headers"]
-    suggested = await stack.gateway.post(
-        "/api/v1/kb/suggest",
-        json={"subject": "Не активируется лицензия", "description": "Пишет: код неверный"},
-    )
+    suggested = await suggest(stack)
     assert_shape("/api/v1/kb/suggest", "POST", suggested, 200)
     assert len(suggested.json()["items"]) <= 5
     found = await stack.gateway.get("/api/v1/kb/search", params={"q": "лицензия"})
     assert_shape("/api/v1/kb/search", "GET", found, 200)
 
-    opened = await stack.gateway.post(
-        "/api/v1/tickets",
-        json={
-            "subject": "Не активируется лицензия",
-            "description": "Пишет: код неверный",
-            "product_code": "BAZIS_FURNITURE",
-            "category": "question",
-            "suggestion_id": suggested.json()["suggestion_id"],
-        },
-        headers=contact,
-    )
+    opened = await open_ticket(stack, contact, suggestion_id=suggested.json()["suggestion_id"])
     assert_shape("/api/v1/tickets", "POST", opened, 201)
     ticket = opened.json()
     assert re.fullmatch(r"HD-\d+", ticket["number"]), ticket["number"]
@@ -1638,6 +1625,16 @@ async def test_helpdesk_shapes_walked(stack: Stack, customer: dict[str, Any]):
 # 60-events.md, "The events": the `data` each event carries "at least", as the field names
 # the column describes ("license id" is `license_id`, "product" `product_code`, "new state"
 # `status`, "changed fields" `changes`, "kind" of a loss `kind`).
+SUPPORT_CERTIFICATE_FIELDS = (
+    "certificate_id",
+    "number",
+    "tier",
+    "organization_id",
+    "products",
+    "key_serials",
+    "starts_at",
+    "ends_at",
+)
 EVENT_DATA: dict[str, tuple[str, ...]] = {
     "identity.organization.registered": (
         "organization_id",
@@ -1661,27 +1658,8 @@ EVENT_DATA: dict[str, tuple[str, ...]] = {
     "licensing.license.renewed": ("license_id", "status"),
     "licensing.license.suspended": ("license_id", "status"),
     "licensing.license.reinstated": ("license_id", "status"),
-    "licensing.support.registered": (
-        "certificate_id",
-        "number",
-        "tier",
-        "organization_id",
-        "products",
-        "key_serials",
-        "starts_at",
-        "ends_at",
-    ),
-    "licensing.support.renewed": (
-        "certificate_id",
-        "number",
-        "tier",
-        "organization_id",
-        "products",
-        "key_serials",
-        "starts_at",
-        "ends_at",
-        "previous_ends_at",
-    ),
+    "licensing.support.registered": SUPPORT_CERTIFICATE_FIELDS,
+    "licensing.support.renewed": (*SUPPORT_CERTIFICATE_FIELDS, "previous_ends_at"),
     "licensing.support.expired": ("certificate_id", "key_serials", "ended_at"),
     "licensing.invoice.issued": ("invoice_id", "organization_id", "reference", "items", "total"),
     "licensing.invoice.paid": ("invoice_id", "reference", "paid_at"),

@@ -5,7 +5,7 @@ import uuid
 
 from shared.testing.plugin import eventually
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Stack
-from tests.test_identity_story import register_company, sign_in
+from tests.stories import QUESTION, open_ticket, register_company, sign_in, suggest
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 256
 
@@ -13,24 +13,11 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 256
 async def test_a_ticket_from_suggestion_to_the_agents_answer_by_mail(stack: Stack):
     company = await register_company(stack)
     customer = await sign_in(stack, company["email"])
-    suggested = await stack.gateway.post(
-        "/api/v1/kb/suggest",
-        json={"subject": "Не активируется лицензия", "description": "Пишет: код неверный"},
-    )
+    suggested = await suggest(stack)
     assert suggested.status_code == 200, suggested.text
-    assert suggested.json()["items"][0]["title"].startswith("Не активируется лицензия")
+    assert suggested.json()["items"][0]["title"].startswith(QUESTION["subject"])
 
-    opened = await stack.gateway.post(
-        "/api/v1/tickets",
-        json={
-            "subject": "Не активируется лицензия",
-            "description": "Пишет: код неверный",
-            "product_code": "BAZIS_FURNITURE",
-            "category": "question",
-            "suggestion_id": suggested.json()["suggestion_id"],
-        },
-        headers=customer,
-    )
+    opened = await open_ticket(stack, customer, suggestion_id=suggested.json()["suggestion_id"])
     assert opened.status_code == 201, opened.text
     ticket = opened.json()
     assert (ticket["tier"], ticket["status"]) == ("none", "new")

@@ -5,66 +5,23 @@ import uuid
 import pytest
 
 from shared.auth import PRINCIPAL_HEADER, Principal, sign_principal
-from shared.testing.plugin import arrived, eventually
+from shared.testing.plugin import eventually
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Stack
 from tests.requisites import (
     BIK,
     CORRESPONDENT_ACCOUNT,
     new_organization,
-    phone,
     settlement_account,
 )
-
-PASSWORD = "Romashka-Secret-2026"
-
-
-async def register_company(stack: Stack, **organization_changes) -> dict:
-    email = f"petrov-{uuid.uuid4().hex[:8]}@example.ru"
-    contact = {
-        "full_name": "Петров Пётр Петрович",
-        "phone": phone(),
-        "email": email,
-        "password": PASSWORD,
-    }
-    organization = new_organization(**organization_changes)
-    lookup = await stack.gateway.post(
-        "/api/v1/registration/lookup",
-        json={"country": "RU", "inn": organization["inn"], "kpp": organization["kpp"]},
-    )
-    assert lookup.status_code == 200, lookup.text
-    assert lookup.json()["status"] == "new"
-    started = await stack.gateway.post(
-        "/api/v1/registration", json={"organization": organization, "contact": contact}
-    )
-    assert started.status_code == 201, started.text
-    registration = started.json()
-    assert registration["status"] == "pending_verification"
-    assert sorted(registration["pending"]) == ["email", "phone"]
-    completed = await verify_both(stack, registration["registration_id"], contact)
-    assert len(completed["customer_number"]) >= 6
-    return {**completed, "email": email, "phone": contact["phone"], "inn": organization["inn"]}
-
-
-async def verify_both(stack: Stack, registration_id: str, contact: dict[str, str]) -> dict:
-    path = f"/api/v1/registration/{registration_id}/verify"
-    email_code = await arrived(lambda: stack.mail.last_code(contact["email"]))
-    by_mail = await stack.gateway.post(path, json={"channel": "email", "code": email_code})
-    assert by_mail.status_code == 200, by_mail.text
-    assert by_mail.json()["status"] != "completed"
-    phone_code = await arrived(lambda: stack.sms.last_code(contact["phone"]))
-    by_phone = await stack.gateway.post(path, json={"channel": "phone", "code": phone_code})
-    assert by_phone.status_code == 200, by_phone.text
-    completed: dict = by_phone.json()
-    assert completed["status"] == "completed"
-    return completed
-
-
-async def sign_in(stack: Stack, login: str, password: str = PASSWORD) -> dict[str, str]:
-    response = await stack.gateway.post(
-        "/api/v1/auth/login", json={"login": login, "password": password}
-    )
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+from tests.stories import (
+    complete_recovery,
+    issue_api_key,
+    new_contact,
+    open_ticket,
+    register_company,
+    sign_in,
+    verify_both,
+)
 
 
 async def test_the_system_is_ready_and_documents_every_service(stack: Stack):
@@ -138,12 +95,7 @@ async def test_register_sign_in_and_see_only_ones_own_organization(stack: Stack)
     ],
 )
 async def test_broken_requisites_are_refused_naming_the_field(stack: Stack, changes, field):
-    contact = {
-        "full_name": "Петров Пётр Петрович",
-        "phone": phone(),
-        "email": f"x-{uuid.uuid4().hex[:6]}@example.ru",
-        "password": PASSWORD,
-    }
+    contact = new_contact("x")
     response = await stack.gateway.post(
         "/api/v1/registration",
         json={"organization": new_organization(**changes), "contact": contact},
@@ -158,12 +110,7 @@ async def test_a_wrong_account_control_key_is_refused(stack: Stack):
     account = settlement_account()
     bank["settlement_account"] = account[:-1] + str((int(account[-1]) + 1) % 10)
     organization = new_organization(bank=bank)
-    contact = {
-        "full_name": "Петров Пётр Петрович",
-        "phone": phone(),
-        "email": f"y-{uuid.uuid4().hex[:6]}@example.ru",
-        "password": PASSWORD,
-    }
+    contact = new_contact("y")
     response = await stack.gateway.post(
         "/api/v1/registration", json={"organization": organization, "contact": contact}
     )
@@ -184,13 +131,8 @@ async def test_recover_a_password_through_the_gateway(stack: Stack):
         json={"email": ours["email"], "code": stack.mail.last_code(ours["email"], "восстановлен")},
     )
     assert verified.status_code == 200, verified.text
-    done = await stack.gateway.post(
-        "/api/v1/auth/password-recovery/complete",
-        json={
-            "recovery_token": verified.json()["recovery_token"],
-            "organization_id": ours["organization_id"],
-            "new_password": "Brand-New-Pass-9",
-        },
+    done = await complete_recovery(
+        stack, verified.json()["recovery_token"], ours["organization_id"], "Brand-New-Pass-9"
     )
     assert done.status_code == 204, done.text
     await sign_in(stack, ours["email"], "Brand-New-Pass-9")
@@ -199,11 +141,7 @@ async def test_recover_a_password_through_the_gateway(stack: Stack):
 async def test_a_partner_key_works_until_revoked(stack: Stack):
     partner = await register_company(stack)
     admin = await sign_in(stack, ADMIN_EMAIL, ADMIN_PASSWORD)
-    issued = await stack.gateway.post(
-        "/api/v1/api-keys",
-        json={"organization_id": partner["organization_id"], "name": "ERP", "scopes": ["read"]},
-        headers=admin,
-    )
+    issued = await issue_api_key(stack, admin, partner["organization_id"], ["read"])
     assert issued.status_code == 201, issued.text
     key = issued.json()["key"]
     me = await stack.gateway.get("/api/v1/me", headers={"X-API-Key": key})
@@ -225,16 +163,7 @@ async def test_a_contact_joining_a_company_sees_nothing_until_its_responsible_pe
 ):
     company = await register_company(stack)
     founder = await sign_in(stack, company["email"])
-    ticket = await stack.gateway.post(
-        "/api/v1/tickets",
-        json={
-            "subject": "Не активируется лицензия",
-            "description": "Пишет: код неверный",
-            "product_code": "BAZIS_FURNITURE",
-            "category": "question",
-        },
-        headers=founder,
-    )
+    ticket = await open_ticket(stack, founder)
     assert ticket.status_code == 201, ticket.text
 
     # Someone who knows the INN and KPP (public registry data) joins the company.
@@ -244,12 +173,7 @@ async def test_a_contact_joining_a_company_sees_nothing_until_its_responsible_pe
     )
     assert lookup.status_code == 200, lookup.text
     assert company["email"] not in lookup.text
-    joiner = {
-        "full_name": "Сидоров Сидор Сидорович",
-        "phone": phone(),
-        "email": f"sidorov-{uuid.uuid4().hex[:8]}@example.ru",
-        "password": PASSWORD,
-    }
+    joiner = new_contact("sidorov", "Сидоров Сидор Сидорович")
     started = await stack.gateway.post(
         "/api/v1/registration",
         json={"organization_id": company["organization_id"], "contact": joiner},

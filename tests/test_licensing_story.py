@@ -4,27 +4,10 @@ the INN and the contract number and reads the reconciliation statement."""
 
 import uuid
 
-from sqlalchemy import text
-
 from services.licensing.tests.factories import PDF, act_body, contract_body
-from shared.db import create_engine
 from shared.testing.plugin import eventually
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Stack
-from tests.test_identity_story import register_company, sign_in
-
-
-async def licensing_knows(stack: Stack, email: str) -> bool:
-    """Licensing has applied identity's events about the contact (its read model)."""
-    engine = create_engine(stack.settings.database_url, pool_size=1)
-    try:
-        async with engine.connect() as conn:
-            found = await conn.scalar(
-                text("SELECT count(*) FROM licensing.users WHERE email = :email"),
-                {"email": email.lower()},
-            )
-    finally:
-        await engine.dispose()
-    return bool(found)
+from tests.stories import licensing_knows, register_company, sign_in
 
 
 async def test_import_upload_and_the_accountant_reads_the_reconciliation(stack: Stack):

@@ -6,17 +6,12 @@ import uuid
 from services.licensing.tests.factories import contract_body
 from shared.testing.plugin import eventually
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Stack
-from tests.test_identity_story import register_company, sign_in
-from tests.test_licensing_story import licensing_knows
+from tests.stories import issue_api_key, licensing_knows, register_company, sign_in
 
 
 async def issue(stack: Stack, organization_id: str, scopes: list[str]) -> dict[str, str]:
     admin = await sign_in(stack, ADMIN_EMAIL, ADMIN_PASSWORD)
-    issued = await stack.gateway.post(
-        "/api/v1/api-keys",
-        json={"organization_id": organization_id, "name": "ERP", "scopes": scopes},
-        headers=admin,
-    )
+    issued = await issue_api_key(stack, admin, organization_id, scopes)
     assert issued.status_code == 201, issued.text
     return {"X-API-Key": issued.json()["key"]}
 

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import (
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -28,10 +27,9 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from uuid6 import uuid7
 
-from shared.bus.tables import bus_tables
 from shared.db import schema_metadata
-from shared.idempotency import idempotency_table
 from shared.partners import PartnerCustomers
+from shared.tables import Timestamp, platform_tables
 
 SCHEMA = "dongle"
 
@@ -40,12 +38,10 @@ class Base(DeclarativeBase):
     metadata = schema_metadata(SCHEMA)
 
 
-bus = bus_tables(Base.metadata)
-idempotency = idempotency_table(Base.metadata)
+bus, idempotency = platform_tables(Base.metadata)
 # licensing's partner ↔ customer links: the organizations a partner imports keys for.
 partner_customers = PartnerCustomers(Base.metadata)
 
-Timestamp = DateTime(timezone=True)
 Money = Numeric(15, 2)
 # A subscription that still holds its key: waiting for payment, in force, or lapsed but
 # resumable. The partial unique index below allows one such per key.

@@ -9,7 +9,6 @@ from sqlalchemy import (
     CheckConstraint,
     Computed,
     Date,
-    DateTime,
     ForeignKey,
     Identity,
     Index,
@@ -22,10 +21,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.bus.tables import bus_tables
 from shared.db import schema_metadata
-from shared.idempotency import idempotency_table
 from shared.partners import PartnerCustomers
+from shared.tables import Timestamp, platform_tables
 
 SCHEMA = "helpdesk"
 
@@ -34,12 +32,9 @@ class Base(DeclarativeBase):
     metadata = schema_metadata(SCHEMA)
 
 
-bus = bus_tables(Base.metadata)
-idempotency = idempotency_table(Base.metadata)
+bus, idempotency = platform_tables(Base.metadata)
 # licensing's partner ↔ customer links: the organizations a partner opens tickets for.
 partner_customers = PartnerCustomers(Base.metadata)
-
-Timestamp = DateTime(timezone=True)
 
 
 class CalendarDay(Base):

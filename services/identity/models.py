@@ -8,7 +8,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -23,9 +22,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from uuid6 import uuid7
 
-from shared.bus.tables import bus_tables
 from shared.db import schema_metadata
-from shared.idempotency import idempotency_table
+from shared.tables import Timestamp, platform_tables
 
 SCHEMA = "identity"
 
@@ -34,13 +32,10 @@ class Base(DeclarativeBase):
     metadata = schema_metadata(SCHEMA)
 
 
-bus = bus_tables(Base.metadata)
-idempotency = idempotency_table(Base.metadata)
+bus, idempotency = platform_tables(Base.metadata)
 
 # Customer numbers: short, human-readable, never reused (a sequence never goes back).
 customer_number_seq = Sequence("customer_number_seq", start=100001, metadata=Base.metadata)
-
-Timestamp = DateTime(timezone=True)
 
 
 class Organization(Base):

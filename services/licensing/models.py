@@ -7,7 +7,6 @@ from decimal import Decimal
 from sqlalchemy import (
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Integer,
     Numeric,
@@ -20,9 +19,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from uuid6 import uuid7
 
-from shared.bus.tables import bus_tables
 from shared.db import schema_metadata
-from shared.idempotency import idempotency_table
+from shared.tables import Timestamp, platform_tables
 
 SCHEMA = "licensing"
 
@@ -31,10 +29,8 @@ class Base(DeclarativeBase):
     metadata = schema_metadata(SCHEMA)
 
 
-bus = bus_tables(Base.metadata)
-idempotency = idempotency_table(Base.metadata)
+bus, idempotency = platform_tables(Base.metadata)
 
-Timestamp = DateTime(timezone=True)
 # Roubles exact to the kopeck, never a float.
 Roubles = Numeric(15, 2)
 

@@ -8,7 +8,6 @@ tells a customer nothing about keys that are not its own.
 import re
 import uuid
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dongle.keys.auth import KeyViewer, key_contact
@@ -18,6 +17,7 @@ from services.dongle.maintenance.repository import MaintenanceRepository
 from services.dongle.models import ProtectionKey, partner_customers
 from shared.auth import Principal
 from shared.clock import Clock
+from shared.db import duplicate_refused
 from shared.pagination import PageParams
 from shared.problems import Conflict, InvalidInput, NotFound
 
@@ -67,12 +67,9 @@ class KeyService:
             created_by=caller.user_id,
             update_sequence=0,
         )
-        try:
-            async with session.begin_nested():
-                await keys.add(key)
-        except IntegrityError as error:
-            # Two imports of one serial at once: the unique index decides.
-            raise Conflict(DUPLICATE_SERIAL) from error
+        # Two imports of one serial at once: the unique index decides.
+        async with duplicate_refused(session, Conflict(DUPLICATE_SERIAL)):
+            await keys.add(key)
         await MaintenanceRepository(session).refresh_keys([key.serial])
         await session.refresh(key)
         return await self.view(session, key)

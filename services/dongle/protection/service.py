@@ -12,7 +12,6 @@ between two requests that arrive at once.
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dongle.keys.auth import KeyViewer
@@ -25,6 +24,7 @@ from services.dongle.update_files.service import update_file_service
 from shared.auth import Principal
 from shared.bus.outbox import Outbox
 from shared.clock import Clock, business_date, business_midnight
+from shared.db import duplicate_refused
 from shared.events.dongle import (
     ProtectionActivated,
     ProtectionCancelled,
@@ -87,11 +87,8 @@ class ProtectionService:
             requested_by=principal.user_id,
             created_at=now,
         )
-        try:
-            async with session.begin_nested():
-                await subscriptions.add(subscription)
-        except IntegrityError as error:
-            raise self._already_live() from error
+        async with duplicate_refused(session, self._already_live()):
+            await subscriptions.add(subscription)
         await self._record(session, clock, subscription, None, "requested", actor_of(principal))
         await outbox.add(
             session,

@@ -105,6 +105,21 @@ async def connect(dongle, organization_id: uuid.UUID, serial: str) -> dict[str, 
     return response.json()
 
 
+async def connected_key(dongle, organization_id: uuid.UUID) -> tuple[str, dict[str, Any]]:
+    """A maintained key whose protection was asked for and waits for payment:
+    (serial, subscription)."""
+    serial, _ = await maintained_key(dongle, organization_id)
+    return serial, await connect(dongle, organization_id, serial)
+
+
+def protection_invoice(
+    organization_id: uuid.UUID, subscription_id: str | uuid.UUID, price: str = "4900.00"
+) -> InvoiceIssued:
+    """licensing's invoice for a protection subscription, at `price`."""
+    ref = reference("protection_subscription", uuid.UUID(str(subscription_id)))
+    return invoice_issued(organization_id, ref, [("KEY_PROTECTION", price)])
+
+
 async def protected_key(
     dongle,
     organization_id: uuid.UUID,
@@ -117,11 +132,7 @@ async def protected_key(
         dongle, organization_id, ends_at, licenses, certificate_id
     )
     subscription = await connect(dongle, organization_id, serial)
-    issued = invoice_issued(
-        organization_id,
-        reference("protection_subscription", uuid.UUID(subscription["id"])),
-        [("KEY_PROTECTION", "4900.00")],
-    )
+    issued = protection_invoice(organization_id, subscription["id"])
     now = dongle.clock.now()
     await handled(dongle, envelope_of(issued, now), envelope_of(invoice_paid(issued, now), now))
     return serial, license_ids, subscription["id"]

@@ -43,13 +43,20 @@ def renewal(serial, certificate_id, ends_at=datetime(2028, 10, 1, tzinfo=UTC)):
     )
 
 
-async def lapsed_key(dongle):
-    """A protected key whose maintenance ended at END: (organization, serial, certificate)."""
+async def protected_until_end(dongle):
+    """A key protected in September 2027 under a certificate that ends at END:
+    (organization, serial, certificate)."""
     organization_id, certificate_id = uuid.uuid4(), uuid.uuid4()
     dongle.clock.set(datetime(2027, 9, 10, 9, 0, tzinfo=UTC))
     serial, _, _ = await protected_key(
         dongle, organization_id, ends_at=END, certificate_id=certificate_id
     )
+    return organization_id, serial, certificate_id
+
+
+async def lapsed_key(dongle):
+    """A protected key whose maintenance ended at END: (organization, serial, certificate)."""
+    organization_id, serial, certificate_id = await protected_until_end(dongle)
     dongle.clock.set(END + timedelta(minutes=1))
     ended = envelope_of(expired(serial, certificate_id), END)
     await handled(dongle, ended, ended)
@@ -134,11 +141,7 @@ async def test_the_sweep_lapses_a_subscription_whose_expiry_event_has_not_come(d
 
 
 async def test_an_expiry_delivered_after_the_renewal_that_followed_it_does_not_lapse(dongle):
-    organization_id, certificate_id = uuid.uuid4(), uuid.uuid4()
-    dongle.clock.set(datetime(2027, 9, 10, 9, 0, tzinfo=UTC))
-    serial, _, _ = await protected_key(
-        dongle, organization_id, ends_at=END, certificate_id=certificate_id
-    )
+    _, serial, certificate_id = await protected_until_end(dongle)
     dongle.clock.set(END + timedelta(hours=2))
 
     await handled(
@@ -152,11 +155,7 @@ async def test_an_expiry_delivered_after_the_renewal_that_followed_it_does_not_l
 
 
 async def test_a_renewal_before_the_end_extends_the_service_with_no_action(dongle):
-    organization_id, certificate_id = uuid.uuid4(), uuid.uuid4()
-    dongle.clock.set(datetime(2027, 9, 10, 9, 0, tzinfo=UTC))
-    serial, _, _ = await protected_key(
-        dongle, organization_id, ends_at=END, certificate_id=certificate_id
-    )
+    _, serial, certificate_id = await protected_until_end(dongle)
     await handled(dongle, envelope_of(renewal(serial, certificate_id), dongle.clock.now()))
 
     dongle.clock.set(END + timedelta(days=3))

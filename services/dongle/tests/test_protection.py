@@ -13,11 +13,13 @@ from services.dongle.models import ProtectionSubscription
 from services.dongle.tests.bus import handled
 from services.dongle.tests.factories import (
     connect,
+    connected_key,
     history,
     invoice_issued,
     invoice_paid,
     maintained_key,
     protected_key,
+    protection_invoice,
     published,
     read_key,
     reference,
@@ -44,10 +46,8 @@ async def test_connecting_waits_for_payment_and_asks_licensing_for_the_invoice(d
 
 async def test_the_invoice_gives_the_price_and_only_its_payment_activates(dongle):
     organization_id = uuid.uuid4()
-    serial, _ = await maintained_key(dongle, organization_id)
-    subscription = await connect(dongle, organization_id, serial)
-    ref = reference("protection_subscription", uuid.UUID(subscription["id"]))
-    issued = invoice_issued(organization_id, ref, [("KEY_PROTECTION", "5880.00")])
+    serial, subscription = await connected_key(dongle, organization_id)
+    issued = protection_invoice(organization_id, subscription["id"], "5880.00")
     other = invoice_issued(
         organization_id, reference("protection_subscription", uuid.uuid4()), [("X", "1.00")]
     )
@@ -79,10 +79,8 @@ async def test_the_invoice_gives_the_price_and_only_its_payment_activates(dongle
 
 async def test_a_payment_arriving_before_its_invoice_still_activates(dongle):
     organization_id = uuid.uuid4()
-    serial, _ = await maintained_key(dongle, organization_id)
-    subscription = await connect(dongle, organization_id, serial)
-    ref = reference("protection_subscription", uuid.UUID(subscription["id"]))
-    issued = invoice_issued(organization_id, ref, [("KEY_PROTECTION", "4900.00")])
+    serial, subscription = await connected_key(dongle, organization_id)
+    issued = protection_invoice(organization_id, subscription["id"], "4900.00")
     now = dongle.clock.now()
 
     await handled(dongle, envelope_of(invoice_paid(issued, now), now), envelope_of(issued, now))
@@ -211,11 +209,7 @@ async def test_an_expired_pending_subscription_is_not_activated_twice(dongle):
     organization_id = uuid.uuid4()
     serial, _, subscription_id = await protected_key(dongle, organization_id)
     now = dongle.clock.now() + timedelta(minutes=1)
-    issued = invoice_issued(
-        organization_id,
-        reference("protection_subscription", uuid.UUID(subscription_id)),
-        [("KEY_PROTECTION", "4900.00")],
-    )
+    issued = protection_invoice(organization_id, subscription_id)
     await handled(dongle, envelope_of(invoice_paid(issued, now), now))
     assert len(await published(dongle, "dongle.protection.activated", serial)) == 1
     assert len(await published(dongle, "dongle.update_file.generated", serial)) == 1

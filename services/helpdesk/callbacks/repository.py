@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.helpdesk.models import CallbackRequest
 from shared.db import advisory_key
 from shared.pagination import PageParams, paginate
+
+# What a rate limit of requests counts (rule 10).
+Counted = Literal["phone", "address"]
 
 
 class CallbackRepository:
@@ -20,22 +24,15 @@ class CallbackRepository:
         at once cannot both pass the limit."""
         await self.session.execute(select(func.pg_advisory_xact_lock(advisory_key(name))))
 
-    async def count_by_phone(self, phone: str, since: datetime) -> tuple[int, datetime | None]:
+    async def count_since(
+        self, counted: Counted, value: str, since: datetime
+    ) -> tuple[int, datetime | None]:
+        """How many requests from this phone (or address) came after `since`, and the oldest."""
+        column = CallbackRequest.phone if counted == "phone" else CallbackRequest.client_address
         row = (
             await self.session.execute(
                 select(func.count(), func.min(CallbackRequest.requested_at)).where(
-                    CallbackRequest.phone == phone, CallbackRequest.requested_at > since
-                )
-            )
-        ).one()
-        return int(row[0]), row[1]
-
-    async def count_by_address(self, address: str, since: datetime) -> tuple[int, datetime | None]:
-        row = (
-            await self.session.execute(
-                select(func.count(), func.min(CallbackRequest.requested_at)).where(
-                    CallbackRequest.client_address == address,
-                    CallbackRequest.requested_at > since,
+                    column == value, CallbackRequest.requested_at > since
                 )
             )
         ).one()

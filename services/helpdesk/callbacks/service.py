@@ -2,13 +2,14 @@
 working-time engine, rate-limited per phone and per address."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.helpdesk.calendar.service import calendar_service
-from services.helpdesk.callbacks.repository import CallbackRepository
+from services.helpdesk.callbacks.repository import CallbackRepository, Counted
 from services.helpdesk.callbacks.schemas import CallbackAsked
 from services.helpdesk.config import Settings
 from services.helpdesk.models import CallbackRequest
@@ -17,8 +18,24 @@ from shared.clock import Clock
 from shared.pagination import PageParams
 from shared.problems import Conflict, InvalidInput, NotFound, TooManyRequests
 
-PHONE_WINDOW = timedelta(days=1)
-ADDRESS_WINDOW = timedelta(hours=1)
+
+@dataclass(frozen=True)
+class RequestLimit:
+    """A rate limit of rule 10: what it counts, over which window, and the refusal's words."""
+
+    counted: Counted
+    window: timedelta
+    refusal: str
+
+
+PER_PHONE = RequestLimit(
+    "phone",
+    timedelta(days=1),
+    "A call back to this number is already requested; we will call",
+)
+PER_ADDRESS = RequestLimit(
+    "address", timedelta(hours=1), "Too many call-back requests from this address"
+)
 
 
 def e164(phone: str) -> str:
@@ -50,21 +67,11 @@ class CallbackService:
         now = clock.now()
         phone = e164(asked.phone)
         repository = CallbackRepository(session)
-        await repository.lock(f"callback:phone:{phone}")
-        count, oldest = await repository.count_by_phone(phone, now - PHONE_WINDOW)
-        if count >= settings.callbacks_per_phone_per_day:
-            raise TooManyRequests(
-                "A call back to this number is already requested; we will call",
-                retry_after=_retry_after(oldest, PHONE_WINDOW, now),
-            )
+        await self._check(repository, PER_PHONE, phone, settings.callbacks_per_phone_per_day, now)
         if address:
-            await repository.lock(f"callback:address:{address}")
-            count, oldest = await repository.count_by_address(address, now - ADDRESS_WINDOW)
-            if count >= settings.callbacks_per_address_per_hour:
-                raise TooManyRequests(
-                    "Too many call-back requests from this address",
-                    retry_after=_retry_after(oldest, ADDRESS_WINDOW, now),
-                )
+            await self._check(
+                repository, PER_ADDRESS, address, settings.callbacks_per_address_per_hour, now
+            )
         status = await calendar_service.status(session, clock)
         return await repository.add(
             CallbackRequest(
@@ -78,6 +85,22 @@ class CallbackService:
                 client_address=address,
             )
         )
+
+    async def _check(
+        self,
+        repository: CallbackRepository,
+        limit: RequestLimit,
+        value: str,
+        most: int,
+        now: datetime,
+    ) -> None:
+        """At most `most` requests from one phone (or address) within the limit's window."""
+        await repository.lock(f"callback:{limit.counted}:{value}")
+        count, oldest = await repository.count_since(limit.counted, value, now - limit.window)
+        if count >= most:
+            raise TooManyRequests(
+                limit.refusal, retry_after=_retry_after(oldest, limit.window, now)
+            )
 
     async def page(
         self, session: AsyncSession, status: str | None, params: PageParams

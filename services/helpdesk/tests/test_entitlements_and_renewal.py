@@ -24,6 +24,33 @@ from shared.events.licensing import RenewalRejected, SupportRenewed
 from shared.testing.bus import publish, publish_envelopes
 
 
+def about_ticket(ticket_id: str | uuid.UUID) -> Reference:
+    """The reference licensing's answers carry back to the ticket that asked."""
+    return Reference(service="helpdesk", kind="ticket", id=uuid.UUID(str(ticket_id)))
+
+
+async def renewal_rejected(
+    helpdesk,
+    ticket_id: str | uuid.UUID,
+    organization_id: uuid.UUID,
+    *,
+    act_number: str = "АКТ-2026-0042",
+    reason: str = "act_not_found",
+    message: str = "Акт не найден",
+):
+    """licensing's refusal of the renewal a ticket asked for, published as its relay would."""
+    return await publish(
+        helpdesk.settings,
+        RenewalRejected(
+            reference=about_ticket(ticket_id),
+            organization_id=organization_id,
+            act_number=act_number,
+            reason=reason,
+            message=message,
+        ),
+    )
+
+
 async def test_remote_sessions_only_for_paid_and_partner_tiers(helpdesk):
     org = uuid.uuid4()
     customer = contact(helpdesk, org)
@@ -120,22 +147,13 @@ async def test_licensing_renews_and_the_answer_is_posted_once(helpdesk):
             ends_at=now + timedelta(days=365),
             previous_ends_at=None,
             act_number="АКТ-2026-0042",
-            reference=Reference(service="helpdesk", kind="ticket", id=uuid.UUID(ticket["id"])),
+            reference=about_ticket(ticket["id"]),
         ),
         occurred_at=now,
     )
     await applied(helpdesk, envelope)
     await publish_envelopes(helpdesk.settings, envelope)
-    marker = await publish(
-        helpdesk.settings,
-        RenewalRejected(
-            reference=Reference(service="helpdesk", kind="ticket", id=uuid.uuid4()),
-            organization_id=org,
-            act_number="АКТ-0",
-            reason="act_not_found",
-            message="Акт не найден",
-        ),
-    )
+    marker = await renewal_rejected(helpdesk, uuid.uuid4(), org, act_number="АКТ-0")
     await applied(helpdesk, marker)
     messages = await system_messages(helpdesk, ticket["id"])
     assert len(messages) == 1
@@ -152,31 +170,19 @@ async def test_licensing_renews_and_the_answer_is_posted_once(helpdesk):
 async def test_a_refused_renewal_is_posted_with_its_reason(helpdesk):
     org = uuid.uuid4()
     ticket = await renewal_ticket(helpdesk, org)
-    envelope = await publish(
-        helpdesk.settings,
-        RenewalRejected(
-            reference=Reference(service="helpdesk", kind="ticket", id=uuid.UUID(ticket["id"])),
-            organization_id=org,
-            act_number="АКТ-2026-0042",
-            reason="act_already_used",
-            message="Этот акт уже использован для продления",
-        ),
+    envelope = await renewal_rejected(
+        helpdesk,
+        ticket["id"],
+        org,
+        reason="act_already_used",
+        message="Этот акт уже использован для продления",
     )
     await applied(helpdesk, envelope)
     [message] = await system_messages(helpdesk, ticket["id"])
     assert "не выполнено: Этот акт уже использован для продления" in message
     assert (await stored_ticket(helpdesk, ticket["id"])).status == "solution_proposed"
     # Another organization's answer naming this ticket changes nothing.
-    foreign = await publish(
-        helpdesk.settings,
-        RenewalRejected(
-            reference=Reference(service="helpdesk", kind="ticket", id=uuid.UUID(ticket["id"])),
-            organization_id=uuid.uuid4(),
-            act_number="АКТ-1",
-            reason="act_not_found",
-            message="Акт не найден",
-        ),
-    )
+    foreign = await renewal_rejected(helpdesk, ticket["id"], uuid.uuid4(), act_number="АКТ-1")
     await applied(helpdesk, foreign)
     assert len(await system_messages(helpdesk, ticket["id"])) == 1
 
@@ -192,16 +198,7 @@ async def test_the_answer_and_the_auto_close_job_use_the_services_own_settings(
         monkeypatch.setenv("KABINET_AUTO_CLOSE_WORKING_HOURS", "0")
         org = uuid.uuid4()
         ticket = await renewal_ticket(helpdesk, org)
-        answer = await publish(
-            helpdesk.settings,
-            RenewalRejected(
-                reference=Reference(service="helpdesk", kind="ticket", id=uuid.UUID(ticket["id"])),
-                organization_id=org,
-                act_number="АКТ-2026-0042",
-                reason="act_not_found",
-                message="Акт не найден",
-            ),
-        )
+        answer = await renewal_rejected(helpdesk, ticket["id"], org)
         await applied(helpdesk, answer)
         proposed = await stored_ticket(helpdesk, ticket["id"])
         assert proposed.status == "solution_proposed"

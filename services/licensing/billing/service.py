@@ -22,7 +22,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.licensing.access import Viewer
@@ -44,6 +43,7 @@ from services.licensing.organizations.service import organization_read_model
 from shared.auth import Principal
 from shared.bus.outbox import Outbox
 from shared.clock import Clock, business_date, business_midnight
+from shared.db import duplicate_refused
 from shared.events.common import Reference
 from shared.events.licensing import InvoiceIssued, InvoicePaid
 from shared.events.licensing import InvoiceItem as InvoiceItemEvent
@@ -274,21 +274,20 @@ class BillingService:
         due = invoice.total - await invoices.paid_so_far(invoice.id)
         if amount > due:
             return "amount_mismatch", due
-        try:
-            async with session.begin_nested():
-                await invoices.add(
-                    Payment(
-                        invoice_id=invoice.id,
-                        organization_id=invoice.organization_id,
-                        amount=amount,
-                        paid_at=paid_at,
-                        document_number=document_number,
-                        recorded_at=clock.now(),
-                        recorded_by=admin.user_id,
-                    )
+        async with duplicate_refused(
+            session, Conflict("This payment document was recorded already")
+        ):
+            await invoices.add(
+                Payment(
+                    invoice_id=invoice.id,
+                    organization_id=invoice.organization_id,
+                    amount=amount,
+                    paid_at=paid_at,
+                    document_number=document_number,
+                    recorded_at=clock.now(),
+                    recorded_by=admin.user_id,
                 )
-        except IntegrityError as error:
-            raise Conflict("This payment document was recorded already") from error
+            )
         if amount == due:
             invoice.status = "paid"
             invoice.paid_at = paid_at

@@ -17,24 +17,21 @@ from services.licensing.contracts.schemas import (
     ContractRead,
 )
 from services.licensing.contracts.service import contract_service
-from services.licensing.dependencies import SettingsDep
+from services.licensing.dependencies import SettingsDep, admin_or_partner_key
 from services.licensing.licenses.schemas import LicenseRead
-from shared.auth import Principal, require_scope
+from shared.auth import Principal
 from shared.db import SessionDep
 from shared.files import FileStore
 from shared.pagination import Page, PageParams, page_params
-from shared.problems import PROBLEM_RESPONSES, Forbidden
+from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep
 
 router = APIRouter(tags=["contracts"], responses=PROBLEM_RESPONSES)
 
 
-async def importer(
-    principal: Annotated[Principal, Depends(require_scope("contracts:write"))],
-) -> Principal:
-    if principal.kind != "api_key" and not principal.has_role("admin"):
-        raise Forbidden("Contracts are imported by an admin or a partner's API key")
-    return principal
+importer = admin_or_partner_key(
+    "contracts:write", "Contracts are imported by an admin or a partner's API key"
+)
 
 
 @router.post("/api/v1/contracts", response_model=ContractImported, status_code=201)

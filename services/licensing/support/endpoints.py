@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from services.licensing.access import ContactPrincipal, ReaderPrincipal, viewer_of
+from services.licensing.dependencies import admin_or_partner_key
 from services.licensing.support.schemas import (
     CertificateIssue,
     CertificateRead,
@@ -14,21 +15,18 @@ from services.licensing.support.schemas import (
     Renewed,
 )
 from services.licensing.support.service import status_at, support_service
-from shared.auth import Principal, require_scope
+from shared.auth import Principal
 from shared.db import SessionDep
 from shared.pagination import Page
-from shared.problems import PROBLEM_RESPONSES, Forbidden
+from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep, OutboxDep
 
 router = APIRouter(tags=["support certificates"], responses=PROBLEM_RESPONSES)
 
 
-async def issuer(
-    principal: Annotated[Principal, Depends(require_scope("licenses:write"))],
-) -> Principal:
-    if principal.kind != "api_key" and not principal.has_role("admin"):
-        raise Forbidden("Certificates are issued by an admin or a partner's API key")
-    return principal
+issuer = admin_or_partner_key(
+    "licenses:write", "Certificates are issued by an admin or a partner's API key"
+)
 
 
 @router.get("/api/v1/support-certificates", response_model=Page[CertificateRead])

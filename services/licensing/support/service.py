@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.licensing.access import Viewer
@@ -27,6 +26,7 @@ from services.licensing.support.schemas import CertificateIssue
 from shared.auth import Principal
 from shared.bus.outbox import Outbox
 from shared.clock import Clock, business_zone
+from shared.db import duplicate_refused
 from shared.events.common import Reference
 from shared.events.licensing import SupportExpired, SupportRegistered, SupportRenewed
 from shared.problems import Conflict, InvalidInput, ProblemError
@@ -246,19 +246,16 @@ class SupportService:
         certificate.products = sorted(set(certificate.products or []) | set(products))
         certificate.key_serials = sorted(set(certificate.key_serials or []) | set(keys))
         await session.flush()
-        try:
-            async with session.begin_nested():
-                await certificates.add(
-                    ActRenewal(
-                        act_id=act.id,
-                        certificate_id=certificate.id,
-                        renewed_at=at,
-                        previous_ends_at=previous,
-                        ends_at=certificate.ends_at,
-                    )
+        async with duplicate_refused(session, RenewalRefused("already_used")):
+            await certificates.add(
+                ActRenewal(
+                    act_id=act.id,
+                    certificate_id=certificate.id,
+                    renewed_at=at,
+                    previous_ends_at=previous,
+                    ends_at=certificate.ends_at,
                 )
-        except IntegrityError as error:
-            raise RenewalRefused("already_used") from error
+            )
         await outbox.add(
             session,
             SupportRenewed(
@@ -287,11 +284,8 @@ class SupportService:
     async def _add(session: AsyncSession, certificate: SupportCertificate, taken: str) -> None:
         """A new certificate; its number, or the license that started it, taken already is a
         409 saying `taken` (the unique indexes decide, also between concurrent requests)."""
-        try:
-            async with session.begin_nested():
-                await CertificateRepository(session).add(certificate)
-        except IntegrityError as error:
-            raise Conflict(taken) from error
+        async with duplicate_refused(session, Conflict(taken)):
+            await CertificateRepository(session).add(certificate)
 
     @staticmethod
     async def _partner_link(

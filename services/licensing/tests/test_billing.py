@@ -88,17 +88,23 @@ async def test_protection_requested_is_invoiced_at_the_resident_or_non_resident_
     assert issued["reference"]["id"] == str(subscription)
 
 
+async def delivered_twice_and_resent(licensing, request, resent_after: timedelta) -> None:
+    """The request delivered, redelivered (same event id) and sent again as a new event
+    `resent_after` later; returns once everything published before a marker is applied."""
+    first = await publish(licensing.settings, request, NOW)
+    await publish(licensing.settings, request, NOW, first.id)
+    await publish(licensing.settings, request, NOW + resent_after)
+    marker = await known_organization(licensing)
+    await publish(licensing.settings, protection(marker), NOW)
+    await one_invoice(licensing, marker)
+
+
 async def test_a_request_delivered_twice_or_resent_is_invoiced_once(licensing):
     await licensing.app.state.runtime.consumer.ready.wait()
     org = await known_organization(licensing)
     request = protection(org)
 
-    first = await publish(licensing.settings, request, NOW)
-    await publish(licensing.settings, request, NOW, first.id)
-    await publish(licensing.settings, request, NOW + timedelta(minutes=1))
-    marker = await known_organization(licensing)
-    await publish(licensing.settings, protection(marker), NOW)
-    await one_invoice(licensing, marker)
+    await delivered_twice_and_resent(licensing, request, timedelta(minutes=1))
 
     assert len(await invoices_of(licensing, org)) == 1
     assert (
@@ -308,12 +314,7 @@ async def test_a_loss_report_delivered_twice_is_invoiced_once(licensing):
         org, key_serial="3-7777777", kind="stolen", replacement_price_codes=["CODEMETER_KEY"]
     )
 
-    first = await publish(licensing.settings, report, NOW)
-    await publish(licensing.settings, report, NOW, first.id)
-    await publish(licensing.settings, report, NOW + timedelta(minutes=3))
-    marker = await known_organization(licensing)
-    await publish(licensing.settings, protection(marker), NOW)
-    await one_invoice(licensing, marker)
+    await delivered_twice_and_resent(licensing, report, timedelta(minutes=3))
 
     [invoice] = await invoices_of(licensing, org)
     assert invoice["total"] == "3500.00"

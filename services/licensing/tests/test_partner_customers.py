@@ -77,18 +77,30 @@ async def test_a_partners_contract_uploaded_into_an_account_links_its_organizati
     assert source_id in (first["id"], second["id"])
 
 
-async def test_a_partners_activation_code_registered_by_a_customer_links_it(licensing):
+async def a_partners_license_and_a_customer(licensing):
+    """A partner's imported contract with one license, and a contact of another organization
+    holding its activation code: (partner, customer, contact headers, license)."""
     partner = await known_organization(licensing)
     customer = await known_organization(licensing)
     contact = await known_contact(licensing, customer, "someone@else.ru")
     contract = await partner_contract(licensing, partner)
     [license_] = contract["licenses"]
+    return partner, customer, contact, license_
 
-    response = await licensing.client.post(
+
+async def register_license(licensing, contact, license_):
+    """The contact registers the license by its activation code."""
+    return await licensing.client.post(
         "/api/v1/licenses/register",
         json={"activation_code": license_["activation_code"]},
         headers=contact,
     )
+
+
+async def test_a_partners_activation_code_registered_by_a_customer_links_it(licensing):
+    partner, customer, contact, license_ = await a_partners_license_and_a_customer(licensing)
+
+    response = await register_license(licensing, contact, license_)
 
     assert response.status_code == 200, response.text
     assert await links_of(licensing, partner) == [(str(customer), "license", license_["id"])]
@@ -142,21 +154,13 @@ async def test_the_vendors_documents_and_a_partners_own_link_nobody(licensing):
 
 
 async def test_links_older_than_the_link_table_are_published_once_at_start(licensing):
-    partner = await known_organization(licensing)
-    customer = await known_organization(licensing)
-    contact = await known_contact(licensing, customer, "someone@else.ru")
-    contract = await partner_contract(licensing, partner)
-    [license_] = contract["licenses"]
+    partner, customer, contact, license_ = await a_partners_license_and_a_customer(licensing)
     async with licensing.app.state.sessionmaker() as session, session.begin():
         # A license registered by an earlier version: it kept no partner on the row then.
         await session.execute(
             update(License).where(License.id == uuid.UUID(license_["id"])).values(partner_id=None)
         )
-    response = await licensing.client.post(
-        "/api/v1/licenses/register",
-        json={"activation_code": license_["activation_code"]},
-        headers=contact,
-    )
+    response = await register_license(licensing, contact, license_)
     assert response.status_code == 200, response.text
     async with licensing.app.state.sessionmaker() as session, session.begin():
         await session.execute(
