@@ -21,12 +21,12 @@ from shared.clock import Clock, business_zone
 from shared.events.dongle import UpdateFileGenerated
 from shared.events.helpdesk import TicketStatusChanged
 from shared.mail import Mailer, MailNotSent
+from shared.retries import Backoff
 
 log = structlog.get_logger(__name__)
 
 BATCH = 50
-FIRST_RETRY = timedelta(seconds=30)
-LONGEST_RETRY = timedelta(hours=1)
+RETRIES = Backoff(first=timedelta(seconds=30), longest=timedelta(hours=1))
 
 STATUS_WORDS = {
     "new": "новое",
@@ -41,10 +41,6 @@ CLOSE_WORDS = {
     "течение 30 дней",
     "agent": "закрыто специалистом",
 }
-
-
-def retry_pause(attempts: int) -> timedelta:
-    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
 
 
 class NotificationService:
@@ -134,9 +130,7 @@ class NotificationService:
             now = clock.now()
             if person is None:
                 # Identity has not told us the address yet: try again later.
-                notification.attempts += 1
-                notification.last_error = "the recipient's address is not known yet"
-                notification.next_attempt_at = now + retry_pause(notification.attempts)
+                RETRIES.postpone(notification, now, "the recipient's address is not known yet")
                 continue
             try:
                 await mailer.send(
@@ -145,9 +139,7 @@ class NotificationService:
             except Exception as exc:
                 if not isinstance(exc, MailNotSent):
                     log.exception("notification_failed")
-                notification.attempts += 1
-                notification.last_error = str(exc)[:1000]
-                notification.next_attempt_at = now + retry_pause(notification.attempts)
+                RETRIES.postpone(notification, now, str(exc))
                 log.warning("notification_not_sent", attempts=notification.attempts)
                 continue
             notification.status = "sent"

@@ -21,25 +21,21 @@ from services.identity.codes.delivery import Delivery
 from services.identity.messages.repository import MessageRepository
 from services.identity.models import OutgoingMessage
 from shared.clock import Clock
+from shared.retries import Backoff
 
 log = structlog.get_logger(__name__)
 
 MessageChannel = Literal["email", "sms"]
 
 BATCH = 50
-FIRST_RETRY = timedelta(seconds=10)
-LONGEST_RETRY = timedelta(minutes=5)
+# 10 s, 20 s, 40 s, … at most 5 minutes: a code lives 10 minutes.
+RETRIES = Backoff(first=timedelta(seconds=10), longest=timedelta(minutes=5))
 
 MESSAGES = Counter(
     "kabinet_identity_messages_total",
     "Codes, logins and links handed to the mail server or SMS provider, by outcome",
     ["channel", "outcome"],
 )
-
-
-def retry_pause(attempts: int) -> timedelta:
-    """10 s, 20 s, 40 s, … at most 5 minutes: a code lives 10 minutes."""
-    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
 
 
 class MessageService:
@@ -55,9 +51,7 @@ class MessageService:
             try:
                 await _transmit(delivery, message)
             except Exception as exc:
-                message.attempts += 1
-                message.last_error = str(exc)[:1000]
-                message.next_attempt_at = now + retry_pause(message.attempts)
+                RETRIES.postpone(message, now, str(exc))
                 MESSAGES.labels(message.channel, "failed").inc()
                 log.warning("message_not_sent", channel=message.channel, attempts=message.attempts)
                 continue
