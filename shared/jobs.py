@@ -13,6 +13,7 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.bus.consumer import with_handler_context
 from shared.bus.outbox import Outbox
 from shared.clock import Clock
 from shared.config import PlatformSettings
@@ -55,7 +56,7 @@ class JobRunner:
             key = advisory_key(f"job:{self.service}:{name}")
             if not await session.scalar(select(func.pg_try_advisory_xact_lock(key))):
                 return False
-            session.info.update(clock=self.clock, outbox=self.outbox, settings=self.settings)
+            with_handler_context(session, self.clock, self.outbox, self.settings)
             await job.run(session, self.clock)
             return True
 

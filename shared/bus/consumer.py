@@ -50,6 +50,17 @@ CONSUMED = Counter(
 OUTAGE_PAUSE_SECONDS = 5.0
 
 
+def with_handler_context(
+    session: AsyncSession,
+    clock: Clock,
+    outbox: Outbox | None,
+    settings: PlatformSettings | None,
+) -> None:
+    """What `handler_clock`, `handler_outbox` and `handler_settings` read, put on the session
+    an event handler or a scheduled job runs in."""
+    session.info.update(clock=clock, outbox=outbox, settings=settings)
+
+
 def handler_clock(session: AsyncSession) -> Clock:
     """Inside an event handler or a scheduled job (`shared.jobs`): the service's clock (a
     test's ManualClock under test)."""
@@ -319,7 +330,7 @@ class EventConsumer:
     async def apply(self, envelope: Envelope, payload: EventPayload, handler: Handler) -> bool:
         """Records the event id and runs the handler in one transaction; False if seen before."""
         async with self.sessionmaker() as session, session.begin():
-            session.info.update(clock=self.clock, outbox=self.outbox, settings=self.settings)
+            with_handler_context(session, self.clock, self.outbox, self.settings)
             return await self._apply_in(session, envelope, payload, handler)
 
     async def apply_batch(self, items: list[Parsed]) -> list[bool]:
@@ -334,7 +345,7 @@ class EventConsumer:
                 self.sessionmaker() as session,
                 session.begin(),
             ):
-                session.info.update(clock=self.clock, outbox=self.outbox, settings=self.settings)
+                with_handler_context(session, self.clock, self.outbox, self.settings)
                 for _, envelope, payload, handler in items:
                     try:
                         async with session.begin_nested():

@@ -20,6 +20,7 @@ from services.licensing.tests.factories import (
     key_reported_lost as lost_key,
 )
 from services.licensing.tests.test_licenses import act, one_license, validate
+from shared.bus.consumer import with_handler_context
 from shared.bus.envelope import Envelope
 from shared.bus.topology import catalogue_bindings
 from shared.events.dongle import LicensesRestored
@@ -54,7 +55,7 @@ async def deliver(licensing, handler, event, occurred_at):
     envelope = Envelope.wrap(event, producer="dongle", occurred_at=occurred_at)
     runtime = licensing.app.state.runtime
     async with licensing.app.state.sessionmaker() as session, session.begin():
-        session.info.update(clock=runtime.clock, outbox=runtime.outbox)
+        with_handler_context(session, runtime.clock, runtime.outbox, runtime.settings)
         await handler(session, event, envelope)
 
 
