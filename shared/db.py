@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, Select, event, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Compiled, Dialect, make_url
 from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -285,6 +286,24 @@ async def reader_of(request: Request) -> Reader:
 
 
 ReaderDep = Annotated[Reader, Depends(reader_of)]
+
+
+async def apply_newer(
+    session: AsyncSession, model: type[Any], values: dict[str, Any], stamp: str = "last_event_at"
+) -> None:
+    """A read model's row written as an event has it (`values`, keyed by column, `id` among
+    them), unless the row already holds a newer event's state: with out-of-order delivery an
+    event older than the one applied changes nothing. `stamp` is the column with the time of
+    the event the row holds."""
+    table = model.__table__
+    statement = pg_insert(model).values(**values)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.id],
+            set_={key: statement.excluded[key] for key in values if key != "id"},
+            where=table.c[stamp] < statement.excluded[stamp],
+        )
+    )
 
 
 @asynccontextmanager

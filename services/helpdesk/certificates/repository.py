@@ -5,30 +5,15 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.helpdesk.models import (
-    Base,
     Organization,
     Person,
     ProtectionSubscription,
     SupportCertificate,
 )
-
-
-async def apply_newer(session: AsyncSession, model: type[Base], values: dict[str, Any]) -> None:
-    """Writes the row as an event has it, unless a newer event was applied to it already
-    (out-of-order delivery: an event older than the one applied changes nothing)."""
-    table = model.__table__
-    statement = insert(model).values(**values)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[table.c.id],
-            set_={key: statement.excluded[key] for key in values if key != "id"},
-            where=table.c.last_event_at < statement.excluded.last_event_at,
-        )
-    )
+from shared.db import apply_newer
 
 
 class CertificateRepository:

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.licensing.models import Organization, User
+from shared.db import apply_newer
 
 # Requisites every identity event carries in full; they follow the newest event.
 REQUISITES = ("name", "full_name", "country", "resident", "inn", "kpp", "foreign_tax_id")
@@ -52,16 +53,4 @@ class OrganizationRepository:
 
     async def merge_user(self, values: dict[str, Any]) -> None:
         """Inserts the user or updates it where `values` are newer than what it holds."""
-        statement = insert(User).values(**values)
-        excluded = statement.excluded
-        await self.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[User.id],
-                set_={
-                    "organization_id": excluded.organization_id,
-                    "email": excluded.email,
-                    "as_of": excluded.as_of,
-                },
-                where=User.as_of < excluded.as_of,
-            )
-        )
+        await apply_newer(self.session, User, values, stamp="as_of")
