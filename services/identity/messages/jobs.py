@@ -3,13 +3,14 @@
 from datetime import timedelta
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.identity.codes.delivery import Delivery
 from services.identity.config import Settings
 from services.identity.messages.repository import MessageRepository
 from services.identity.messages.service import message_service
 from shared.clock import Clock
+from shared.db import create_sessionmaker
 from shared.jobs import JobFn
 
 log = structlog.get_logger(__name__)
@@ -21,7 +22,11 @@ def send_messages(settings: Settings) -> JobFn:
     delivery = Delivery(settings)
 
     async def run(session: AsyncSession, clock: Clock) -> None:
-        await message_service.send_due(session, clock, delivery)
+        # The job's own transaction holds its one-replica lock; the messages are claimed,
+        # sent and recorded in short transactions of their own, none open while sending.
+        assert isinstance(session.bind, AsyncEngine)
+        sessionmaker = create_sessionmaker(session.bind)
+        await message_service.send_due(sessionmaker, clock, delivery)
 
     return run
 

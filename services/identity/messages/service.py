@@ -27,7 +27,10 @@ log = structlog.get_logger(__name__)
 
 MessageChannel = Literal["email", "sms"]
 
-BATCH = 50
+BATCH = 10
+# How long a sender holds the messages it took: longer than a batch can take when every
+# message waits for the provider's timeout (10 s by default), shorter than a code's life.
+CLAIM = timedelta(minutes=3)
 # 10 s, 20 s, 40 s, … at most 5 minutes: a code lives 10 minutes.
 RETRIES = Backoff(first=timedelta(seconds=10), longest=timedelta(minutes=5))
 
@@ -39,35 +42,67 @@ MESSAGES = Counter(
 
 
 class MessageService:
-    async def send_due(self, session: AsyncSession, clock: Clock, delivery: Delivery) -> int:
-        """Hands the due messages over; a failure waits for a later try. Returns how many went."""
-        sent = 0
-        for message in await MessageRepository(session).due(clock.now(), BATCH):
-            now = clock.now()
+    async def send_due(
+        self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, delivery: Delivery
+    ) -> int:
+        """Hands the due messages over; a failure waits for a later try. Returns how many went.
+
+        No transaction is open while a provider is talked to (it may take its timeout for
+        every message): the due rows are claimed for `CLAIM` in one short transaction, sent,
+        and their outcome written in another. Another sender skips a claimed row until the
+        claim runs out, which is longer than a batch can take, so a sender that died mid-batch
+        only delays its messages.
+        """
+        async with sessionmaker() as session, session.begin():
+            claimed = await self._claim(session, clock.now())
+        outcomes: list[tuple[OutgoingMessage, str | None]] = []
+        for message in claimed:
+            try:
+                await _transmit(delivery, message)
+            except Exception as exc:
+                outcomes.append((message, str(exc)))
+            else:
+                outcomes.append((message, None))
+        if not outcomes:
+            return 0
+        async with sessionmaker() as session, session.begin():
+            for message, error in outcomes:
+                await self._record(session, clock.now(), message, error)
+        return sum(error is None for _, error in outcomes)
+
+    async def _claim(self, session: AsyncSession, now: datetime) -> list[OutgoingMessage]:
+        claimed = []
+        for message in await MessageRepository(session).due(now, BATCH):
             if message.expires_at is not None and message.expires_at <= now:
                 message.status, message.text = "expired", None
                 MESSAGES.labels(message.channel, "expired").inc()
                 continue
-            try:
-                await _transmit(delivery, message)
-            except Exception as exc:
-                RETRIES.postpone(message, now, str(exc))
-                MESSAGES.labels(message.channel, "failed").inc()
-                log.warning("message_not_sent", channel=message.channel, attempts=message.attempts)
-                continue
+            message.next_attempt_at = now + CLAIM
+            claimed.append(message)
+        await session.flush()
+        return claimed
+
+    async def _record(
+        self, session: AsyncSession, now: datetime, sent: OutgoingMessage, error: str | None
+    ) -> None:
+        message = await session.get(OutgoingMessage, sent.id, with_for_update=True)
+        if message is None:
+            return
+        if error is None:
             message.status, message.text, message.sent_at = "sent", None, now
             MESSAGES.labels(message.channel, "sent").inc()
-            sent += 1
-        await session.flush()
-        return sent
+            return
+        MESSAGES.labels(message.channel, "failed").inc()
+        if message.status == "pending":  # not withdrawn meanwhile
+            RETRIES.postpone(message, now, error)
+            log.warning("message_not_sent", channel=message.channel, attempts=message.attempts)
 
     async def send_queued(
         self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, delivery: Delivery
     ) -> None:
         """Right after a request committed: its messages need not wait for the job."""
         try:
-            async with sessionmaker() as session, session.begin():
-                await self.send_due(session, clock, delivery)
+            await self.send_due(sessionmaker, clock, delivery)
         except Exception:
             # The job tries again; nobody waits for this.
             log.exception("messages_not_sent_after_request")

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from aiosmtpd.controller import Controller
-from fastapi import BackgroundTasks
+from fastapi import BackgroundTasks, FastAPI, Request
+from sqlalchemy import select, text
 
 from services.identity.codes.delivery import Delivery
 from services.identity.messages.service import Outgoing, message_service
@@ -170,8 +171,7 @@ async def test_two_senders_never_send_one_message_twice(identity):
             await outgoing.queue(session, channel="sms", to=person["phone"], text="Kabinet: 123456")
 
     async def sender() -> int:
-        async with identity.app.state.sessionmaker() as session, session.begin():
-            return await message_service.send_due(session, identity.clock, delivery)
+        return await message_service.send_due(sessionmaker, identity.clock, delivery)
 
     counts = await asyncio.gather(*(sender() for _ in range(4)))
     # The job may have taken some of them meanwhile: a third sender, the same rule.
@@ -229,3 +229,62 @@ async def test_sent_messages_are_dropped_a_day_later(identity):
     identity.clock.advance(timedelta(hours=2))
     await eventually(lambda: identity.app.state.runtime.jobs.run_once("delete_sent_messages"))
     assert await messages_to(identity, person["email"]) == []
+
+
+async def test_no_transaction_is_open_while_a_provider_keeps_the_sender_waiting(
+    platform_settings, mail_sink
+):
+    """A slow provider costs the sender its time, never a pooled connection and a row lock: the
+    message is claimed, the claim committed, and only then is the provider asked."""
+    async with identity_without_sms(platform_settings, mail_sink) as (identity, sms, sms_port):
+        asked, answer = asyncio.Event(), asyncio.Event()
+        provider = FastAPI()
+
+        @provider.post("/sms")
+        async def slow(request: Request) -> dict[str, str]:
+            asked.set()
+            await answer.wait()
+            sms.messages.append(await request.json())
+            return {"status": "queued"}
+
+        sessionmaker = identity.app.state.sessionmaker
+        delivery = Delivery(identity.settings)
+        async with sessionmaker() as session, session.begin():
+            await Outgoing(identity.clock, sessionmaker, delivery, BackgroundTasks()).queue(
+                session, channel="sms", to=unique_phone(), text="Kabinet: 123456"
+            )
+        async with serve(provider, port=sms_port):
+            sending = asyncio.create_task(  # the provider keeps it waiting
+                message_service.send_due(sessionmaker, identity.clock, delivery)
+            )
+            await asyncio.wait_for(asked.wait(), timeout=10)
+            async with sessionmaker() as session, session.begin():
+                # No transaction that touched the messages waits open for the provider.
+                held = await session.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                        " JOIN pg_stat_activity a ON a.pid = l.pid"
+                        " WHERE c.relname = 'outgoing_messages'"
+                        " AND a.state = 'idle in transaction'"
+                    )
+                )
+                # Not locked by the sender: another one could take it, but the claim says no.
+                [claimed] = await session.scalars(
+                    select(OutgoingMessage)
+                    .where(OutgoingMessage.status == "pending")
+                    .with_for_update(nowait=True)
+                )
+                claimed_until = claimed.next_attempt_at
+            assert held == 0
+            assert claimed_until > identity.clock.now()
+            assert await message_service.send_due(sessionmaker, identity.clock, delivery) == 0
+            answer.set()
+            # This sender, or the service's own job if it claimed the message first.
+            assert await sending in (0, 1)
+
+            async def sent() -> OutgoingMessage | None:
+                [row] = await messages_to(identity, claimed.recipient)
+                return row if row.status == "sent" else None
+
+            row = await eventually(sent)
+        assert row.text is None and [m["to"] for m in sms.messages] == [claimed.recipient]
