@@ -41,6 +41,8 @@ class PlatformSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     db_pool_size: int = Field(default=10, ge=1)
+    # Hot reads outside a transaction (`shared.db.Reader`) have a small asyncpg pool of their own.
+    db_reader_pool_size: int = Field(default=5, ge=1)
 
     # `production` refuses development secrets at start (deploy/ sets it).
     env: Literal["local", "production"] = "local"

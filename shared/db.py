@@ -3,9 +3,9 @@ a transaction for hot read endpoints (`ReaderDep`), schema bases.
 
 Stale connections (PostgreSQL restarted, a backend terminated) are caught without a round trip:
 a pooled connection whose socket the server has closed is replaced as it is checked out, and the
-first disconnect error invalidates the whole pool (SQLAlchemy's default), so every other
-connection of the old server is replaced too. A reader's statement that still meets a dead
-connection is run once more on a fresh one.
+first disconnect error invalidates the whole pool (SQLAlchemy's default; the reader's asyncpg
+pool does the same), so every other connection of the old server is replaced too. A reader's
+statement that still meets a dead connection is run once more on a fresh one.
 """
 
 import asyncio
@@ -28,7 +28,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
-from sqlalchemy.util import greenlet_spawn
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -213,58 +212,82 @@ class _CompiledRead:
 class Reader:
     """Read-only statements outside a transaction, for hot read endpoints.
 
-    Each query takes a pooled connection, runs as one statement on the driver and gives the
-    connection back: one round trip, where a session adds BEGIN and COMMIT, and none of the
-    session's, the ORM's or the execution context's work. PostgreSQL's default isolation
-    (READ COMMITTED) gives every statement its own snapshot inside a transaction too, so a
-    read sees the same rows either way; what a reader cannot do is write or lock: it runs
-    `ReadQuery`s (`SELECT`s) only. A query that meets a connection the server dropped runs
-    once more on a fresh one: nothing was done on the dead one.
+    Each query takes a connection of the reader's own asyncpg pool, runs as one statement on
+    the driver and gives the connection back: one round trip, where a session adds BEGIN and
+    COMMIT, and none of the session's, the ORM's, the execution context's or SQLAlchemy's
+    pool's work (two greenlet hand-offs per checkout). PostgreSQL's default isolation (READ
+    COMMITTED) gives every statement its own snapshot inside a transaction too, so a read
+    sees the same rows either way; what a reader cannot do is write or lock: it runs
+    `ReadQuery`s (`SELECT`s) only, so a returned connection holds no state to reset and
+    goes back without asyncpg's reset round trip.
 
-    At most the pool's size of queries run at once; more wait for a turn instead of opening
-    overflow connections, each a new PostgreSQL backend opened and closed again.
+    The pool opens connections as reads need them, up to `size` (`db_reader_pool_size`);
+    more reads wait for a turn. A connection the server has closed is replaced as it is
+    taken (asyncpg reads the server's goodbye as it arrives); a query that still meets a
+    dead one replaces every connection of the pool and runs once more on a fresh one:
+    nothing was done on the dead one.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine.sync_engine
-        self._turns = asyncio.Semaphore(_pool_size(engine))
+    def __init__(self, engine: AsyncEngine, size: int = 5) -> None:
+        self._dialect = engine.sync_engine.dialect
+        self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._size = size
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
 
     async def rows(self, query: ReadQuery, **values: Any) -> list[dict[str, Any]]:
         """Every row of `query` with these parameters, each a dict of its columns."""
-        compiled = query.compiled(self._engine.dialect)
+        compiled = query.compiled(self._dialect)
         arguments = compiled.arguments(values)
-        async with self._turns:
+        pool = self._pool or await self._open()
+        try:
+            records = await self._fetch(pool, compiled.sql, arguments)
+        except _Disconnected:
+            await pool.expire_connections()
             try:
-                records = await self._fetch(compiled.sql, arguments)
-            except _Disconnected:
-                try:
-                    records = await self._fetch(compiled.sql, arguments)
-                except _Disconnected as again:
-                    raise again.error from None
+                records = await self._fetch(pool, compiled.sql, arguments)
+            except _Disconnected as again:
+                raise again.error from None
         return [compiled.row(record) for record in records]
 
-    async def _fetch(self, sql: str, arguments: list[Any]) -> list[asyncpg.Record]:
-        connection = await greenlet_spawn(self._engine.raw_connection)
-        driver: asyncpg.Connection = connection.driver_connection
+    async def close(self) -> None:
+        async with self._opening:
+            if self._pool is not None:
+                await self._pool.close()
+                self._pool = None
+
+    async def _open(self) -> asyncpg.Pool:
+        async with self._opening:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    self._dsn, min_size=0, max_size=self._size, reset=_nothing_to_reset
+                )
+            return self._pool
+
+    @staticmethod
+    async def _fetch(pool: asyncpg.Pool, sql: str, arguments: list[Any]) -> list[asyncpg.Record]:
         try:
-            records: list[asyncpg.Record] = await driver.fetch(sql, *arguments)
-        except BaseException as error:
-            if not driver.is_closed():
-                # The server answered (an error), or the request was cancelled (asyncpg
-                # cancels the statement on the server): the connection is fine.
-                await greenlet_spawn(connection.close)
-                raise
-            await self._replace_all(connection, error)
-            if isinstance(error, Exception):
-                raise _Disconnected(error) from error
-            raise
-        await greenlet_spawn(connection.close)
+            async with pool.acquire() as connection:
+                records: list[asyncpg.Record] = await connection.fetch(sql, *arguments)
+        except _GONE as error:
+            raise _Disconnected(error) from error
         return records
 
-    async def _replace_all(self, connection: PoolProxiedConnection, error: BaseException) -> None:
-        """This connection and every other one of the server that went away are replaced, as
-        SQLAlchemy's own execution does on a disconnect."""
-        await greenlet_spawn(self._engine.pool._invalidate, connection, error)
+
+# The server went away under a statement: a connection error (class 08, the connection cut in
+# the middle of the statement), the server's goodbye read as the answer (terminated backend,
+# shutdown), or the socket's own error.
+_GONE = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    ConnectionError,
+)
+
+
+async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
+    """A reader's connection ran one `SELECT` outside a transaction: no session state, no
+    listener, no lock to undo (asyncpg's own reset would cost a round trip per read)."""
 
 
 class _Disconnected(Exception):
@@ -273,11 +296,6 @@ class _Disconnected(Exception):
     def __init__(self, error: Exception) -> None:
         super().__init__(str(error))
         self.error = error
-
-
-def _pool_size(engine: AsyncEngine) -> int:
-    size = getattr(engine.pool, "size", None)
-    return size() if callable(size) else 10
 
 
 async def reader_of(request: Request) -> Reader:

@@ -116,7 +116,7 @@ class Runtime:
         self.clock = clock
         self.engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
         self.sessionmaker = create_sessionmaker(self.engine)
-        self.reader = Reader(self.engine)
+        self.reader = Reader(self.engine, size=settings.db_reader_pool_size)
         self.topology = Topology.of(definition.name, settings)
         self.broker = BrokerConnection(settings.amqp_url, f"kabinet-{definition.name}")
         self.outbox = Outbox(definition.bus, definition.name, clock)
@@ -191,6 +191,7 @@ class Runtime:
     async def close(self) -> None:
         await self.stop_workers()
         await self.broker.close()
+        await self.reader.close()
         await self.engine.dispose()
 
 
@@ -226,6 +227,7 @@ def create_service_app(
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
         openapi_tags=[tag.openapi() for tag in definition.tags],
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_problem_handlers(app)
     app.add_middleware(StorableTextMiddleware)

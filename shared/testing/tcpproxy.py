@@ -15,8 +15,8 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.StreamWriter] = set()
         self.refused = 0
-        # (marker, forward): cut when the client sends bytes containing the marker.
-        self._cut_on: tuple[bytes, bool] | None = None
+        # (marker, forward, reopen): cut when the client sends bytes containing the marker.
+        self._cut_on: tuple[bytes, bool, bool] | None = None
 
     async def start(self) -> "TcpProxy":
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
@@ -43,10 +43,11 @@ class TcpProxy:
     def restore(self) -> None:
         self.connected = True
 
-    def cut_on(self, marker: bytes, *, forward: bool) -> None:
+    def cut_on(self, marker: bytes, *, forward: bool, reopen: bool = False) -> None:
         """Cuts once the client sends bytes containing `marker`: after passing them upstream
-        (`forward=True`: they arrive, the answer is lost) or instead of passing them on."""
-        self._cut_on = (marker, forward)
+        (`forward=True`: they arrive, the answer is lost) or instead of passing them on.
+        `reopen=True` accepts new connections again right after the cut."""
+        self._cut_on = (marker, forward, reopen)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if not self.connected:
@@ -78,6 +79,8 @@ class TcpProxy:
                         writer.write(data)
                         await writer.drain()
                     self.cut()
+                    if trigger[2]:
+                        self.restore()
                     return
                 writer.write(data)
                 await writer.drain()

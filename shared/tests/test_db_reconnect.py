@@ -9,11 +9,12 @@ import asyncio
 
 import asyncpg
 import pytest
-from sqlalchemy import Text, event, func, select, text
+from sqlalchemy import Text, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.db import Reader, ReadQuery, _closed_by_server, create_engine, create_sessionmaker
+from shared.db import Reader, ReadQuery, create_engine, create_sessionmaker
+from shared.testing.tcpproxy import TcpProxy
 
 POOL_SIZE = 3
 BACKEND = ReadQuery(select(func.pg_backend_pid().label("pid")))
@@ -51,11 +52,19 @@ async def terminate(database_url: str, pids: set[int]) -> None:
         await admin.close()
 
 
+async def fill_reader(reader: Reader) -> set[int]:
+    """As many reads at once as the reader's pool holds, so that it keeps that many
+    connections; their server process ids."""
+    held = ReadQuery(select(func.pg_backend_pid().label("pid"), func.pg_sleep(0.2)))
+    rows = await asyncio.gather(*(reader.rows(held) for _ in range(POOL_SIZE)))
+    return {row[0]["pid"] for row in rows}
+
+
 async def test_after_the_server_dropped_every_pooled_connection_no_read_or_transaction_fails(
     platform_settings,
 ):
     engine = create_engine(platform_settings.database_url, pool_size=POOL_SIZE)
-    reader, sessionmaker = Reader(engine), create_sessionmaker(engine)
+    reader, sessionmaker = Reader(engine, size=POOL_SIZE), create_sessionmaker(engine)
 
     async def in_a_transaction() -> int:
         async with sessionmaker() as session, session.begin():
@@ -65,13 +74,15 @@ async def test_after_the_server_dropped_every_pooled_connection_no_read_or_trans
         return int((await reader.rows(BACKEND))[0]["pid"])
 
     try:
-        dropped = await hold_full_pool(engine)
+        dropped = await hold_full_pool(engine) | await fill_reader(reader)
+        assert len(dropped) == 2 * POOL_SIZE
         await terminate(platform_settings.database_url, dropped)
-        # As many requests at once as the pool holds connections, each would take a dead one.
+        # As many requests at once as the pools hold connections, each would take a dead one.
         served = await asyncio.gather(
             *(in_a_transaction() for _ in range(POOL_SIZE)), *(read() for _ in range(POOL_SIZE))
         )
     finally:
+        await reader.close()
         await engine.dispose()
     assert not dropped & set(served)
 
@@ -79,20 +90,43 @@ async def test_after_the_server_dropped_every_pooled_connection_no_read_or_trans
 async def test_a_read_that_meets_a_dead_connection_runs_once_more_on_a_fresh_one(
     platform_settings,
 ):
-    """The server's goodbye may not have been read yet when a connection is checked out: the
-    reader's statement is then run again, and the pool replaces the rest of the old server's
-    connections."""
-    engine = create_engine(platform_settings.database_url, pool_size=POOL_SIZE)
-    # As if none of the server's goodbyes had arrived before the checkouts.
-    event.remove(engine.sync_engine, "checkout", _closed_by_server)
-    reader = Reader(engine)
+    """The server's goodbye may not have arrived yet when a connection is taken: the reader's
+    statement is then run again, and the pool replaces the rest of the old server's
+    connections. The connections go through a proxy that drops them all as the statement is
+    sent, as a server gone between checkout and query would."""
+    url = make_url(platform_settings.database_url)
+    proxy = await TcpProxy(url.host or "127.0.0.1", url.port or 5432).start()
+    engine = create_engine(url.set(host="127.0.0.1", port=proxy.port).render_as_string(False))
+    reader = Reader(engine, size=POOL_SIZE)
     try:
-        dropped = await hold_full_pool(engine)
-        await terminate(platform_settings.database_url, dropped)
+        before = await fill_reader(reader)
+        # Every statement names its prepared statement: the first one sent cuts the lot.
+        proxy.cut_on(b"__asyncpg_stmt_", forward=False, reopen=True)
         served = [(await reader.rows(BACKEND))[0]["pid"] for _ in range(POOL_SIZE)]
     finally:
+        await reader.close()
         await engine.dispose()
-    assert not dropped & set(served)
+        await proxy.stop()
+    assert proxy.cuts == 1
+    assert not before & set(served)
+
+
+async def test_a_read_that_meets_a_dead_connection_twice_fails_with_the_drivers_error(
+    platform_settings,
+):
+    url = make_url(platform_settings.database_url)
+    proxy = await TcpProxy(url.host or "127.0.0.1", url.port or 5432).start()
+    engine = create_engine(url.set(host="127.0.0.1", port=proxy.port).render_as_string(False))
+    reader = Reader(engine, size=1)
+    try:
+        await reader.rows(BACKEND)
+        proxy.cut_on(b"__asyncpg_stmt_", forward=False)  # and no new connection is accepted
+        with pytest.raises((OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)):
+            await reader.rows(BACKEND)
+    finally:
+        await reader.close()
+        await engine.dispose()
+        await proxy.stop()
 
 
 async def test_a_reader_runs_selects_only(platform_settings):
@@ -104,7 +138,7 @@ async def test_a_read_cut_short_by_a_cancelled_request_leaves_no_broken_connecti
     platform_settings,
 ):
     engine = create_engine(platform_settings.database_url, pool_size=1)
-    reader = Reader(engine)
+    reader = Reader(engine, size=1)
     slow = ReadQuery(select(func.pg_sleep(5).cast(Text).label("slept")))
     try:
         cut = asyncio.create_task(reader.rows(slow))
@@ -115,17 +149,19 @@ async def test_a_read_cut_short_by_a_cancelled_request_leaves_no_broken_connecti
         # The next read gets a connection that is not still busy with the cancelled statement.
         assert (await asyncio.wait_for(reader.rows(BACKEND), timeout=3))[0]["pid"]
     finally:
+        await reader.close()
         await engine.dispose()
 
 
 async def test_a_statement_the_server_refuses_leaves_the_connection_in_use(platform_settings):
     engine = create_engine(platform_settings.database_url, pool_size=1)
-    reader = Reader(engine)
+    reader = Reader(engine, size=1)
     try:
         (before,) = await reader.rows(BACKEND)
         with pytest.raises(asyncpg.UndefinedTableError):
             await reader.rows(ReadQuery(select(text("*")).select_from(text("no_such_table"))))
         (after,) = await reader.rows(BACKEND)
     finally:
+        await reader.close()
         await engine.dispose()
     assert before["pid"] == after["pid"]
