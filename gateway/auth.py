@@ -172,7 +172,7 @@ class Authenticator:
         else:
             return None
         if principal.kind == "accountant" and not accountant_may_reach(
-            request.method, request.url.path
+            request.method, request.scope["path"]
         ):
             raise Forbidden("An accountant session sees reconciliation statements and documents")
         return principal

@@ -191,9 +191,10 @@ class ServiceProxy:
 
     def service_for(self, request: Request) -> str:
         """The service that owns the request's path; 404 when none does."""
-        service = owning_service(request.url.path)
+        path: str = request.scope["path"]
+        service = owning_service(path)
         if service is None:
-            raise NotFound(f"No service serves {request.url.path}")
+            raise NotFound(f"No service serves {path}")
         return service
 
     async def forward(
@@ -226,7 +227,7 @@ class ServiceProxy:
         caller_headers: dict[str, str],
         body: bytes | AsyncIterator[bytes] | None,
     ) -> aiohttp.ClientResponse | None:
-        path = request.url.path
+        path = request.scope["path"]
         headers = [
             (name.decode("latin-1"), value.decode("latin-1"))
             for name, value in _forwarded_headers(request, caller_headers)
@@ -377,7 +378,7 @@ def _relayed_headers(upstream: aiohttp.ClientResponse) -> Headers:
 def _raw_target(request: Request) -> str:
     """Path and query exactly as the caller encoded them, so the service sees them unchanged."""
     raw_path: bytes | None = request.scope.get("raw_path")
-    path = raw_path.decode("latin-1") if raw_path else request.url.path
+    path = raw_path.decode("latin-1") if raw_path else request.scope["path"]
     query = request.scope.get("query_string", b"").decode("latin-1")
     return f"{path}?{query}" if query else path
 
@@ -399,7 +400,7 @@ def _forwarded_headers(request: Request, caller_headers: dict[str, str]) -> Head
     # (behind a trusted ingress, uvicorn's --proxy-headers has already set `request.client`).
     if request.client:
         headers.append((b"x-forwarded-for", request.client.host.encode("latin-1")))
-    headers.append((b"x-forwarded-proto", request.url.scheme.encode()))
+    headers.append((b"x-forwarded-proto", request.scope["scheme"].encode()))
     if host := request.headers.get("host"):
         headers.append((b"x-forwarded-host", host.encode("latin-1")))
     headers.extend((name.encode(), value.encode()) for name, value in caller_headers.items())

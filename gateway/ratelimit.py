@@ -63,9 +63,35 @@ ENDPOINT_GROUPS = (
 )
 
 
+def _one_pattern(groups: Sequence[tuple[int, EndpointGroup]]) -> re.Pattern[str]:
+    """The groups' patterns as one, each alternative named by its group's position: the
+    first alternative that matches the whole path is the first group that covers it."""
+    return re.compile("|".join(f"(?P<g{index}>{group.pattern.pattern})" for index, group in groups))
+
+
+# Every call is looked up here: one match against one pattern per method, not a match per group.
+_GROUPS_BY_POSITION = tuple(enumerate(ENDPOINT_GROUPS))
+_ANY_METHOD = _one_pattern(
+    [(index, group) for index, group in _GROUPS_BY_POSITION if group.methods is None]
+)
+_BY_METHOD = {
+    method: _one_pattern(
+        [
+            (index, group)
+            for index, group in _GROUPS_BY_POSITION
+            if group.methods is None or method in group.methods
+        ]
+    )
+    for method in {method for group in ENDPOINT_GROUPS for method in group.methods or ()}
+}
+
+
 def endpoint_group(method: str, path: str) -> str | None:
     """The anonymous endpoint group of a call, or None for a path in no group."""
-    return next((group.name for group in ENDPOINT_GROUPS if group.covers(method, path)), None)
+    match = _BY_METHOD.get(method, _ANY_METHOD).fullmatch(path)
+    if match is None or match.lastgroup is None:
+        return None
+    return ENDPOINT_GROUPS[int(match.lastgroup[1:])].name
 
 
 @dataclass(frozen=True)
@@ -220,7 +246,7 @@ class RateLimits:
         settings = self._settings
         buckets: list[Bucket] = []
         # Counted per address whoever calls: a credential must not lift the login limit.
-        group = endpoint_group(request.method, request.url.path)
+        group = endpoint_group(request.method, request.scope["path"])
         if group is not None:
             buckets.append(
                 Bucket(

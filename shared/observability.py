@@ -3,12 +3,13 @@
 import functools
 import logging
 import re
+import secrets
 import sys
 import time
-import uuid
 from contextvars import ContextVar
 
 import structlog
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
@@ -59,31 +60,6 @@ def configure_logging(level: str = "INFO", json: bool = True, service: str | Non
     logging.basicConfig(level=level.upper(), stream=sys.stdout, format="%(message)s")
 
 
-class RequestIdMiddleware(HttpMiddleware):
-    """Honours a well-formed incoming X-Request-ID or makes one; binds it to logs; echoes it."""
-
-    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        incoming = next(
-            (value for name, value in scope["headers"] if name.lower() == _REQUEST_ID_NAME), b""
-        ).decode("latin-1")
-        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        token = request_id_var.set(request_id)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [
-                    (k, v) for k, v in message.get("headers", []) if k.lower() != _REQUEST_ID_NAME
-                ]
-                headers.append((_REQUEST_ID_NAME, request_id.encode()))
-                message["headers"] = headers
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            request_id_var.reset(token)
-
-
 HTTP_REQUESTS = Counter(
     "kabinet_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
 )
@@ -91,25 +67,53 @@ HTTP_LATENCY = Histogram(
     "kabinet_http_request_duration_seconds", "HTTP request latency", ["method", "route"]
 )
 
+# FastAPI's own OpenTelemetry hooks look up the global providers on every request; Kabinet's
+# metrics are Prometheus (below) and its traces are the request ids in the logs.
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
-class MetricsMiddleware(HttpMiddleware):
-    """Counts requests and their latency by route template (never by raw path: ids explode it)."""
+
+class ObservabilityMiddleware(HttpMiddleware):
+    """The outermost layer: every request's id and its measurement, in one pass.
+
+    The id is a well-formed incoming X-Request-ID or a new one; it reaches every log line
+    written while the request is handled and is echoed on the answer. The request is counted,
+    and its latency observed, by route template (never by raw path: ids would explode it).
+    """
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        status = {"code": 500}
+        request_id = ""
+        for name, value in scope["headers"]:
+            if name == _REQUEST_ID_NAME:
+                request_id = value.decode("latin-1")
+                break
+        if not _VALID_REQUEST_ID.match(request_id):
+            request_id = secrets.token_hex(16)
+        echoed = (_REQUEST_ID_NAME, request_id.encode())
+        token = request_id_var.set(request_id)
+        status = 500
 
-        async def send_status(message: Message) -> None:
+        async def observed(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
+                status = message["status"]
+                message["headers"] = [
+                    *(
+                        header
+                        for header in message.get("headers", ())
+                        if header[0].lower() != _REQUEST_ID_NAME
+                    ),
+                    echoed,
+                ]
             await send(message)
 
         try:
-            await self.app(scope, receive, send_status)
+            await self.app(scope, receive, observed)
         finally:
+            request_id_var.reset(token)
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            _requests(scope["method"], template, status["code"]).inc()
+            _requests(scope["method"], template, status).inc()
             _latency(scope["method"], template).observe(time.perf_counter() - started)
 
 

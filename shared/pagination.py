@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 from sqlalchemy import Integer, Select, bindparam, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -26,15 +26,13 @@ class Page(BaseModel, Generic[T]):
 
 
 class PageParams(BaseModel):
-    limit: int = 50
-    cursor: str | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=512)
 
 
-async def page_params(
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
-) -> PageParams:
-    return PageParams(limit=limit, cursor=cursor)
+# `?limit=&cursor=` of a list endpoint, read from the query as one model: no sub-dependency for
+# FastAPI to solve on every request (a tenth of a catalogue read's CPU was that solving).
+PageDep = Annotated[PageParams, Query()]
 
 
 NOT_OUR_CURSOR = "not a cursor this API issued"

@@ -28,8 +28,8 @@ from shared.db import Reader, create_engine, create_sessionmaker
 from shared.idempotency import IdempotencyMiddleware, idempotency_housekeeping
 from shared.jobs import Job, JobRunner
 from shared.observability import (
-    MetricsMiddleware,
-    RequestIdMiddleware,
+    NO_TELEMETRY,
+    ObservabilityMiddleware,
     configure_logging,
     metrics_endpoint,
 )
@@ -227,7 +227,7 @@ def create_service_app(
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
         openapi_tags=[tag.openapi() for tag in definition.tags],
-        telemetry={"tracing": False, "metrics": False, "logs": False},
+        telemetry=NO_TELEMETRY,
     )
     install_problem_handlers(app)
     app.add_middleware(StorableTextMiddleware)
@@ -235,8 +235,7 @@ def create_service_app(
         app.add_middleware(IdempotencyMiddleware, table=definition.idempotency)
     # Outside the idempotency layer, which keys a partner's answers by the verified caller.
     app.add_middleware(CallerMiddleware, service=definition.name, secret=settings.internal_secret)
-    app.add_middleware(MetricsMiddleware)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(ObservabilityMiddleware)
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.add_api_route("/healthz", healthz, include_in_schema=False)
     app.add_api_route("/readyz", readyz, include_in_schema=False)

@@ -10,7 +10,6 @@ from services.identity.messages.service import Outgoing
 from services.identity.models import User
 from shared.auth import AdminPrincipal, Principal
 from shared.db import SessionDep
-from shared.pagination import PageParams, page_params
 from shared.problems import Unauthorized
 from shared.service import ClockDep, SessionmakerDep, settings_of
 
@@ -47,6 +46,3 @@ async def existing_admin(admin: AdminPrincipal, session: SessionDep) -> Principa
 
 
 IdentityAdmin = Annotated[Principal, Depends(existing_admin)]
-
-# `?limit=&cursor=` of identity's lists.
-PageDep = Annotated[PageParams, Depends(page_params)]

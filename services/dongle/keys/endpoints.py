@@ -3,14 +3,14 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 
 from services.dongle.keys.auth import KeyImporter, key_viewer
 from services.dongle.keys.schemas import KeyImport, KeyRead
 from services.dongle.keys.service import key_service
 from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, PageDep
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep
 
@@ -33,7 +33,7 @@ async def import_key(
 async def list_keys(
     principal: CurrentPrincipal,
     session: SessionDep,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: PageDep,
     organization_id: Annotated[
         uuid.UUID | None, Query(description="Staff: one organization's keys.")
     ] = None,

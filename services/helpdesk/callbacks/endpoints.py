@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from services.helpdesk.callbacks.schemas import (
     CallbackAsked,
@@ -16,7 +16,7 @@ from services.helpdesk.callbacks.service import callback_service
 from services.helpdesk.dependencies import SettingsDep
 from shared.auth import StaffPrincipal
 from shared.db import SessionDep
-from shared.pagination import PageParams, page_params
+from shared.pagination import PageDep
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep
 
@@ -55,7 +55,7 @@ async def request_callback(
 async def list_callbacks(
     staff: StaffPrincipal,
     session: SessionDep,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: PageDep,
     status: Annotated[CallbackStatus | None, Query()] = "scheduled",
 ) -> CallbackPage:
     """The calls to make, the earliest scheduled first (`status=done` for those made)."""

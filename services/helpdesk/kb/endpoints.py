@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from services.helpdesk.kb.repository import Hit
 from services.helpdesk.kb.schemas import (
@@ -23,7 +23,7 @@ from services.helpdesk.kb.schemas import (
 from services.helpdesk.kb.service import kb_service
 from shared.auth import OptionalPrincipal, StaffPrincipal
 from shared.db import SessionDep
-from shared.pagination import PageParams, page_params
+from shared.pagination import PageDep
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep
 
@@ -42,7 +42,7 @@ def _read(article: object) -> ArticleRead:
 async def list_articles(
     session: SessionDep,
     principal: OptionalPrincipal,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: PageDep,
     status: Annotated[ArticleStatus | None, Query(description="Drafts: staff only.")] = None,
     product_code: Annotated[str | None, Query(max_length=64)] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,

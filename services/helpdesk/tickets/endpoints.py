@@ -30,7 +30,7 @@ from shared.auth import Principal, require_scope
 from shared.bus.outbox import Outbox
 from shared.clock import Clock
 from shared.db import SessionDep
-from shared.pagination import PageParams, page_params
+from shared.pagination import PageDep
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep, OutboxDep
 
@@ -93,7 +93,7 @@ async def open_ticket(body: TicketCreate, change: Changing) -> TicketRead:
 async def list_tickets(
     principal: TicketCaller,
     session: SessionDep,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: PageDep,
     status: Annotated[Status | None, Query()] = None,
     tier: Annotated[Tier | None, Query()] = None,
     assignee_id: Annotated[uuid.UUID | None, Query(description="Agents only.")] = None,

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from services.identity.api_keys.schemas import (
     ApiKeyCreate,
@@ -15,7 +15,7 @@ from services.identity.api_keys.schemas import (
 from services.identity.api_keys.service import api_key_service
 from services.identity.dependencies import IdentityAdmin
 from shared.db import SessionDep
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, PageDep
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep
 
@@ -35,7 +35,7 @@ async def issue_api_key(
 async def list_api_keys(
     admin: IdentityAdmin,
     session: SessionDep,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: PageDep,
     organization_id: Annotated[uuid.UUID | None, Query()] = None,
 ) -> Page[ApiKeyRead]:
     keys, next_cursor = await api_key_service.list_keys(session, page, organization_id)

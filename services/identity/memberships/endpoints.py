@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.identity.dependencies import IdentityAdmin, OutgoingDep, PageDep
+from services.identity.dependencies import IdentityAdmin, OutgoingDep
 from services.identity.memberships.schemas import MembershipLink, MembershipRead, MembershipState
 from services.identity.memberships.service import Decision, membership_service
 from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
-from shared.pagination import Page
+from shared.pagination import Page, PageDep
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep, OutboxDep
 

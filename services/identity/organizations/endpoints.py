@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.identity.dependencies import IdentityAdmin, PageDep
+from services.identity.dependencies import IdentityAdmin
 from services.identity.organizations.schemas import (
     ChangeRequestCreate,
     ChangeRequestRead,
@@ -17,7 +17,7 @@ from services.identity.organizations.schemas import (
 from services.identity.organizations.service import change_request_service, organization_service
 from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
-from shared.pagination import Page
+from shared.pagination import Page, PageDep
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep, OutboxDep
 

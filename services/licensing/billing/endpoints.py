@@ -5,7 +5,7 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from services.licensing.access import ReaderPrincipal, viewer_of
 from services.licensing.billing.schemas import (
@@ -25,7 +25,7 @@ from services.licensing.billing.statement import (
 )
 from shared.auth import AdminPrincipal
 from shared.db import SessionDep
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, PageDep
 from shared.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, InvalidInput, Problem
 from shared.service import ClockDep, OutboxDep
 
@@ -36,7 +36,7 @@ router = APIRouter(tags=["financial documents"], responses=PROBLEM_RESPONSES)
 async def list_invoices(
     principal: ReaderPrincipal,
     session: SessionDep,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: PageDep,
 ) -> Page[InvoiceRead]:
     """The organization's invoices (its accountant's too); staff see every organization's."""
     invoices, next_cursor = await billing_service.list_for(

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from services.licensing.catalogue.schemas import (
@@ -15,7 +15,7 @@ from services.licensing.catalogue.schemas import (
 from services.licensing.catalogue.service import catalogue_service
 from shared.auth import AdminPrincipal
 from shared.db import ReaderDep, SessionDep
-from shared.pagination import Page, PageParams, page_params, page_response
+from shared.pagination import Page, PageDep, page_response
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep
 
@@ -23,9 +23,7 @@ router = APIRouter(tags=["catalogue"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("/api/v1/products", response_model=Page[ProductRead])
-async def list_products(
-    reader: ReaderDep, page: Annotated[PageParams, Depends(page_params)]
-) -> Response:
+async def list_products(reader: ReaderDep, page: PageDep) -> Response:
     """The catalogue, by code."""
     products, next_cursor = await catalogue_service.list_products(reader, page)
     return page_response(ProductRead, products, next_cursor)

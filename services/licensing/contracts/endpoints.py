@@ -22,7 +22,7 @@ from services.licensing.licenses.schemas import LicenseRead
 from shared.auth import Principal
 from shared.db import SessionDep
 from shared.files import FileStore
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, PageDep
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep
 
@@ -64,7 +64,7 @@ async def import_contract(
 async def list_contracts(
     principal: ReaderPrincipal,
     session: SessionDep,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: PageDep,
 ) -> Page[ContractRead]:
     """The organization's contracts (its accountant's too: without licenses)."""
     contracts, next_cursor = await contract_service.list_for(
@@ -90,7 +90,7 @@ async def read_contract(
 async def list_acts(
     principal: ReaderPrincipal,
     session: SessionDep,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: PageDep,
 ) -> Page[ActRead]:
     """Acts of services of the organization's contracts."""
     acts, next_cursor = await contract_service.acts_for(

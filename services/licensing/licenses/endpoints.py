@@ -22,7 +22,7 @@ from services.licensing.support.schemas import CertificateRead
 from shared.auth import Principal, require_scope
 from shared.clock import Clock, business_date
 from shared.db import SessionDep
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, PageDep
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep, OutboxDep
 
@@ -40,7 +40,7 @@ async def list_licenses(
     principal: ReaderPrincipal,
     session: SessionDep,
     clock: ClockDep,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: PageDep,
 ) -> Page[LicenseRead]:
     """The organization's licenses (a partner's key: also those it imported)."""
     licenses, next_cursor = await license_service.list_for(session, viewer_of(principal), page)

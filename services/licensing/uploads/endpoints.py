@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from services.licensing.access import ContactPrincipal, ReaderPrincipal, viewer_of
 from services.licensing.uploads.schemas import (
@@ -16,7 +16,7 @@ from services.licensing.uploads.service import upload_service
 from services.licensing.uploads.terms import TERMS_TEXT, TERMS_VERSION
 from shared.auth import AdminPrincipal
 from shared.db import SessionDep
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, PageDep
 from shared.problems import PROBLEM_RESPONSES
 from shared.service import ClockDep, OutboxDep
 
@@ -46,7 +46,7 @@ async def request_upload(
 async def list_upload_requests(
     principal: ReaderPrincipal,
     session: SessionDep,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: PageDep,
     status: Annotated[Literal["pending", "approved", "rejected"] | None, Query()] = None,
 ) -> Page[UploadRequestRead]:
     """The organization's requests; staff see every organization's (`?status=pending`)."""
