@@ -7,6 +7,7 @@ own calls to identity and to the services' documents and status keep the httpx c
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -82,6 +83,17 @@ class InvalidContentLength(ProblemError):
 
 class RequestTimeout(ProblemError):
     status, type_name, title = 408, "request-timeout", "Request body too slow"
+
+
+# The labelled series of each service, looked up once: `labels()` validates and locks every time.
+@functools.lru_cache(maxsize=1024)
+def _upstream_requests(service: str, outcome: int | str) -> Counter:
+    return UPSTREAM_REQUESTS.labels(service, str(outcome))
+
+
+@functools.lru_cache(maxsize=64)
+def _upstream_latency(service: str) -> Histogram:
+    return UPSTREAM_LATENCY.labels(service)
 
 
 class UpstreamSlots:
@@ -258,8 +270,8 @@ class ServiceProxy:
             UPSTREAM_REQUESTS.labels(service, "unreachable").inc()
             log.warning("upstream_unreachable", service=service, path=path, error=repr(exc))
             raise BadGateway(f"The {service} service is unreachable") from exc
-        UPSTREAM_LATENCY.labels(service).observe(time.perf_counter() - started)
-        UPSTREAM_REQUESTS.labels(service, str(upstream.status)).inc()
+        _upstream_latency(service).observe(time.perf_counter() - started)
+        _upstream_requests(service, upstream.status).inc()
         return upstream
 
     async def _request_body(self, request: Request) -> bytes | AsyncIterator[bytes] | None:

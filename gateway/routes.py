@@ -59,5 +59,11 @@ def owning_service(path: str, routes: Mapping[str, str] = ROUTES) -> str | None:
     """
     if has_dot_segments(path):
         return None
-    matching = [prefix for prefix in routes if path_under(path, prefix)]
-    return routes[max(matching, key=len)] if matching else None
+    # The path itself, then each shorter prefix at a segment boundary: the longest owned first.
+    prefix = path
+    while prefix:
+        service = routes.get(prefix)
+        if service is not None:
+            return service
+        prefix = prefix[: prefix.rfind("/")]
+    return None
