@@ -3,15 +3,18 @@ request ids, caller headers, body limits."""
 
 import asyncio
 import hashlib
+import json
 import re
 import time
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 import pytest
 
-from gateway.tests.conftest import Doubles
+from gateway.app import create_app
+from gateway.tests.conftest import Doubles, gateway_settings
 from gateway.tests.doubles import DOWNLOAD_CHUNK, ServiceDouble, download_content
-from shared.testing.servers import free_port
+from shared.testing.servers import free_port, serve
 
 PROBLEM = "application/problem+json"
 
@@ -231,3 +234,60 @@ async def test_small_answer_broken_off_by_the_service_is_a_502_problem(start_gat
     assert response.headers["content-type"] == PROBLEM
     assert response.headers["x-request-id"] == "cut-1"
     assert "dongle" in response.json()["detail"]
+
+
+async def test_a_method_the_gateway_does_not_proxy_is_a_405_problem(gateway, doubles):
+    response = await gateway.request("TRACE", "/api/v1/products")
+    assert response.status_code == 405
+    assert response.headers["content-type"] == PROBLEM
+    assert "GET" in response.headers["allow"]
+    assert response.headers["x-request-id"]
+    assert not any(double.received for double in doubles.values())
+
+
+async def test_a_fault_inside_the_gateway_is_a_500_problem_and_the_connection_stays_usable(
+    doubles,
+):
+    """Forwarding answers what it raises unexpectedly itself: a 500 problem with the request
+    id, on a keep-alive connection that serves the next call (uvicorn would close one an
+    exception escaped from). The fault is injected into the gateway's own rate limits,
+    every other call."""
+    app = create_app(gateway_settings(doubles))
+    async with serve(app) as url:
+        limits = app.state.gateway.rate_limits
+        healthy, calls = limits.admit, 0
+
+        def every_other_call_fails(*args: object) -> object:
+            nonlocal calls
+            calls += 1
+            if calls % 2:
+                raise RuntimeError("a fault inside the gateway")
+            return healthy(*args)
+
+        limits.admit = every_other_call_fails
+        address = urlsplit(url)
+        reader, writer = await asyncio.open_connection(address.hostname, address.port)
+        answers = []
+        try:
+            for number in range(4):
+                writer.write(
+                    b"GET /api/v1/products HTTP/1.1\r\nHost: edge\r\n"
+                    b"X-Request-ID: call-%d\r\n\r\n" % number
+                )
+                await writer.drain()
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+                headers = dict(
+                    line.lower().split(b": ", 1) for line in head.split(b"\r\n")[1:] if line
+                )
+                body = await reader.readexactly(int(headers[b"content-length"]))
+                answers.append(
+                    (head.split(b" ", 2)[1], headers[b"x-request-id"], headers[b"content-type"])
+                )
+                if answers[-1][0] == b"500":
+                    assert json.loads(body)["instance"] == "/api/v1/products"
+        finally:
+            writer.close()
+    assert [status for status, _, _ in answers] == [b"500", b"200", b"500", b"200"]
+    assert [request_id for _, request_id, _ in answers] == [b"call-%d" % n for n in range(4)]
+    assert answers[0][2] == PROBLEM.encode()
+    assert len(doubles["licensing"].received) == 2
