@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
-import aiohttp
 import fastapi_offline
 import httpx
 import structlog
@@ -23,8 +22,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway.auth import Authenticator
 from gateway.config import GatewaySettings, get_settings
 from gateway.openapi import ServiceDocuments
-from gateway.proxy import ServiceProxy, upstream_client, upstream_session
+from gateway.proxy import ServiceProxy, upstream_client, upstream_pool
 from gateway.ratelimit import RateLimits
+from gateway.upstream import UpstreamPool
 from shared.clock import Clock, SystemClock
 from shared.observability import (
     NO_TELEMETRY,
@@ -65,7 +65,7 @@ class Gateway:
         self,
         settings: GatewaySettings,
         client: httpx.AsyncClient,
-        session: aiohttp.ClientSession,
+        pool: UpstreamPool,
         clock: Clock,
     ) -> None:
         self.settings = settings
@@ -73,7 +73,7 @@ class Gateway:
         self.service_urls = settings.service_urls()
         self.authenticator = Authenticator(settings, client, clock)
         self.rate_limits = RateLimits(settings, clock)
-        self.proxy = ServiceProxy(session, self.service_urls, settings)
+        self.proxy = ServiceProxy(pool, self.service_urls, settings)
         self.documents = ServiceDocuments(
             client,
             self.service_urls,
@@ -114,8 +114,8 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with upstream_client(settings) as client, upstream_session(settings) as session:
-            app.state.gateway = Gateway(settings, client, session, clock)
+        async with upstream_client(settings) as client, upstream_pool(settings) as pool:
+            app.state.gateway = Gateway(settings, client, pool, clock)
             log.info("gateway_started", services=settings.service_urls())
             yield
         log.info("gateway_stopped")

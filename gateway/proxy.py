@@ -1,8 +1,9 @@
 """Forwarding a public request to the service that owns its path, streaming bodies both ways.
 
-The hop to the services uses aiohttp's client: per request it costs a small fraction of the CPU
-httpx's pool does (docs/benchmarks.md), and this hop carries every public request. The gateway's
-own calls to identity and to the services' documents and status keep the httpx client.
+The hop to the services is `gateway.upstream`'s keep-alive pool: this hop carries every public
+request, and per request it costs a third of the CPU aiohttp's client did and a small fraction
+of what httpx's pool does (docs/benchmarks.md). The gateway's own calls to identity and to the
+services' documents and status keep the httpx client.
 """
 
 import asyncio
@@ -12,18 +13,23 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 
-import aiohttp
 import httpx
 import structlog
 from prometheus_client import Counter, Histogram
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
-from yarl import URL
 
 from gateway.auth import is_caller_header, is_credential_header
 from gateway.config import GatewaySettings
 from gateway.routes import owning_service
+from gateway.upstream import (
+    Address,
+    UpstreamError,
+    UpstreamPool,
+    UpstreamResponse,
+    UpstreamTimeout,
+)
 from shared.observability import REQUEST_ID_HEADER, current_request_id
 from shared.problems import BadGateway, GatewayTimeout, NotFound, ProblemError, TooManyRequests
 
@@ -45,10 +51,13 @@ HOP_BY_HOP_HEADERS = frozenset(
         b"upgrade",
     }
 )
-# The gateway states these itself on the request it sends to a service.
+# The gateway states these itself on the request it sends to a service (the length of the body
+# it sends; a 100-continue is between the caller and the gateway, which has read the body).
 REQUEST_HEADERS_SET_BY_GATEWAY = frozenset(
     {
         b"host",
+        b"content-length",
+        b"expect",
         REQUEST_ID_HEADER.lower().encode(),
         b"x-forwarded-for",
         b"x-forwarded-host",
@@ -149,40 +158,18 @@ def upstream_client(settings: GatewaySettings) -> httpx.AsyncClient:
     )
 
 
-# Headers aiohttp would add on its own; the service must see only what the caller sent.
-NOT_ADDED = frozenset({"Accept", "Accept-Encoding", "User-Agent", "Content-Type"})
-# Below the services' own keep-alive (uvicorn: 5 s), so an idle connection is dropped here
-# first and never reused just as the service closes it.
-KEEPALIVE_SECONDS = 4.0
-
-
 @contextlib.asynccontextmanager
-async def upstream_session(settings: GatewaySettings) -> AsyncIterator[aiohttp.ClientSession]:
-    """The one connection pool to the services for forwarded requests."""
-    connector = aiohttp.TCPConnector(
+async def upstream_pool(settings: GatewaySettings) -> AsyncIterator[UpstreamPool]:
+    """The one pool of connections to every service, for the public requests."""
+    pool = UpstreamPool(
         limit=settings.gateway_upstream_connections,
-        limit_per_host=0,
-        keepalive_timeout=KEEPALIVE_SECONDS,
-    )
-    session = aiohttp.ClientSession(
-        connector=connector,
-        # Until the response headers, and between body chunks, as httpx's read timeout was.
-        timeout=aiohttp.ClientTimeout(
-            total=None,
-            sock_connect=settings.gateway_connect_timeout,
-            sock_read=settings.gateway_upstream_timeout,
-        ),
-        # Bodies are relayed as the service sent them: compressed stays compressed.
-        auto_decompress=False,
-        # A shared client must never keep one caller's cookies and send them for another.
-        cookie_jar=aiohttp.DummyCookieJar(),
-        # Service addresses are internal: HTTP(S)_PROXY from the environment must not apply.
-        trust_env=False,
+        connect_timeout=settings.gateway_connect_timeout,
+        read_timeout=settings.gateway_upstream_timeout,
     )
     try:
-        yield session
+        yield pool
     finally:
-        await session.close()
+        await pool.close()
 
 
 class ServiceProxy:
@@ -190,12 +177,12 @@ class ServiceProxy:
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
+        pool: UpstreamPool,
         service_urls: dict[str, str],
         settings: GatewaySettings,
     ) -> None:
-        self._session = session
-        self._service_urls = service_urls
+        self._pool = pool
+        self._addresses = {service: Address.of(url) for service, url in service_urls.items()}
         self._max_body_bytes = settings.gateway_max_body_bytes
         self._buffered_body_bytes = settings.gateway_buffered_body_bytes
         self._body_timeout = settings.gateway_body_timeout
@@ -238,38 +225,26 @@ class ServiceProxy:
         service: str,
         caller_headers: dict[str, str],
         body: bytes | AsyncIterator[bytes] | None,
-    ) -> aiohttp.ClientResponse | None:
+    ) -> UpstreamResponse | None:
         path = request.scope["path"]
-        headers = [
-            (name.decode("latin-1"), value.decode("latin-1"))
-            for name, value in _forwarded_headers(request, caller_headers)
-        ]
-        url = URL(self._service_urls[service] + _raw_target(request), encoded=True)
+        headers = _forwarded_headers(request, caller_headers)
         started = time.perf_counter()
         try:
-            upstream = await self._session.request(
-                request.method,
-                url,
-                headers=headers,
-                data=body,
-                allow_redirects=False,
-                skip_auto_headers=NOT_ADDED,
+            upstream = await self._pool.request(
+                request.method, self._addresses[service], _raw_target(request), headers, body
             )
-        except TimeoutError as exc:
-            UPSTREAM_REQUESTS.labels(service, "timeout").inc()
-            log.warning("upstream_timeout", service=service, path=path, error=repr(exc))
+        except UpstreamTimeout as exc:
+            _upstream_requests(service, "timeout").inc()
+            log.warning("upstream_timeout", service=service, path=path, error=str(exc))
             raise GatewayTimeout(f"The {service} service did not answer in time") from exc
-        except aiohttp.ClientError as exc:
-            # A streamed body is read while it is sent: what stopped it is the true cause.
-            if isinstance(exc.__cause__, ProblemError):
-                raise exc.__cause__ from None
-            if isinstance(exc.__cause__, ClientDisconnect):
-                # The caller left while sending the body; nobody is there to read an answer.
-                UPSTREAM_REQUESTS.labels(service, "client_disconnected").inc()
-                return None
-            UPSTREAM_REQUESTS.labels(service, "unreachable").inc()
-            log.warning("upstream_unreachable", service=service, path=path, error=repr(exc))
+        except UpstreamError as exc:
+            _upstream_requests(service, "unreachable").inc()
+            log.warning("upstream_unreachable", service=service, path=path, error=str(exc))
             raise BadGateway(f"The {service} service is unreachable") from exc
+        except ClientDisconnect:
+            # The caller left while sending the body; nobody is there to read an answer.
+            _upstream_requests(service, "client_disconnected").inc()
+            return None
         _upstream_latency(service).observe(time.perf_counter() - started)
         _upstream_requests(service, upstream.status).inc()
         return upstream
@@ -322,34 +297,34 @@ class ServiceProxy:
         return PayloadTooLarge(f"The request body is larger than {self._max_body_bytes} bytes")
 
 
-def _is_small(upstream: aiohttp.ClientResponse) -> bool:
-    declared = upstream.headers.get("content-length")
-    return declared is not None and declared.isdigit() and int(declared) <= SMALL_BODY_BYTES
+def _is_small(upstream: UpstreamResponse) -> bool:
+    length = upstream.content_length
+    return length is not None and length <= SMALL_BODY_BYTES
 
 
-async def _read_whole(upstream: aiohttp.ClientResponse, service: str) -> Response:
+async def _read_whole(upstream: UpstreamResponse, service: str) -> Response:
     """A small answer read at once and sent as one: no streaming task per response."""
     try:
         body = await upstream.read()
-    except TimeoutError as exc:
-        UPSTREAM_REQUESTS.labels(service, "timeout").inc()
-        upstream.close()
+    except UpstreamTimeout as exc:
+        _upstream_requests(service, "timeout").inc()
         raise GatewayTimeout(f"The {service} service did not answer in time") from exc
-    except aiohttp.ClientError as exc:
-        log.warning("upstream_body_interrupted", service=service, error=repr(exc))
-        upstream.close()
+    except UpstreamError as exc:
+        log.warning("upstream_body_interrupted", service=service, error=str(exc))
         raise BadGateway(f"The {service} service broke off its answer") from exc
-    upstream.release()
+    finally:
+        upstream.release()
     response = Response(body, status_code=upstream.status)
     response.raw_headers = _relayed_headers(upstream)
     return response
 
 
 class RelayedResponse(StreamingResponse):
-    """A service's response streamed to the caller; its connection is released however it ends."""
+    """A service's response streamed to the caller; its connection is released however it ends
+    (kept for the next request when the body was read to its end, closed when cut short)."""
 
     def __init__(
-        self, upstream: aiohttp.ClientResponse, service: str, release: Callable[[], None]
+        self, upstream: UpstreamResponse, service: str, release: Callable[[], None]
     ) -> None:
         super().__init__(_relay_body(upstream, service), status_code=upstream.status)
         self.raw_headers = _relayed_headers(upstream)
@@ -361,28 +336,24 @@ class RelayedResponse(StreamingResponse):
             await super().__call__(scope, receive, send)
         finally:
             self._release()
-            # Kept for reuse when read to the end; closed when cut short.
-            if self._upstream.content.at_eof():
-                self._upstream.release()
-            else:
-                self._upstream.close()
+            self._upstream.release()
 
 
-async def _relay_body(upstream: aiohttp.ClientResponse, service: str) -> AsyncIterator[bytes]:
+async def _relay_body(upstream: UpstreamResponse, service: str) -> AsyncIterator[bytes]:
     # Raw bytes: a compressed body stays compressed, matching the Content-Encoding passed on.
     try:
-        async for chunk in upstream.content.iter_any():
+        async for chunk in upstream.chunks():
             yield chunk
-    except (aiohttp.ClientError, TimeoutError) as exc:
+    except UpstreamError as exc:
         # The status line is already sent; aborting the connection is the only honest signal.
-        log.warning("upstream_body_interrupted", service=service, error=repr(exc))
+        log.warning("upstream_body_interrupted", service=service, error=str(exc))
         raise
 
 
-def _relayed_headers(upstream: aiohttp.ClientResponse) -> Headers:
+def _relayed_headers(upstream: UpstreamResponse) -> Headers:
     return [
         (name, value)
-        for name, value in _without_connection_headers(upstream.raw_headers)
+        for name, value in _without_connection_headers(upstream.headers)
         if name not in RESPONSE_HEADERS_SET_BY_GATEWAY
     ]
 
@@ -395,11 +366,11 @@ def _raw_target(request: Request) -> str:
     return f"{path}?{query}" if query else path
 
 
-def _forwarded_headers(request: Request, caller_headers: dict[str, str]) -> Headers:
+def _forwarded_headers(request: Request, caller_headers: dict[str, str]) -> list[tuple[str, str]]:
     """The caller's headers minus hop-by-hop, credentials and `X-Kabinet-*`, plus what the
-    gateway states."""
+    gateway states; as text, the way the upstream client takes them."""
     headers = [
-        (name, value)
+        (name.decode("latin-1"), value.decode("latin-1"))
         for name, value in _without_connection_headers(request.headers.raw)
         if name not in REQUEST_HEADERS_SET_BY_GATEWAY
         and not is_caller_header(name)
@@ -407,20 +378,21 @@ def _forwarded_headers(request: Request, caller_headers: dict[str, str]) -> Head
     ]
     request_id = current_request_id()
     if request_id:
-        headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+        headers.append((REQUEST_ID_HEADER, request_id))
     # The gateway is the edge: the caller's own X-Forwarded-* claims are replaced, not extended
     # (behind a trusted ingress, uvicorn's --proxy-headers has already set `request.client`).
     if request.client:
-        headers.append((b"x-forwarded-for", request.client.host.encode("latin-1")))
-    headers.append((b"x-forwarded-proto", request.scope["scheme"].encode()))
+        headers.append(("x-forwarded-for", request.client.host))
+    headers.append(("x-forwarded-proto", request.scope["scheme"]))
     if host := request.headers.get("host"):
-        headers.append((b"x-forwarded-host", host.encode("latin-1")))
-    headers.extend((name.encode(), value.encode()) for name, value in caller_headers.items())
+        headers.append(("x-forwarded-host", host))
+    headers.extend(caller_headers.items())
     return headers
 
 
 def _without_connection_headers(raw: Iterable[tuple[bytes, bytes]]) -> Headers:
-    """Drops hop-by-hop headers, including any the `Connection` header names."""
+    """Drops hop-by-hop headers, including any the `Connection` header names (names come back
+    lower-case)."""
     pairs = [(name.lower(), value) for name, value in raw]
     named_by_connection = {
         token.strip().lower()
@@ -428,8 +400,7 @@ def _without_connection_headers(raw: Iterable[tuple[bytes, bytes]]) -> Headers:
         if name == b"connection"
         for token in value.split(b",")
     }
-    return [
-        (name, value)
-        for name, value in pairs
-        if name not in HOP_BY_HOP_HEADERS and name not in named_by_connection
-    ]
+    dropped = (
+        HOP_BY_HOP_HEADERS | named_by_connection if named_by_connection else HOP_BY_HOP_HEADERS
+    )
+    return [(name, value) for name, value in pairs if name not in dropped]
