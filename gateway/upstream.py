@@ -351,11 +351,14 @@ class UpstreamPool:
         exchange = _Exchange(connection, head_only=method in _NO_BODY_ANSWER)
         connection.begin(exchange)
         try:
-            connection.write(_head(method, address, target, headers, body))
+            head = _head(method, address, target, headers, body)
             if isinstance(body, bytes):
-                connection.write(body)
-            elif body is not None:
-                await _send_chunked(connection, body)
+                # One write, so the service reads the request in one piece.
+                connection.write(head + body)
+            else:
+                connection.write(head)
+                if body is not None:
+                    await _send_chunked(connection, body)
             await exchange.wait(self.read_timeout, lambda: exchange.has_headers)
         except BaseException:
             self.give_back(address, connection, reusable=False)

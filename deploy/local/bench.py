@@ -293,6 +293,12 @@ async def run(
     ):
         world = await build_world(stack, client)
         if hold:
+            # The chosen scenarios' data is made too, so their requests can be sent by hand.
+            for scenario in scenarios:
+                if scenario.prepare is not None:
+                    await scenario.prepare(world)
+            for name, value in world.values.items():
+                print(f"  {name} = {value}")
             await hold_for_profiling(stack)
             return results
         print(f"started in {time.monotonic() - started:.0f}s; measuring:", flush=True)

@@ -20,10 +20,10 @@ POOL_SIZE = 3
 BACKEND = ReadQuery(select(func.pg_backend_pid().label("pid")))
 
 
-async def hold_full_pool(engine: AsyncEngine) -> set[int]:
-    """Checks out the whole pool at once, so that it keeps that many connections; their
-    server process ids."""
-    connections = [await engine.connect() for _ in range(POOL_SIZE)]
+async def hold_full_pool(engine: AsyncEngine, size: int = POOL_SIZE) -> set[int]:
+    """Checks out `size` connections at once, so that the pool keeps that many; their server
+    process ids."""
+    connections = [await engine.connect() for _ in range(size)]
     try:
         return {
             (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
@@ -127,6 +127,19 @@ async def test_a_read_that_meets_a_dead_connection_twice_fails_with_the_drivers_
         await reader.close()
         await engine.dispose()
         await proxy.stop()
+
+
+async def test_connections_opened_for_a_burst_are_kept_for_the_next_one(platform_settings):
+    """Twice the pool size at once is a burst the pool serves; the connections it opened are
+    not closed as they come back (a new server process per request under such a load)."""
+    engine = create_engine(platform_settings.database_url, pool_size=POOL_SIZE)
+    try:
+        first = await hold_full_pool(engine, 2 * POOL_SIZE)
+        second = await hold_full_pool(engine, 2 * POOL_SIZE)
+    finally:
+        await engine.dispose()
+    assert len(first) == 2 * POOL_SIZE
+    assert second == first
 
 
 async def test_a_reader_runs_selects_only(platform_settings):
