@@ -14,6 +14,7 @@ the environment or decompression: the answer is relayed as the service sent it.
 import asyncio
 import collections
 import contextlib
+import functools
 import socket
 import ssl
 import time
@@ -59,11 +60,12 @@ class Address:
         tls = parts.scheme == "https"
         return cls(parts.hostname, parts.port or (443 if tls else 80), tls)
 
-    @property
-    def host_header(self) -> bytes:
+    @functools.cached_property
+    def host_line(self) -> str:
+        """The `Host` header line of every request to this address."""
         default = 443 if self.tls else 80
         host = self.host if self.port == default else f"{self.host}:{self.port}"
-        return host.encode("idna")
+        return f"host: {host.encode('idna').decode('ascii')}\r\n"
 
 
 class _Connection(asyncio.Protocol):
@@ -450,16 +452,14 @@ def _head(
     headers: list[tuple[str, str]],
     body: bytes | AsyncIterator[bytes] | None,
 ) -> bytes:
-    lines = [f"{method} {target} HTTP/1.1".encode("latin-1"), b"host: " + address.host_header]
-    lines.extend(f"{name}: {value}".encode("latin-1") for name, value in headers)
     if isinstance(body, bytes):
-        lines.append(b"content-length: %d" % len(body))
+        length = f"content-length: {len(body)}\r\n"
     elif body is not None:
-        lines.append(b"transfer-encoding: chunked")
-    elif method in _BODY_METHODS:
-        lines.append(b"content-length: 0")
-    lines.append(b"\r\n")
-    return b"\r\n".join(lines)
+        length = "transfer-encoding: chunked\r\n"
+    else:
+        length = "content-length: 0\r\n" if method in _BODY_METHODS else ""
+    lines = "".join([f"{name}: {value}\r\n" for name, value in headers])
+    return f"{method} {target} HTTP/1.1\r\n{address.host_line}{lines}{length}\r\n".encode("latin-1")
 
 
 async def _send_chunked(connection: _Connection, body: AsyncIterator[bytes]) -> None:
