@@ -11,17 +11,25 @@ from dataclasses import dataclass
 
 import structlog
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.bus.consumer import with_handler_context
 from shared.bus.outbox import Outbox
 from shared.clock import Clock
 from shared.config import PlatformSettings
-from shared.db import advisory_key
+from shared.db import advisory_key, create_sessionmaker
 
 log = structlog.get_logger(__name__)
 
 JobFn = Callable[[AsyncSession, Clock], Awaitable[None]]
+
+
+def own_transactions(session: AsyncSession) -> async_sessionmaker[AsyncSession]:
+    """Sessions of their own for a job whose work must not sit in the job's transaction (which
+    holds only its one-replica lock): one that talks to a slow party between short
+    transactions, such as a mail server or an SMS provider."""
+    assert isinstance(session.bind, AsyncEngine)
+    return create_sessionmaker(session.bind)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from services.helpdesk.notifications.service import notification_service
 from services.helpdesk.tickets.service import ticket_service
 from shared.bus.consumer import handler_outbox, handler_settings
 from shared.clock import Clock
-from shared.jobs import Job, JobFn
+from shared.jobs import Job, JobFn, own_transactions
 from shared.mail import Mailer
 
 # The breach flag is set within this long of the deadline passing.
@@ -35,7 +35,8 @@ def send_notifications(settings: Settings) -> JobFn:
     mailer = Mailer(settings)
 
     async def run(session: AsyncSession, clock: Clock) -> None:
-        await notification_service.send_due(session, clock, mailer)
+        # The mails are claimed, sent and recorded in short transactions of their own.
+        await notification_service.send_due(own_transactions(session), clock, mailer)
 
     return run
 

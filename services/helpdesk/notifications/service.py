@@ -5,17 +5,20 @@ organization that owns the key.
 The mail is written into `notifications` in the transaction of what it reports (a status change
 arrives as `helpdesk.ticket.status_changed` from the bus; a reply is written with the reply), and
 the job `send_notifications` hands it to the mail server, retrying with a growing pause while
-the server is down. Internal notes never make a mail.
+the server is down. Internal notes never make a mail. No transaction is open while the mail
+server is talked to (it may take its timeout for every mail): the due mails are claimed in one
+short transaction, sent, and their outcome written in another.
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.helpdesk.certificates.repository import PersonRepository
-from services.helpdesk.models import Ticket, TicketMessage
+from services.helpdesk.models import Notification, Ticket, TicketMessage
 from services.helpdesk.notifications.repository import NotificationRepository
 from shared.clock import Clock, business_zone
 from shared.events.dongle import UpdateFileGenerated
@@ -25,7 +28,11 @@ from shared.retries import Backoff
 
 log = structlog.get_logger(__name__)
 
-BATCH = 50
+BATCH = 10
+# How long a sender holds the mails it took: longer than a batch can take when every mail waits
+# for the mail server's timeout (10 s by default). Another sender skips them until then, so a
+# sender that died mid-batch only delays its mails.
+CLAIM = timedelta(minutes=3)
 RETRIES = Backoff(first=timedelta(seconds=30), longest=timedelta(hours=1))
 
 STATUS_WORDS = {
@@ -122,32 +129,67 @@ class NotificationService:
                 }
             )
 
-    async def send_due(self, session: AsyncSession, clock: Clock, mailer: Mailer) -> int:
+    async def send_due(
+        self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, mailer: Mailer
+    ) -> int:
         """Hands the due mails to the server; a failure is retried later. Returns how many
         were sent."""
-        sent = 0
-        for notification, person in await NotificationRepository(session).due(clock.now(), BATCH):
-            now = clock.now()
+        async with sessionmaker() as session, session.begin():
+            claimed = await self._claim(session, clock.now())
+        outcomes: list[tuple[_Claimed, str | None]] = []
+        for mail in claimed:
+            try:
+                await mailer.send(mailer.compose(mail.address, mail.subject, mail.body))
+            except Exception as exc:
+                if not isinstance(exc, MailNotSent):
+                    log.exception("notification_failed")
+                outcomes.append((mail, str(exc)))
+            else:
+                outcomes.append((mail, None))
+        if not outcomes:
+            return 0
+        async with sessionmaker() as session, session.begin():
+            for mail, error in outcomes:
+                await self._record(session, clock.now(), mail, error)
+        return sum(error is None for _, error in outcomes)
+
+    async def _claim(self, session: AsyncSession, now: datetime) -> list["_Claimed"]:
+        claimed = []
+        for notification, person in await NotificationRepository(session).due(now, BATCH):
             if person is None:
                 # Identity has not told us the address yet: try again later.
                 RETRIES.postpone(notification, now, "the recipient's address is not known yet")
                 continue
-            try:
-                await mailer.send(
-                    mailer.compose(person.email, notification.subject, notification.body)
-                )
-            except Exception as exc:
-                if not isinstance(exc, MailNotSent):
-                    log.exception("notification_failed")
-                RETRIES.postpone(notification, now, str(exc))
-                log.warning("notification_not_sent", attempts=notification.attempts)
-                continue
+            notification.next_attempt_at = now + CLAIM
+            claimed.append(
+                _Claimed(notification.id, person.email, notification.subject, notification.body)
+            )
+        await session.flush()
+        return claimed
+
+    async def _record(
+        self, session: AsyncSession, now: datetime, mail: "_Claimed", error: str | None
+    ) -> None:
+        notification = await session.get(Notification, mail.id, with_for_update=True)
+        if notification is None or notification.status != "pending":
+            return
+        if error is None:
             notification.status = "sent"
             notification.sent_at = now
-            notification.sent_to = person.email
-            sent += 1
-        await session.flush()
-        return sent
+            notification.sent_to = mail.address
+            return
+        RETRIES.postpone(notification, now, error)
+        log.warning("notification_not_sent", attempts=notification.attempts)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    """A mail taken for sending: what goes out, and which row to write the outcome to."""
+
+    id: uuid.UUID
+    address: str
+    subject: str
+    body: str
 
 
 notification_service = NotificationService()

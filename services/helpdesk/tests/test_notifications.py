@@ -1,18 +1,22 @@
 """Rule 8: status changes and public agent replies e-mail the author from an outbox with
 retries — a mail server down when the ticket changes still gets the mail once back, once."""
 
+import asyncio
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from services.helpdesk.models import Notification
+from services.helpdesk.notifications.service import notification_service
 from services.helpdesk.tests.conftest import agent, applied, open_ticket
 from shared.auth import Principal
 from shared.events.dongle import UpdateFileGenerated
 from shared.events.identity import UserRegistered
+from shared.mail import Mailer
 from shared.testing.bus import publish, publish_envelopes
 from shared.testing.plugin import eventually
 from shared.testing.servers import free_port
@@ -185,3 +189,78 @@ async def test_a_new_update_file_mails_the_keys_organization_once(start_helpdesk
             assert mail.subject == f"Файл обновления для ключа {serial}"
             assert "№ 4" in mail.text and "28.12.2026 00:00" in mail.text
         assert sink.to(elsewhere) == [] and sink.to(later) == []
+
+
+class SlowMailServer(MailSink):
+    """A mail server that keeps the sender waiting at DATA until the test lets it answer (it
+    runs in aiosmtpd's own thread, hence the threading events)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked, self.answer = threading.Event(), threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.asked.set()
+        await asyncio.get_running_loop().run_in_executor(None, self.answer.wait, 30)
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def test_no_transaction_is_open_while_the_mail_server_keeps_the_sender_waiting(
+    start_helpdesk,
+):
+    """A slow mail server costs the sender its time, never a pooled connection and a row lock:
+    the mail is claimed, the claim committed, and only then is the server asked."""
+    sink = SlowMailServer()
+    server = Controller(sink, hostname="127.0.0.1", port=free_port())
+    server.start()
+    try:
+        async with start_helpdesk(smtp_port=server.port) as helpdesk:
+            email, _, ticket = await a_contacts_ticket(helpdesk)
+            await helpdesk.client.post(
+                f"/api/v1/tickets/{ticket['id']}/messages",
+                json={"body": "Проверьте лицензию."},
+                headers=agent(helpdesk),
+            )
+            # The reply's mail, and the status mail of the move to in_progress (from the bus).
+            await eventually(lambda: _count(helpdesk, ticket["id"], 2))
+            sessionmaker = helpdesk.app.state.sessionmaker
+            mailer = Mailer(helpdesk.settings)
+            sending = asyncio.create_task(
+                notification_service.send_due(sessionmaker, helpdesk.clock, mailer)
+            )
+            assert await asyncio.to_thread(sink.asked.wait, 10)
+            async with sessionmaker() as session, session.begin():
+                # No transaction that touched the notifications waits open for the server.
+                held = await session.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                        " JOIN pg_stat_activity a ON a.pid = l.pid"
+                        " WHERE c.relname = 'notifications' AND a.state = 'idle in transaction'"
+                    )
+                )
+                # Not locked by the sender: another could take it, but the claim says no.
+                claimed = list(
+                    await session.scalars(
+                        select(Notification)
+                        .where(
+                            Notification.ticket_id == uuid.UUID(ticket["id"]),
+                            Notification.status == "pending",
+                        )
+                        .with_for_update(nowait=True)
+                    )
+                )
+            assert held == 0
+            assert claimed and all(n.next_attempt_at > helpdesk.clock.now() for n in claimed)
+            assert await notification_service.send_due(sessionmaker, helpdesk.clock, mailer) == 0
+            sink.answer.set()
+            # This sender, or the service's own job if it claimed a mail first.
+            assert await sending >= 0
+
+            async def sent() -> bool:
+                rows = await notifications(helpdesk, ticket["id"])
+                return all(n.status == "sent" for n in rows) and len(sink.to(email)) >= 1
+
+            await eventually(sent)
+    finally:
+        sink.answer.set()
+        server.stop()

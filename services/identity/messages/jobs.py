@@ -3,15 +3,14 @@
 from datetime import timedelta
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity.codes.delivery import Delivery
 from services.identity.config import Settings
 from services.identity.messages.repository import MessageRepository
 from services.identity.messages.service import message_service
 from shared.clock import Clock
-from shared.db import create_sessionmaker
-from shared.jobs import JobFn
+from shared.jobs import JobFn, own_transactions
 
 log = structlog.get_logger(__name__)
 
@@ -22,11 +21,8 @@ def send_messages(settings: Settings) -> JobFn:
     delivery = Delivery(settings)
 
     async def run(session: AsyncSession, clock: Clock) -> None:
-        # The job's own transaction holds its one-replica lock; the messages are claimed,
-        # sent and recorded in short transactions of their own, none open while sending.
-        assert isinstance(session.bind, AsyncEngine)
-        sessionmaker = create_sessionmaker(session.bind)
-        await message_service.send_due(sessionmaker, clock, delivery)
+        # The messages are claimed, sent and recorded in short transactions of their own.
+        await message_service.send_due(own_transactions(session), clock, delivery)
 
     return run
 
