@@ -15,7 +15,9 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.bus import topology
 from shared.clock import ManualClock
@@ -119,3 +121,17 @@ async def sms_sink() -> AsyncIterator[SmsSink]:
     async with serve(sink.webhook()) as base_url:
         sink.url = f"{base_url}/sms"
         yield sink
+
+
+async def idle_transactions_locking(session: AsyncSession, table: str) -> int:
+    """How many transactions hold a lock on `table` while idle (waiting on their client, such
+    as a sender talking to a mail server inside its transaction)."""
+    held = await session.scalar(
+        text(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+            " JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE c.relname = :table AND a.state = 'idle in transaction'"
+        ),
+        {"table": table},
+    )
+    return int(held or 0)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from services.helpdesk.models import Notification
 from services.helpdesk.notifications.service import notification_service
@@ -18,7 +18,7 @@ from shared.events.dongle import UpdateFileGenerated
 from shared.events.identity import UserRegistered
 from shared.mail import Mailer
 from shared.testing.bus import publish, publish_envelopes
-from shared.testing.plugin import eventually
+from shared.testing.plugin import eventually, idle_transactions_locking
 from shared.testing.servers import free_port
 from shared.testing.sinks import MailSink
 
@@ -231,13 +231,7 @@ async def test_no_transaction_is_open_while_the_mail_server_keeps_the_sender_wai
             assert await asyncio.to_thread(sink.asked.wait, 10)
             async with sessionmaker() as session, session.begin():
                 # No transaction that touched the notifications waits open for the server.
-                held = await session.scalar(
-                    text(
-                        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
-                        " JOIN pg_stat_activity a ON a.pid = l.pid"
-                        " WHERE c.relname = 'notifications' AND a.state = 'idle in transaction'"
-                    )
-                )
+                held = await idle_transactions_locking(session, "notifications")
                 # Not locked by the sender: another could take it, but the claim says no.
                 claimed = list(
                     await session.scalars(

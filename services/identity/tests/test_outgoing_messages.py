@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from aiosmtpd.controller import Controller
 from fastapi import BackgroundTasks, FastAPI, Request
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from services.identity.codes.delivery import Delivery
 from services.identity.messages.service import Outgoing, message_service
@@ -26,7 +26,7 @@ from services.identity.tests.test_registration import (
     unique_phone,
     verify,
 )
-from shared.testing.plugin import eventually
+from shared.testing.plugin import eventually, idle_transactions_locking
 from shared.testing.servers import free_port, serve
 from shared.testing.sinks import MailSink, SmsSink
 
@@ -260,14 +260,7 @@ async def test_no_transaction_is_open_while_a_provider_keeps_the_sender_waiting(
             await asyncio.wait_for(asked.wait(), timeout=10)
             async with sessionmaker() as session, session.begin():
                 # No transaction that touched the messages waits open for the provider.
-                held = await session.scalar(
-                    text(
-                        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
-                        " JOIN pg_stat_activity a ON a.pid = l.pid"
-                        " WHERE c.relname = 'outgoing_messages'"
-                        " AND a.state = 'idle in transaction'"
-                    )
-                )
+                held = await idle_transactions_locking(session, "outgoing_messages")
                 # Not locked by the sender: another one could take it, but the claim says no.
                 [claimed] = await session.scalars(
                     select(OutgoingMessage)
