@@ -37,8 +37,7 @@ from shared.problems import (
     ProblemError,
     Unauthorized,
     install_problem_handlers,
-    internal_error_body,
-    problem_response,
+    unexpected_error_answer,
 )
 
 log = structlog.get_logger(__name__)
@@ -219,12 +218,9 @@ class Forwarding:
         try:
             response = await forward(Request(scope, receive))
         except ProblemError as problem:
-            response = problem_response(
-                problem.status, problem.body(scope["path"]), problem.headers
-            )
+            response = problem.answer(scope["path"])
         except Exception:
-            log.exception("unhandled_error", path=scope["path"])
-            response = problem_response(500, internal_error_body(scope["path"]))
+            response = unexpected_error_answer(scope["path"])
         # A body that breaks off once its answer has started can only drop the connection.
         await response(scope, receive, send)
 

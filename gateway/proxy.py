@@ -400,7 +400,5 @@ def _without_connection_headers(raw: Iterable[tuple[bytes, bytes]]) -> Headers:
         if name == b"connection"
         for token in value.split(b",")
     }
-    dropped = (
-        HOP_BY_HOP_HEADERS | named_by_connection if named_by_connection else HOP_BY_HOP_HEADERS
-    )
+    dropped = HOP_BY_HOP_HEADERS | named_by_connection
     return [(name, value) for name, value in pairs if name not in dropped]

@@ -39,11 +39,6 @@ class EndpointGroup:
     pattern: re.Pattern[str]
     methods: frozenset[str] | None = None
 
-    def covers(self, method: str, path: str) -> bool:
-        if self.methods is not None and method not in self.methods:
-            return False
-        return self.pattern.fullmatch(path) is not None
-
 
 # The anonymous endpoints of spec/10-identity.md and spec/40-helpdesk.md rule 10, and the other
 # writes anyone may repeat (license validation, KB suggestions and feedback); the first group

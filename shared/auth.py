@@ -25,7 +25,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.problems import Forbidden, Unauthorized, problem_response
+from shared.problems import Forbidden, Unauthorized
 
 log = structlog.get_logger(__name__)
 
@@ -194,7 +194,7 @@ class CallerMiddleware:
                 except CallerRefused as refused:
                     log.warning("caller_header_refused", reason=str(refused), path=scope["path"])
                     problem = Unauthorized("The caller header is not valid for this request")
-                    await problem_response(401, problem.body(scope["path"]))(scope, receive, send)
+                    await problem.answer(scope["path"])(scope, receive, send)
                     return
                 scope.setdefault("state", {})[_STATE_KEY] = principal
         await self.app(scope, receive, send)

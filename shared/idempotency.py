@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.auth import principal_of
 from shared.clock import Clock
 from shared.jobs import Job
-from shared.problems import Conflict, InvalidInput, ProblemError, problem_response
+from shared.problems import Conflict, InvalidInput, ProblemError
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -83,7 +83,7 @@ class IdempotencyMiddleware:
         key = key_bytes.decode("latin-1").strip()
         if not 1 <= len(key) <= 255:
             error: ProblemError = InvalidInput("Idempotency-Key", "must be 1 to 255 characters")
-            await problem_response(error.status, error.body(path))(scope, receive, send)
+            await error.answer(path)(scope, receive, send)
             return
         body = await _read_body(receive)
         request_hash = hashlib.sha256(
@@ -94,9 +94,7 @@ class IdempotencyMiddleware:
         runtime = scope["app"].state.runtime
         outcome = await self._claim(runtime, owner, key, request_hash)
         if isinstance(outcome, ProblemError):
-            await problem_response(outcome.status, outcome.body(path), outcome.headers)(
-                scope, receive, send
-            )
+            await outcome.answer(path)(scope, receive, send)
             return
         if outcome is not None:
             await _replay(outcome, send)

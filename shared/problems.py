@@ -69,6 +69,10 @@ class ProblemError(Exception):
         problem.update(self.extra)
         return problem
 
+    def answer(self, instance: str) -> "JSONResponse":
+        """The problem as the HTTP answer to a request for `instance`, with its headers."""
+        return problem_response(self.status, self.body(instance), self.headers)
+
 
 class NotFound(ProblemError):
     status, type_name, title = 404, "not-found", "Not found"
@@ -159,7 +163,7 @@ def _validation_message(error: dict[str, Any]) -> str:
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ProblemError)
-        return problem_response(exc.status, exc.body(request.url.path), exc.headers)
+        return exc.answer(request.url.path)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -194,6 +198,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_middleware(UnexpectedErrorMiddleware)
 
 
+def unexpected_error_answer(path: str) -> JSONResponse:
+    """The 500 problem for an exception nothing expected, logged with its traceback (call it
+    where the exception is being handled)."""
+    log.exception("unhandled_error", path=path)
+    return problem_response(500, internal_error_body(path))
+
+
 def internal_error_body(path: str) -> dict[str, Any]:
     return Problem(
         type=TYPE_BASE + "internal-error",
@@ -223,11 +234,11 @@ class UnexpectedErrorMiddleware(HttpMiddleware):
         try:
             await self.app(scope, receive, watch)
         except Exception:
-            log.exception("unhandled_error", path=scope["path"])
             if started:
                 # Half an answer is out: only dropping the connection tells the client.
+                log.exception("unhandled_error", path=scope["path"])
                 raise
-            await problem_response(500, internal_error_body(scope["path"]))(scope, receive, send)
+            await unexpected_error_answer(scope["path"])(scope, receive, send)
 
 
 # OpenAPI `responses=` fragment so clients see the problem shape in every service's document.

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 from starlette.types import Message, Receive, Scope, Send
 
 from shared.asgi import HttpMiddleware
-from shared.problems import FieldError, ProblemWhileReading, ValidationFailed, problem_response
+from shared.problems import FieldError, ProblemWhileReading, ValidationFailed
 
 # `\u0000` or the escape of a UTF-16 surrogate (a valid pair is fine, decided after parsing).
 _SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
@@ -74,7 +74,7 @@ class StorableTextMiddleware(HttpMiddleware):
         fields = self._in_target(scope)
         if fields:
             error = UnstorableText(fields)
-            await problem_response(422, error.body(scope["path"]))(scope, receive, send)
+            await error.answer(scope["path"])(scope, receive, send)
             return
         if scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS") or not _json_body(scope):
             await self.app(scope, receive, send)
