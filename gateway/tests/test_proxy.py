@@ -291,3 +291,22 @@ async def test_a_fault_inside_the_gateway_is_a_500_problem_and_the_connection_st
     assert [request_id for _, request_id, _ in answers] == [b"call-%d" % n for n in range(4)]
     assert answers[0][2] == PROBLEM.encode()
     assert len(doubles["licensing"].received) == 2
+
+
+async def test_the_service_gets_the_length_of_the_body_the_gateway_sends_and_no_expect(
+    gateway, doubles
+):
+    """The gateway has read the body and states its length itself; a 100-continue is between
+    the caller and the gateway."""
+    body = '{"subject": "Ключ не виден"}'.encode()
+    response = await gateway.post(
+        "/api/v1/tickets",
+        content=body,
+        headers={"Content-Type": "application/json", "Expect": "100-continue"},
+    )
+    assert response.status_code == 200
+    [received] = doubles["helpdesk"].received
+    assert received.header_values("content-length") == [str(len(body))]
+    assert received.header_values("transfer-encoding") == []
+    assert received.header("expect") is None
+    assert received.body_length == len(body)
